@@ -1,0 +1,191 @@
+package audit
+
+import "time"
+
+// SchemaVersion is the version of the JSON contract of [Result]. Any change
+// that removes or renames a field, or changes its meaning, bumps it.
+const SchemaVersion = 1
+
+// Status is the one overall verdict of a package.
+type Status string
+
+// The overall statuses of a package (see the README for their meaning).
+const (
+	// StatusVerified: registry signature valid (or the registry publishes no
+	// keys) and every attestation valid and bound to the lockfile integrity.
+	StatusVerified Status = "verified"
+	// StatusSigned: registry signature valid; the version has no attestations.
+	StatusSigned Status = "signed"
+	// StatusUnsigned: the registry has keys but the version carries no
+	// signature; or the registry publishes no keys and the version has no
+	// attestations.
+	StatusUnsigned Status = "unsigned"
+	// StatusInvalid: a signature or attestation failed, or digests or names
+	// disagree: possible tampering.
+	StatusInvalid Status = "invalid"
+	// StatusSkipped: not from a registry, or filtered out with --omit.
+	StatusSkipped Status = "skipped"
+	// StatusError: the package could not be checked.
+	StatusError Status = "error"
+)
+
+// Statuses lists every Status in the order reports show them.
+var Statuses = []Status{StatusVerified, StatusSigned, StatusUnsigned, StatusInvalid, StatusSkipped, StatusError}
+
+// Severity ranks findings; --fail-on compares against it.
+type Severity string
+
+// Finding severities, from most to least severe.
+const (
+	SeverityCritical Severity = "critical"
+	SeverityHigh     Severity = "high"
+	SeverityMedium   Severity = "medium"
+	SeverityLow      Severity = "low"
+)
+
+// Rule ids of findings. They are stable: SARIF rules, policy exceptions and
+// dashboards key on them.
+const (
+	RuleSignatureInvalid   = "signature-invalid"
+	RuleSignatureMissing   = "signature-missing"
+	RuleAttestationInvalid = "attestation-invalid"
+	RuleProvenanceMissing  = "provenance-missing"
+	RuleIntegrityMismatch  = "integrity-mismatch"
+)
+
+// Result is the outcome of one audit: the contract every report format
+// renders and the JSON output encodes.
+type Result struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	Tool          Tool         `json:"tool"`
+	Lockfile      LockfileInfo `json:"lockfile"`
+	Summary       Summary      `json:"summary"`
+	Packages      []Package    `json:"packages"`
+}
+
+// Tool identifies the program that produced a Result.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// LockfileInfo describes the audited lockfile.
+type LockfileInfo struct {
+	// Path is the lockfile path as the user gave it (or as found in the
+	// project directory they gave).
+	Path            string `json:"path"`
+	LockfileVersion int    `json:"lockfileVersion"`
+	// Registry is the default registry the packages were checked against.
+	Registry string `json:"registry"`
+}
+
+// Summary counts packages by status and totals the findings.
+type Summary struct {
+	Packages int `json:"packages"`
+	// Audited counts packages that were not skipped.
+	Audited  int `json:"audited"`
+	Verified int `json:"verified"`
+	Signed   int `json:"signed"`
+	Unsigned int `json:"unsigned"`
+	Invalid  int `json:"invalid"`
+	Skipped  int `json:"skipped"`
+	Error    int `json:"error"`
+	// SignaturesVerified counts packages whose registry signature verified.
+	SignaturesVerified int `json:"signaturesVerified"`
+	// AttestationsVerified counts packages whose attestations verified.
+	AttestationsVerified int `json:"attestationsVerified"`
+	Findings             int `json:"findings"`
+	// StartedAt and DurationMS time the audit; golden tests redact them.
+	StartedAt  time.Time `json:"startedAt"`
+	DurationMS int64     `json:"durationMs"`
+}
+
+// Package is the result for one unique name@version#integrity.
+type Package struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Integrity string `json:"integrity"`
+	// Paths lists every install path of the package in the lockfile.
+	Paths []string `json:"paths"`
+	// Line is the 1-based line of the package's first entry in the lockfile.
+	Line int `json:"line"`
+	// Kind is the lockfile entry kind: registry, git, file, link,
+	// workspace or remote.
+	Kind     string `json:"kind"`
+	Dev      bool   `json:"dev,omitempty"`
+	Optional bool   `json:"optional,omitempty"`
+	Peer     bool   `json:"peer,omitempty"`
+	Status   Status `json:"status"`
+	// Reason says in one sentence why the status is what it is.
+	Reason string `json:"reason"`
+	// RegistrySignature is null when the check was not performed
+	// (skipped packages, and errors before the check).
+	RegistrySignature *SignatureCheck `json:"registrySignature"`
+	// Attestations is null when the check was not performed.
+	Attestations *AttestationCheck `json:"attestations"`
+	Findings     []Finding         `json:"findings"`
+}
+
+// Sub-result statuses of [SignatureCheck] and [AttestationCheck].
+const (
+	CheckVerified    = "verified"
+	CheckMissing     = "missing"
+	CheckInvalid     = "invalid"
+	CheckUnsupported = "unsupported"
+)
+
+// SignatureCheck is the registry signature sub-result. Status is one of
+// verified, missing, invalid or unsupported.
+type SignatureCheck struct {
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+	KeyID  string `json:"keyid,omitempty"`
+	// Pinned tells whether the key was pinned in provaudit's trust material
+	// (false: it came only from the registry's key endpoint).
+	Pinned *bool `json:"pinned,omitempty"`
+	// JudgedAt is the time the key's validity was judged at, and TimeSource
+	// where it came from: publish-time, rekor or key-valid-now.
+	JudgedAt   *time.Time `json:"judgedAt,omitempty"`
+	TimeSource string     `json:"timeSource,omitempty"`
+}
+
+// AttestationCheck is the attestations sub-result. Status is one of
+// verified, missing or invalid.
+type AttestationCheck struct {
+	Status         string      `json:"status"`
+	Reason         string      `json:"reason"`
+	PredicateTypes []string    `json:"predicateTypes,omitempty"`
+	Publish        *Publish    `json:"publish,omitempty"`
+	Provenance     *Provenance `json:"provenance,omitempty"`
+}
+
+// Publish holds the facts of a verified npm publish attestation.
+type Publish struct {
+	KeyID          string    `json:"keyid"`
+	Pinned         bool      `json:"pinned"`
+	RekorLogIndex  int64     `json:"rekorLogIndex"`
+	IntegratedTime time.Time `json:"integratedTime"`
+}
+
+// Provenance holds the facts of a verified SLSA provenance attestation.
+type Provenance struct {
+	PredicateType     string    `json:"predicateType"`
+	SourceRepository  string    `json:"sourceRepository"`
+	Commit            string    `json:"commit"`
+	WorkflowPath      string    `json:"workflowPath,omitempty"`
+	WorkflowRef       string    `json:"workflowRef,omitempty"`
+	BuilderID         string    `json:"builderId,omitempty"`
+	BuildType         string    `json:"buildType,omitempty"`
+	Issuer            string    `json:"issuer"`
+	RunnerEnvironment string    `json:"runnerEnvironment,omitempty"`
+	RunURL            string    `json:"runUrl,omitempty"`
+	RekorLogIndex     int64     `json:"rekorLogIndex"`
+	IntegratedTime    time.Time `json:"integratedTime"`
+}
+
+// Finding is something that fails a gate.
+type Finding struct {
+	Rule     string   `json:"rule"`
+	Severity Severity `json:"severity"`
+	Message  string   `json:"message"`
+}
