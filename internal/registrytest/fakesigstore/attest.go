@@ -1,0 +1,719 @@
+package fakesigstore
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha1" //nolint:gosec // fake git commit ids are SHA-1 sized, like real ones
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bundle media types (the four spellings seen in npm data).
+const (
+	MediaTypeV01    = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+	MediaTypeV02    = "application/vnd.dev.sigstore.bundle+json;version=0.2"
+	MediaTypeV03    = "application/vnd.dev.sigstore.bundle+json;version=0.3"
+	MediaTypeV03Alt = "application/vnd.dev.sigstore.bundle.v0.3+json"
+)
+
+// MediaTypes lists every bundle media type the fake makes.
+var MediaTypes = []string{MediaTypeV01, MediaTypeV02, MediaTypeV03, MediaTypeV03Alt}
+
+// Rekor entry kinds.
+const (
+	EntryKindIntoto = "intoto" // intoto/0.0.2
+	EntryKindDSSE   = "dsse"   // dsse/0.0.1
+)
+
+// EntryKinds lists every Rekor entry kind the fake makes.
+var EntryKinds = []string{EntryKindIntoto, EntryKindDSSE}
+
+// Predicate types.
+const (
+	PredicatePublish = "https://github.com/npm/attestation/tree/main/specs/publish/v0.1"
+	PredicateSLSAv1  = "https://slsa.dev/provenance/v1"
+	PredicateSLSAv02 = "https://slsa.dev/provenance/v0.2"
+)
+
+// ProvenancePredicateTypes lists every provenance predicate type the fake makes.
+var ProvenancePredicateTypes = []string{PredicateSLSAv1, PredicateSLSAv02}
+
+// Defaults of [Attest].
+const (
+	DefaultIssuer   = "https://token.actions.githubusercontent.com"
+	DefaultWorkflow = ".github/workflows/release.yml"
+	// RunnerGitHubHosted and RunnerSelfHosted are the values of
+	// [Attest.Runner] (certificate extension 1.3.6.1.4.1.57264.1.11).
+	RunnerGitHubHosted = "github-hosted"
+	RunnerSelfHosted   = "self-hosted"
+)
+
+const (
+	payloadTypeInToto = "application/vnd.in-toto+json"
+	statementV01      = "https://in-toto.io/Statement/v0.1"
+	statementV1       = "https://in-toto.io/Statement/v1"
+	githubURL         = "https://github.com/"
+)
+
+// Attest describes the attestations of one package version. Only Name,
+// Version and Integrity are required; every other field has a default.
+type Attest struct {
+	Name, Version string
+	// Integrity is the SRI of the tarball; it must hold a sha512 hash, which
+	// becomes the subject digest (hex) of both statements.
+	Integrity string
+	// Repository is the source repository URL, https://github.com/OWNER/REPO.
+	// Default "https://github.com/fake-org/<name sanitized>".
+	Repository string
+	// Ref is the git ref built. Default "refs/tags/v<version>".
+	Ref string
+	// Commit is the 40-hex git commit built. Default: derived from name@version.
+	Commit string
+	// Workflow is the workflow file path. Default ".github/workflows/release.yml".
+	Workflow string
+	// PredicateType is the provenance predicate: PredicateSLSAv1 (default) or
+	// PredicateSLSAv02.
+	PredicateType string
+	// Issuer is the OIDC issuer written into the certificate. Default
+	// "https://token.actions.githubusercontent.com".
+	Issuer string
+	// Runner is RunnerGitHubHosted (default) or RunnerSelfHosted.
+	Runner string
+	// Registry is the registry URL in the publish predicate. Default
+	// DefaultRegistry.
+	Registry string
+	// IntegratedTime is when both entries were logged; the certificate is
+	// issued one second before it. Default: the Sigstore's Now.
+	IntegratedTime time.Time
+	// MediaType is the bundle media type, one of MediaTypes. Default
+	// MediaTypeV03Alt.
+	MediaType string
+	// EntryKind is the Rekor entry kind, EntryKindIntoto (default) or
+	// EntryKindDSSE.
+	EntryKind string
+	// NpmKey is the index of the npm key that signs the publish attestation.
+	NpmKey int
+	// OmitProvenance leaves the provenance out of Attestations.
+	OmitProvenance bool
+}
+
+// attest is a validated Attest with every default applied and every derived
+// value computed.
+type attest struct {
+	Attest
+	subjectName string // pkg:npm/...
+	sha512Hex   string
+	repoPath    string // OWNER/REPO
+	owner       string
+	runID       string
+	repoID      string
+	ownerID     string
+	trigger     string
+}
+
+// Attestations returns the body the registry serves at
+// /-/npm/v1/attestations/NAME@VERSION:
+// {"attestations":[{"predicateType","bundle"}, ...]}, the publish attestation
+// first, then (unless OmitProvenance) the provenance.
+func (s *Sigstore) Attestations(a Attest) ([]byte, error) {
+	n, err := s.normalize(a)
+	if err != nil {
+		return nil, err
+	}
+	type item struct {
+		PredicateType string          `json:"predicateType"`
+		Bundle        json.RawMessage `json:"bundle"`
+	}
+	var items []item
+	var prov []byte
+	if !n.OmitProvenance {
+		// The provenance is logged first: the registry makes the publish
+		// attestation after the upload that carries the provenance.
+		if prov, err = s.provenance(n); err != nil {
+			return nil, err
+		}
+	}
+	pub, err := s.publish(n)
+	if err != nil {
+		return nil, err
+	}
+	items = append(items, item{PredicatePublish, pub})
+	if prov != nil {
+		items = append(items, item{n.PredicateType, prov})
+	}
+	return marshal(struct {
+		Attestations []item `json:"attestations"`
+	}{items})
+}
+
+// PublishBundle returns the publish attestation bundle alone.
+func (s *Sigstore) PublishBundle(a Attest) ([]byte, error) {
+	n, err := s.normalize(a)
+	if err != nil {
+		return nil, err
+	}
+	return s.publish(n)
+}
+
+// ProvenanceBundle returns the provenance bundle alone (OmitProvenance is
+// ignored).
+func (s *Sigstore) ProvenanceBundle(a Attest) ([]byte, error) {
+	n, err := s.normalize(a)
+	if err != nil {
+		return nil, err
+	}
+	return s.provenance(n)
+}
+
+// SubjectName returns the in-toto subject name npm gives a package version:
+// "pkg:npm/" + name with a leading "@" as "%40" + "@" + version.
+func SubjectName(name, version string) string {
+	var b strings.Builder
+	b.WriteString("pkg:npm/")
+	rest := name
+	if strings.HasPrefix(rest, "@") {
+		b.WriteString("%40")
+		rest = rest[1:]
+	}
+	for i, seg := range strings.Split(rest, "/") {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(url.PathEscape(seg))
+	}
+	b.WriteByte('@')
+	b.WriteString(version)
+	return b.String()
+}
+
+// SHA512Hex returns the hex of the sha512 hash in an SRI integrity string
+// ("sha512-<base64>", possibly among other space-separated hashes).
+func SHA512Hex(integrity string) (string, error) {
+	for _, tok := range strings.Fields(integrity) {
+		b64, ok := strings.CutPrefix(tok, "sha512-")
+		if !ok {
+			continue
+		}
+		if i := strings.IndexByte(b64, '?'); i >= 0 { // SRI options
+			b64 = b64[:i]
+		}
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			return "", fmt.Errorf("%w: integrity %q: sha512 is not base64: %w", ErrInvalidAttest, integrity, err)
+		}
+		if len(raw) != 64 {
+			return "", fmt.Errorf("%w: integrity %q: sha512 has %d bytes, want 64", ErrInvalidAttest, integrity, len(raw))
+		}
+		return hex.EncodeToString(raw), nil
+	}
+	return "", fmt.Errorf("%w: integrity %q has no sha512 hash", ErrInvalidAttest, integrity)
+}
+
+func (s *Sigstore) normalize(a Attest) (*attest, error) {
+	id := a.Name + "@" + a.Version
+	if a.Name == "" || strings.ContainsAny(a.Name, " \t\r\n") {
+		return nil, fmt.Errorf("%w: package name %q", ErrInvalidAttest, a.Name)
+	}
+	if a.Version == "" || strings.ContainsAny(a.Version, " \t\r\n") {
+		return nil, fmt.Errorf("%w: %s: version %q", ErrInvalidAttest, a.Name, a.Version)
+	}
+	n := &attest{Attest: a, subjectName: SubjectName(a.Name, a.Version), trigger: "push"}
+	var err error
+	if n.sha512Hex, err = SHA512Hex(a.Integrity); err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, id)
+	}
+	if n.Repository == "" {
+		n.Repository = githubURL + "fake-org/" + sanitize(a.Name)
+	}
+	repoPath, ok := strings.CutPrefix(n.Repository, githubURL)
+	owner, repo, found := strings.Cut(repoPath, "/")
+	if !ok || !found || owner == "" || repo == "" || strings.ContainsAny(repo, "/@ ") {
+		return nil, fmt.Errorf("%w: %s: repository %q is not %sOWNER/REPO", ErrInvalidAttest, id, n.Repository, githubURL)
+	}
+	n.repoPath, n.owner = repoPath, owner
+	if n.Ref == "" {
+		n.Ref = "refs/tags/v" + a.Version
+	}
+	if !strings.HasPrefix(n.Ref, "refs/") {
+		return nil, fmt.Errorf("%w: %s: ref %q does not start with refs/", ErrInvalidAttest, id, n.Ref)
+	}
+	if n.Commit == "" {
+		sum := sha1.Sum([]byte(id)) //nolint:gosec // a fake commit id, not security
+		n.Commit = hex.EncodeToString(sum[:])
+	}
+	if c, err := hex.DecodeString(n.Commit); err != nil || len(c) != 20 {
+		return nil, fmt.Errorf("%w: %s: commit %q is not 40 hex digits", ErrInvalidAttest, id, n.Commit)
+	}
+	if n.Workflow == "" {
+		n.Workflow = DefaultWorkflow
+	}
+	if strings.HasPrefix(n.Workflow, "/") || strings.Contains(n.Workflow, "@") {
+		return nil, fmt.Errorf("%w: %s: workflow %q must be a relative path without @", ErrInvalidAttest, id, n.Workflow)
+	}
+	if n.PredicateType == "" {
+		n.PredicateType = PredicateSLSAv1
+	}
+	if n.PredicateType != PredicateSLSAv1 && n.PredicateType != PredicateSLSAv02 {
+		return nil, fmt.Errorf("%w: %s: predicate type %q", ErrUnsupported, id, n.PredicateType)
+	}
+	if n.Issuer == "" {
+		n.Issuer = DefaultIssuer
+	}
+	if n.Runner == "" {
+		n.Runner = RunnerGitHubHosted
+	}
+	if n.Runner != RunnerGitHubHosted && n.Runner != RunnerSelfHosted {
+		return nil, fmt.Errorf("%w: %s: runner %q", ErrUnsupported, id, n.Runner)
+	}
+	if n.Registry == "" {
+		n.Registry = DefaultRegistry
+	}
+	if n.IntegratedTime.IsZero() {
+		n.IntegratedTime = s.now
+	}
+	n.IntegratedTime = n.IntegratedTime.UTC().Truncate(time.Second)
+	if n.IntegratedTime.Add(-time.Second).Before(s.caStart) || n.IntegratedTime.After(s.caEnd) {
+		return nil, fmt.Errorf("%w: %s: integrated time %s is outside the fake CA's validity %s to %s",
+			ErrInvalidAttest, id, n.IntegratedTime.Format(time.RFC3339), s.caStart.Format(time.RFC3339), s.caEnd.Format(time.RFC3339))
+	}
+	if n.MediaType == "" {
+		n.MediaType = MediaTypeV03Alt
+	}
+	switch n.MediaType {
+	case MediaTypeV01, MediaTypeV02, MediaTypeV03, MediaTypeV03Alt:
+	default:
+		return nil, fmt.Errorf("%w: %s: bundle media type %q", ErrUnsupported, id, n.MediaType)
+	}
+	if n.EntryKind == "" {
+		n.EntryKind = EntryKindIntoto
+	}
+	if n.EntryKind != EntryKindIntoto && n.EntryKind != EntryKindDSSE {
+		return nil, fmt.Errorf("%w: %s: Rekor entry kind %q", ErrUnsupported, id, n.EntryKind)
+	}
+	if _, err := s.key(n.NpmKey); err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, id)
+	}
+	sum := sha256.Sum256([]byte(id))
+	n.runID = strconv.FormatUint(uint64(binary.BigEndian.Uint32(sum[:4]))+1_000_000_000, 10)
+	repoSum := sha256.Sum256([]byte(n.repoPath))
+	n.repoID = strconv.FormatUint(uint64(binary.BigEndian.Uint32(repoSum[:4])>>2), 10)
+	ownerSum := sha256.Sum256([]byte(n.owner))
+	n.ownerID = strconv.FormatUint(uint64(binary.BigEndian.Uint32(ownerSum[:4])>>4), 10)
+	return n, nil
+}
+
+// sanitize makes a repository name from a package name.
+func sanitize(name string) string {
+	name = strings.TrimPrefix(name, "@")
+	b := []byte(name)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+// Certificate identity and provenance facts derived from an attest.
+
+func (n *attest) san() string { return githubURL + n.repoPath + "/" + n.Workflow + "@" + n.Ref }
+func (n *attest) runURL() string {
+	return githubURL + n.repoPath + "/actions/runs/" + n.runID + "/attempts/1"
+}
+func (n *attest) gitURI() string    { return "git+" + n.Repository + "@" + n.Ref }
+func (n *attest) builderID() string { return "https://github.com/actions/runner/" + n.Runner }
+
+func (n *attest) identity() identity {
+	san := n.san()
+	return identity{
+		san: san,
+		raw: []oidValue{
+			{1, n.Issuer},
+			{2, n.trigger},
+			{3, n.Commit},
+			{4, "Release"},
+			{5, n.repoPath},
+			{6, n.Ref},
+		},
+		der: []oidValue{
+			{8, n.Issuer},
+			{9, san},
+			{10, n.Commit},
+			{11, n.Runner},
+			{12, n.Repository},
+			{13, n.Commit},
+			{14, n.Ref},
+			{15, n.repoID},
+			{16, githubURL + n.owner},
+			{17, n.ownerID},
+			{18, san},
+			{19, n.Commit},
+			{20, n.trigger},
+			{21, n.runURL()},
+			{22, "public"},
+		},
+	}
+}
+
+// In-toto statements, with fields in the order npm writes them.
+
+type subject struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
+type statement[P any] struct {
+	Type          string    `json:"_type"`
+	Subject       []subject `json:"subject"`
+	PredicateType string    `json:"predicateType"`
+	Predicate     P         `json:"predicate"`
+}
+
+type publishPredicate struct {
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Registry string `json:"registry"`
+}
+
+type slsaV1Predicate struct {
+	BuildDefinition struct {
+		BuildType          string `json:"buildType"`
+		ExternalParameters struct {
+			Workflow struct {
+				Ref        string `json:"ref"`
+				Repository string `json:"repository"`
+				Path       string `json:"path"`
+			} `json:"workflow"`
+		} `json:"externalParameters"`
+		InternalParameters struct {
+			GitHub struct {
+				EventName         string `json:"event_name"`
+				RepositoryID      string `json:"repository_id"`
+				RepositoryOwnerID string `json:"repository_owner_id"`
+			} `json:"github"`
+		} `json:"internalParameters"`
+		ResolvedDependencies []struct {
+			URI    string            `json:"uri"`
+			Digest map[string]string `json:"digest"`
+		} `json:"resolvedDependencies"`
+	} `json:"buildDefinition"`
+	RunDetails struct {
+		Builder struct {
+			ID string `json:"id"`
+		} `json:"builder"`
+		Metadata struct {
+			InvocationID string `json:"invocationId"`
+		} `json:"metadata"`
+	} `json:"runDetails"`
+}
+
+type material struct {
+	URI    string            `json:"uri"`
+	Digest map[string]string `json:"digest"`
+}
+
+type slsaV02Predicate struct {
+	BuildType string `json:"buildType"`
+	Builder   struct {
+		ID string `json:"id"`
+	} `json:"builder"`
+	Invocation struct {
+		ConfigSource struct {
+			URI        string            `json:"uri"`
+			Digest     map[string]string `json:"digest"`
+			EntryPoint string            `json:"entryPoint"`
+		} `json:"configSource"`
+		Parameters  struct{}          `json:"parameters"`
+		Environment map[string]string `json:"environment"`
+	} `json:"invocation"`
+	Metadata struct {
+		BuildInvocationID string `json:"buildInvocationId"`
+		Completeness      struct {
+			Parameters  bool `json:"parameters"`
+			Environment bool `json:"environment"`
+			Materials   bool `json:"materials"`
+		} `json:"completeness"`
+		Reproducible bool `json:"reproducible"`
+	} `json:"metadata"`
+	Materials []material `json:"materials"`
+}
+
+func (n *attest) subjects() []subject {
+	return []subject{{Name: n.subjectName, Digest: map[string]string{"sha512": n.sha512Hex}}}
+}
+
+func (n *attest) publishStatement() ([]byte, error) {
+	return marshal(statement[publishPredicate]{
+		Type:          statementV01,
+		Subject:       n.subjects(),
+		PredicateType: PredicatePublish,
+		Predicate:     publishPredicate{Name: n.Name, Version: n.Version, Registry: n.Registry},
+	})
+}
+
+func (n *attest) provenanceStatement() ([]byte, error) {
+	if n.PredicateType == PredicateSLSAv02 {
+		var p slsaV02Predicate
+		p.BuildType = "https://github.com/npm/cli/gha/v2"
+		p.Builder.ID = "https://github.com/actions/runner"
+		p.Invocation.ConfigSource.URI = n.gitURI()
+		p.Invocation.ConfigSource.Digest = map[string]string{"sha1": n.Commit}
+		p.Invocation.ConfigSource.EntryPoint = n.Workflow
+		p.Invocation.Environment = map[string]string{
+			"GITHUB_EVENT_NAME":          n.trigger,
+			"GITHUB_REF":                 n.Ref,
+			"GITHUB_REPOSITORY":          n.repoPath,
+			"GITHUB_REPOSITORY_ID":       n.repoID,
+			"GITHUB_REPOSITORY_OWNER_ID": n.ownerID,
+			"GITHUB_RUN_ATTEMPT":         "1",
+			"GITHUB_RUN_ID":              n.runID,
+			"GITHUB_SHA":                 n.Commit,
+			"GITHUB_WORKFLOW_REF":        n.repoPath + "/" + n.Workflow + "@" + n.Ref,
+			"GITHUB_WORKFLOW_SHA":        n.Commit,
+		}
+		p.Metadata.BuildInvocationID = n.runID + "-1"
+		p.Materials = []material{{URI: n.gitURI(), Digest: map[string]string{"sha1": n.Commit}}}
+		return marshal(statement[slsaV02Predicate]{Type: statementV01, Subject: n.subjects(), PredicateType: PredicateSLSAv02, Predicate: p})
+	}
+	var p slsaV1Predicate
+	bd := &p.BuildDefinition
+	bd.BuildType = "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1"
+	bd.ExternalParameters.Workflow.Ref = n.Ref
+	bd.ExternalParameters.Workflow.Repository = n.Repository
+	bd.ExternalParameters.Workflow.Path = n.Workflow
+	bd.InternalParameters.GitHub.EventName = n.trigger
+	bd.InternalParameters.GitHub.RepositoryID = n.repoID
+	bd.InternalParameters.GitHub.RepositoryOwnerID = n.ownerID
+	bd.ResolvedDependencies = append(bd.ResolvedDependencies, struct {
+		URI    string            `json:"uri"`
+		Digest map[string]string `json:"digest"`
+	}{URI: n.gitURI(), Digest: map[string]string{"gitCommit": n.Commit}})
+	p.RunDetails.Builder.ID = n.builderID()
+	p.RunDetails.Metadata.InvocationID = n.runURL()
+	return marshal(statement[slsaV1Predicate]{Type: statementV1, Subject: n.subjects(), PredicateType: PredicateSLSAv1, Predicate: p})
+}
+
+// Bundle JSON, with fields in the order npm serves them.
+
+type bundle struct {
+	MediaType            string               `json:"mediaType"`
+	VerificationMaterial verificationMaterial `json:"verificationMaterial"`
+	DSSEEnvelope         envelope             `json:"dsseEnvelope"`
+}
+
+type verificationMaterial struct {
+	PublicKey                 *keyHint        `json:"publicKey,omitempty"`
+	X509CertificateChain      *certChain      `json:"x509CertificateChain,omitempty"`
+	Certificate               *rawBytes       `json:"certificate,omitempty"`
+	TlogEntries               []tlogEntry     `json:"tlogEntries"`
+	TimestampVerificationData json.RawMessage `json:"timestampVerificationData"`
+}
+
+type keyHint struct {
+	Hint string `json:"hint"`
+}
+
+type envelope struct {
+	Payload     string         `json:"payload"`
+	PayloadType string         `json:"payloadType"`
+	Signatures  []envSignature `json:"signatures"`
+}
+
+type envSignature struct {
+	Sig   string `json:"sig"`
+	KeyID string `json:"keyid"`
+}
+
+// publish makes the publish attestation bundle, signed by the npm key.
+func (s *Sigstore) publish(n *attest) ([]byte, error) {
+	k, err := s.key(n.NpmKey)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := n.publishStatement()
+	if err != nil {
+		return nil, err
+	}
+	vm := verificationMaterial{PublicKey: &keyHint{Hint: k.keyid}}
+	return s.bundle(n, vm, payload, k.priv, k.keyid, k.pem)
+}
+
+// provenance makes the provenance bundle, signed by an ephemeral key with a
+// fresh certificate.
+func (s *Sigstore) provenance(n *attest) ([]byte, error) {
+	payload, err := n.provenanceStatement()
+	if err != nil {
+		return nil, err
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("fakesigstore: ephemeral key: %w", err)
+	}
+	certDER, err := s.ca.issueLeaf(&priv.PublicKey, n.identity(), n.IntegratedTime.Add(-time.Second), s.ct)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s@%s)", err, n.Name, n.Version)
+	}
+	cert := rawBytes{RawBytes: base64.StdEncoding.EncodeToString(certDER)}
+	var vm verificationMaterial
+	if n.MediaType == MediaTypeV01 || n.MediaType == MediaTypeV02 {
+		vm.X509CertificateChain = &certChain{Certificates: []rawBytes{cert}}
+	} else {
+		vm.Certificate = &cert
+	}
+	return s.bundle(n, vm, payload, priv, "", pemEncode("CERTIFICATE", certDER))
+}
+
+// bundle signs payload into a DSSE envelope, logs it and assembles the
+// bundle. verifierPEM is the PEM (with trailing newline) of the key or
+// certificate that Rekor records.
+func (s *Sigstore) bundle(n *attest, vm verificationMaterial, payload []byte, priv *ecdsa.PrivateKey, keyid string, verifierPEM []byte) ([]byte, error) {
+	pae := dssePAE(payloadTypeInToto, payload)
+	digest := sha256.Sum256(pae)
+	sig, err := ecdsa.SignASN1(rand.Reader, priv, digest[:])
+	if err != nil {
+		return nil, fmt.Errorf("fakesigstore: DSSE signature: %w", err)
+	}
+	env := envelope{
+		Payload:     base64.StdEncoding.EncodeToString(payload),
+		PayloadType: payloadTypeInToto,
+		Signatures:  []envSignature{{Sig: base64.StdEncoding.EncodeToString(sig), KeyID: keyid}},
+	}
+	body, kv, err := rekorBody(n.EntryKind, env, payload, verifierPEM)
+	if err != nil {
+		return nil, err
+	}
+	entry, err := s.rekor.log(kv, body, n.IntegratedTime.Unix())
+	if err != nil {
+		return nil, err
+	}
+	vm.TlogEntries = []tlogEntry{entry}
+	switch n.MediaType {
+	case MediaTypeV01:
+		vm.TimestampVerificationData = json.RawMessage("null")
+	default:
+		vm.TimestampVerificationData = json.RawMessage(`{"rfc3161Timestamps":[]}`)
+	}
+	return marshal(bundle{MediaType: n.MediaType, VerificationMaterial: vm, DSSEEnvelope: env})
+}
+
+// dssePAE is the DSSE v1 pre-authentication encoding.
+func dssePAE(payloadType string, payload []byte) []byte {
+	var b []byte
+	b = append(b, "DSSEv1 "...)
+	b = strconv.AppendInt(b, int64(len(payloadType)), 10)
+	b = append(b, ' ')
+	b = append(b, payloadType...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(len(payload)), 10)
+	b = append(b, ' ')
+	return append(b, payload...)
+}
+
+type hashValue struct {
+	Algorithm string `json:"algorithm"`
+	Value     string `json:"value"`
+}
+
+func sha256Hex(b []byte) hashValue {
+	sum := sha256.Sum256(b)
+	return hashValue{Algorithm: "sha256", Value: hex.EncodeToString(sum[:])}
+}
+
+// rekorBody returns the canonicalized body Rekor stores for the envelope,
+// exactly as Rekor v1 writes it for entries uploaded by sigstore-js.
+func rekorBody(kind string, env envelope, payload, verifierPEM []byte) ([]byte, kindVersion, error) {
+	switch kind {
+	case EntryKindIntoto:
+		// sigstore-js uploads the PEM without its final newline and hashes
+		// the canonical JSON of this envelope; Rekor keeps both.
+		pemText := strings.TrimSuffix(string(verifierPEM), "\n")
+		type hashedSig struct {
+			KeyID     string `json:"keyid,omitempty"`
+			PublicKey string `json:"publicKey"`
+			Sig       string `json:"sig"`
+		}
+		type hashedEnv struct {
+			Payload     string      `json:"payload"`
+			PayloadType string      `json:"payloadType"`
+			Signatures  []hashedSig `json:"signatures"`
+		}
+		sig := env.Signatures[0]
+		canon, err := marshal(hashedEnv{env.Payload, env.PayloadType, []hashedSig{{sig.KeyID, pemText, sig.Sig}}})
+		if err != nil {
+			return nil, kindVersion{}, err
+		}
+		b64 := base64.StdEncoding.EncodeToString
+		var body struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Spec       struct {
+				Content struct {
+					Envelope struct {
+						PayloadType string      `json:"payloadType"`
+						Signatures  []hashedSig `json:"signatures"`
+					} `json:"envelope"`
+					Hash        hashValue `json:"hash"`
+					PayloadHash hashValue `json:"payloadHash"`
+				} `json:"content"`
+			} `json:"spec"`
+		}
+		body.APIVersion, body.Kind = "0.0.2", "intoto"
+		c := &body.Spec.Content
+		c.Envelope.PayloadType = env.PayloadType
+		c.Envelope.Signatures = []hashedSig{{sig.KeyID, b64([]byte(pemText)), b64([]byte(sig.Sig))}}
+		c.Hash = sha256Hex(canon)
+		c.PayloadHash = sha256Hex(payload)
+		out, err := marshal(body)
+		return out, kindVersion{"intoto", "0.0.2"}, err
+	case EntryKindDSSE:
+		// Rekor hashes the envelope JSON exactly as uploaded.
+		uploaded, err := marshal(env)
+		if err != nil {
+			return nil, kindVersion{}, err
+		}
+		type dsseSig struct {
+			Signature string `json:"signature"`
+			Verifier  string `json:"verifier"`
+		}
+		var body struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Spec       struct {
+				EnvelopeHash hashValue `json:"envelopeHash"`
+				PayloadHash  hashValue `json:"payloadHash"`
+				Signatures   []dsseSig `json:"signatures"`
+			} `json:"spec"`
+		}
+		body.APIVersion, body.Kind = "0.0.1", "dsse"
+		body.Spec.EnvelopeHash = sha256Hex(uploaded)
+		body.Spec.PayloadHash = sha256Hex(payload)
+		body.Spec.Signatures = []dsseSig{{env.Signatures[0].Sig, base64.StdEncoding.EncodeToString(verifierPEM)}}
+		out, err := marshal(body)
+		return out, kindVersion{"dsse", "0.0.1"}, err
+	}
+	return nil, kindVersion{}, fmt.Errorf("%w: Rekor entry kind %q", ErrUnsupported, kind)
+}
+
+// marshal is json.Marshal without HTML escaping and without the trailing
+// newline, as JavaScript's JSON.stringify writes.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("fakesigstore: encoding JSON: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
