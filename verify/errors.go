@@ -1,0 +1,107 @@
+package verify
+
+import (
+	"errors"
+	"strings"
+)
+
+// Sentinel errors. Every error this package returns wraps at least one of
+// them (test with [errors.Is]); the message names the package (name@version),
+// the attestation or key concerned and what is wrong.
+var (
+	// ErrMalformed: an input could not be parsed or does not have the shape
+	// it must have (JSON, base64, SRI, key files, bundles, DSSE payloads,
+	// in-toto statements).
+	ErrMalformed = errors.New("malformed input")
+	// ErrSignatureInvalid: a registry signature or a DSSE envelope signature
+	// does not verify.
+	ErrSignatureInvalid = errors.New("signature invalid")
+	// ErrSignatureMissing: the registry publishes keys but the version
+	// carries no signature.
+	ErrSignatureMissing = errors.New("signature missing")
+	// ErrUnknownKey: a signature or publish attestation names a keyid that
+	// no usable key has (for that usage).
+	ErrUnknownKey = errors.New("unknown signing key")
+	// ErrKeyNotValidAtTime: the signing key was not valid at the time the
+	// signature is judged at (publish time, log time or now).
+	ErrKeyNotValidAtTime = errors.New("key not valid at signing time")
+	// ErrPublishTimeUnknown: the signing key is not valid now and no publish
+	// time was given to judge the signature at.
+	ErrPublishTimeUnknown = errors.New("publish time unknown")
+	// ErrIntegrityMismatch: the integrity the registry served (or signed)
+	// disagrees with the lockfile's integrity, or cannot be compared to it.
+	ErrIntegrityMismatch = errors.New("integrity mismatch")
+	// ErrSubjectName: an attestation subject (or the publish predicate) names
+	// another package or version, or there is no subject at all.
+	ErrSubjectName = errors.New("attestation subject name mismatch")
+	// ErrSubjectDigest: an attestation subject's sha512 is missing or differs
+	// from the lockfile's sha512.
+	ErrSubjectDigest = errors.New("attestation subject digest mismatch")
+	// ErrBundleInvalid: Sigstore verification of a bundle failed. It is
+	// combined with a more specific sentinel where one applies
+	// (ErrSignatureInvalid, ErrTransparencyLog, ErrCertificate, ...).
+	ErrBundleInvalid = errors.New("sigstore bundle invalid")
+	// ErrTransparencyLog: the bundle's transparency log entry (SET, inclusion
+	// proof, entry contents or log time) does not verify.
+	ErrTransparencyLog = errors.New("transparency log entry invalid")
+	// ErrCertificate: the signing certificate does not chain to a trusted
+	// Fulcio root at the log time, or lacks a valid SCT.
+	ErrCertificate = errors.New("signing certificate invalid")
+	// ErrUntrustedIssuer: a provenance certificate was issued for an OIDC
+	// issuer that is not a known CI provider.
+	ErrUntrustedIssuer = errors.New("untrusted certificate issuer")
+	// ErrIdentityMismatch: the certificate identity disagrees with the
+	// provenance predicate (source repository, commit) or with the identity
+	// the caller expected.
+	ErrIdentityMismatch = errors.New("identity mismatch")
+	// ErrPredicateType: an attestation's predicate type is unknown, or the
+	// response's predicateType differs from the signed statement's.
+	ErrPredicateType = errors.New("predicate type invalid")
+	// ErrNoAttestations: the attestations response is empty or lists none.
+	ErrNoAttestations = errors.New("no attestations")
+	// ErrPublishAttestationMissing: attestations exist but none (or more
+	// than one) is the npm publish attestation.
+	ErrPublishAttestationMissing = errors.New("publish attestation missing")
+	// ErrPredicateMissing: the predicate type the version's manifest
+	// announces (dist.attestations.provenance.predicateType) is not among the
+	// attestations.
+	ErrPredicateMissing = errors.New("announced predicate missing")
+	// ErrPinnedKeyMismatch: the registry lists a pinned keyid with other key
+	// material.
+	ErrPinnedKeyMismatch = errors.New("registry key differs from pinned key")
+	// ErrNoSHA512: neither the lockfile nor the served integrity has a
+	// sha512, so attestation subjects cannot be bound to the tarball.
+	ErrNoSHA512 = errors.New("no sha512 integrity")
+	// ErrNoKeys: there are no keys (a key list is empty, or the registry
+	// publishes no keys: registry signatures are then "unsupported").
+	ErrNoKeys = errors.New("no registry keys")
+)
+
+// joinedError is several errors reported together. Unlike [errors.Join] it
+// renders on one line, so that it fits a report's "reason" field.
+type joinedError struct{ errs []error }
+
+func (e *joinedError) Error() string {
+	var b strings.Builder
+	for i, err := range e.errs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+func (e *joinedError) Unwrap() []error { return e.errs }
+
+// join returns nil for no errors, the error itself for one, and a
+// joinedError otherwise.
+func join(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return &joinedError{errs: errs}
+}

@@ -1,0 +1,139 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// Hash algorithms an SRI string may carry, strongest first.
+var sriAlgorithms = []struct {
+	name string
+	size int
+}{
+	{"sha512", 64},
+	{"sha384", 48},
+	{"sha256", 32},
+	{"sha1", 20},
+}
+
+// maxSRILen bounds an integrity string (a few hashes are a few hundred bytes).
+const maxSRILen = 4096
+
+// sri is a parsed Subresource Integrity string: one digest per algorithm.
+type sri map[string][]byte
+
+// parseSRI parses an SRI string ("sha512-<base64> sha1-<base64>", options
+// after "?" ignored). Unknown algorithms are skipped as the SRI
+// specification requires, but at least one known one must be present; a
+// known algorithm with bad base64, the wrong length, or two different values
+// is an error.
+func parseSRI(s string) (sri, error) {
+	if len(s) > maxSRILen {
+		return nil, fmt.Errorf("%w: integrity string of %d bytes", ErrMalformed, len(s))
+	}
+	out := sri{}
+	for _, tok := range strings.Fields(s) {
+		alg, val, ok := strings.Cut(tok, "-")
+		if !ok {
+			return nil, fmt.Errorf("%w: integrity token %q has no algorithm prefix", ErrMalformed, tok)
+		}
+		val, _, _ = strings.Cut(val, "?")
+		size := 0
+		for _, a := range sriAlgorithms {
+			if a.name == alg {
+				size = a.size
+			}
+		}
+		if size == 0 {
+			continue
+		}
+		d, err := base64.StdEncoding.DecodeString(val)
+		if err != nil || len(d) != size {
+			return nil, fmt.Errorf("%w: integrity %s value %q is not a base64 %s digest", ErrMalformed, alg, val, alg)
+		}
+		if prev, dup := out[alg]; dup && !bytes.Equal(prev, d) {
+			return nil, fmt.Errorf("%w: integrity lists two different %s digests", ErrMalformed, alg)
+		}
+		out[alg] = d
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: integrity %q has no sha512, sha384, sha256 or sha1 digest", ErrMalformed, s)
+	}
+	return out, nil
+}
+
+// binding is the outcome of comparing the lockfile's integrity with what the
+// registry served.
+type binding struct {
+	// sha512 is the digest attestation subjects must carry: the lockfile's
+	// sha512, or (weak binding) the served sha512.
+	sha512 []byte
+	// weak is true when the lockfile and the served data share only sha1.
+	weak bool
+}
+
+// bindIntegrity compares the lockfile integrity with the served integrity
+// (dist.integrity) and served shasum (dist.shasum, sha1 hex). Every
+// algorithm both sides carry must agree, and at least one must be shared;
+// the binding is weak when the strongest shared algorithm is sha1. served
+// and servedShasum may be empty when the caller has nothing served to
+// compare (then only the lockfile's own sha512 can be bound).
+func bindIntegrity(pkg, lock, served, servedShasum string) (binding, error) {
+	if strings.TrimSpace(lock) == "" {
+		return binding{}, fmt.Errorf("%w: %s: the lockfile has no integrity", ErrMalformed, pkg)
+	}
+	l, err := parseSRI(lock)
+	if err != nil {
+		return binding{}, fmt.Errorf("%s: lockfile: %w", pkg, err)
+	}
+	s := sri{}
+	if strings.TrimSpace(served) != "" {
+		if s, err = parseSRI(served); err != nil {
+			return binding{}, fmt.Errorf("%s: served dist.integrity: %w", pkg, err)
+		}
+	}
+	if servedShasum != "" {
+		d, err := hex.DecodeString(servedShasum)
+		if err != nil || len(d) != 20 {
+			return binding{}, fmt.Errorf("%w: %s: served dist.shasum %q is not a sha1 hex digest", ErrMalformed, pkg, servedShasum)
+		}
+		if prev, ok := s["sha1"]; ok && !bytes.Equal(prev, d) {
+			return binding{}, fmt.Errorf("%w: %s: served dist.shasum disagrees with served dist.integrity", ErrIntegrityMismatch, pkg)
+		}
+		s["sha1"] = d
+	}
+	if len(s) == 0 {
+		if d, ok := l["sha512"]; ok {
+			return binding{sha512: d}, nil
+		}
+		return binding{}, fmt.Errorf("%w: %s: the lockfile has no sha512 and nothing served to bind it to", ErrNoSHA512, pkg)
+	}
+	strongest := ""
+	for _, a := range sriAlgorithms {
+		ld, lok := l[a.name]
+		sd, sok := s[a.name]
+		if !lok || !sok {
+			continue
+		}
+		if !bytes.Equal(ld, sd) {
+			return binding{}, fmt.Errorf("%w: %s: lockfile %s-%s, registry served %s-%s", ErrIntegrityMismatch, pkg,
+				a.name, base64.StdEncoding.EncodeToString(ld), a.name, base64.StdEncoding.EncodeToString(sd))
+		}
+		if strongest == "" {
+			strongest = a.name
+		}
+	}
+	if strongest == "" {
+		return binding{}, fmt.Errorf("%w: %s: the lockfile integrity and the served integrity share no hash algorithm", ErrIntegrityMismatch, pkg)
+	}
+	b := binding{weak: strongest == "sha1"}
+	if d, ok := l["sha512"]; ok {
+		b.sha512 = d
+	} else if d, ok := s["sha512"]; ok {
+		b.sha512 = d
+	}
+	return b, nil
+}
