@@ -1,0 +1,274 @@
+package fetch
+
+import (
+	"context"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func writeCA(t testing.TB, path string, f *fakeRegistry) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.srv.Certificate().Raw})
+	if err := os.WriteFile(path, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	checkGoroutines(t)
+	reg := newFakeRegistry(t, withTLS())
+	reg.add(&fakePkg{name: "tls-pkg", version: "1.0.0"})
+	caPath := filepath.Join(t.TempDir(), "ca.pem")
+	writeCA(t, caPath, reg)
+	pemText, err := os.ReadFile(caPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caJSON := strings.ReplaceAll(string(pemText), "\n", `\n`)
+	tests := []struct {
+		name    string
+		npmrc   string
+		wantErr bool
+	}{
+		{"cafile", "cafile=" + caPath + "\n", false},
+		{"ca inline", `ca="` + caJSON + `"` + "\n", false},
+		{"ca array", `ca[]="` + caJSON + `"` + "\n", false},
+		{"system roots reject the test CA", "", true},
+		{"strict-ssl=false", "strict-ssl=false\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(t, reg.URL(), tt.npmrc)
+			c := testClient(t, cfg, Options{NoCache: true, Retries: -1})
+			m, err := c.Manifest(context.Background(), "tls-pkg", "1.0.0", "")
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "certificate") {
+					t.Fatalf("err = %v, want a certificate error", err)
+				}
+				if !strings.Contains(err.Error(), "tls-pkg@1.0.0") {
+					t.Errorf("error does not name the package: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Manifest: %v", err)
+			}
+			if m.Name != "tls-pkg" {
+				t.Errorf("got %+v", m)
+			}
+		})
+	}
+}
+
+// proxyServer is an HTTP forward proxy that answers from target itself and
+// records the absolute-form request URLs it saw.
+type proxyServer struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen []string
+}
+
+func newProxy(t *testing.T, target http.Handler) *proxyServer {
+	p := &proxyServer{}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.seen = append(p.seen, r.URL.String())
+		p.mu.Unlock()
+		if !r.URL.IsAbs() {
+			http.Error(w, "not a proxy request", http.StatusBadRequest)
+			return
+		}
+		target.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *proxyServer) requests() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.seen...)
+}
+
+func TestProxyFromEnv(t *testing.T) {
+	checkGoroutines(t)
+	reg := newFakeRegistry(t)
+	reg.add(&fakePkg{name: "proxied", version: "1.0.0"})
+	proxy := newProxy(t, http.HandlerFunc(reg.serve))
+	tests := []struct {
+		name      string
+		npmrc     string
+		env       []string
+		wantProxy bool
+	}{
+		{"HTTP_PROXY", "", []string{"HTTP_PROXY=" + proxy.URL}, true},
+		{"http_proxy", "", []string{"http_proxy=" + proxy.URL}, true},
+		{"npmrc proxy", "proxy=" + proxy.URL + "\n", nil, true},
+		{"npmrc proxy beats env", "proxy=" + proxy.URL + "\n", []string{"HTTP_PROXY=http://127.0.0.1:1"}, true},
+		{"HTTPS_PROXY does not apply to http", "", []string{"HTTPS_PROXY=" + proxy.URL}, false},
+		{"NO_PROXY host", "", []string{"HTTP_PROXY=" + proxy.URL, "NO_PROXY=localhost,127.0.0.1"}, false},
+		{"NO_PROXY star", "", []string{"HTTP_PROXY=" + proxy.URL, "no_proxy=*"}, false},
+		{"npmrc noproxy", "noproxy=127.0.0.0/8\n", []string{"HTTP_PROXY=" + proxy.URL}, false},
+		{"NO_PROXY other host", "", []string{"HTTP_PROXY=" + proxy.URL, "NO_PROXY=example.invalid"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(proxy.requests())
+			cfg := testConfig(t, reg.URL(), tt.npmrc, tt.env...)
+			c := testClient(t, cfg, Options{NoCache: true, Retries: -1})
+			if _, err := c.Manifest(context.Background(), "proxied", "1.0.0", ""); err != nil {
+				t.Fatalf("Manifest: %v", err)
+			}
+			seen := proxy.requests()[before:]
+			if tt.wantProxy {
+				if len(seen) != 1 || seen[0] != reg.URL()+"proxied/1.0.0" {
+					t.Errorf("proxy saw %q, want the version document request", seen)
+				}
+			} else if len(seen) != 0 {
+				t.Errorf("proxy saw %q, want a direct request", seen)
+			}
+		})
+	}
+}
+
+func TestBypassProxy(t *testing.T) {
+	cfg := &Config{noProxy: []string{".corp.invalid", "exact.invalid", "ported.invalid:8080", "10.0.0.0/8", "*.star.invalid"}}
+	tests := []struct {
+		url  string
+		want bool
+	}{
+		{"https://corp.invalid/", true},
+		{"https://a.corp.invalid/", true},
+		{"https://xcorp.invalid/", false},
+		{"https://exact.invalid/", true},
+		{"https://sub.exact.invalid/", true},
+		{"https://ported.invalid/", false},
+		{"http://ported.invalid:8080/", true},
+		{"http://10.1.2.3/", true},
+		{"http://11.1.2.3/", false},
+		{"https://x.star.invalid/", true},
+		{"https://other.invalid/", false},
+	}
+	for _, tt := range tests {
+		if got := cfg.bypassProxy(mustURL(t, tt.url)); got != tt.want {
+			t.Errorf("bypassProxy(%s) = %v, want %v", tt.url, got, tt.want)
+		}
+	}
+}
+
+const testToken = "npm_TOPSECRET_0123456789"
+
+// TestTokenScoping proves a token goes to its own registry only: not to
+// another host (a scoped registry on another port), not to another path
+// prefix on the same host, and not across a redirect to another host.
+func TestTokenScoping(t *testing.T) {
+	checkGoroutines(t)
+	private := newFakeRegistry(t, withPrefix("/private"))
+	other := newFakeRegistry(t)
+	private.add(&fakePkg{name: "mine", version: "1.0.0"}, &fakePkg{name: "redirected", version: "1.0.0"})
+	other.add(&fakePkg{name: "@pub/lib", version: "2.0.0"}, &fakePkg{name: "redirected", version: "1.0.0"})
+	// same host and port as private, outside its path
+	private.add(&fakePkg{name: "pathless", version: "1.0.0"})
+	private.handle("/redirected/1.0.0", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL()+"redirected/1.0.0", http.StatusFound)
+	})
+	hostport := strings.TrimPrefix(private.srv.URL, "http://")
+	cfg := testConfig(t, private.URL(),
+		"//"+hostport+"/private/:_authToken="+testToken+"\n@pub:registry="+other.URL()+"\n@outside:registry="+private.srv.URL+"/public/\n")
+	c := testClient(t, cfg, Options{NoCache: true, Retries: -1})
+	ctx := context.Background()
+
+	if _, err := c.Manifest(ctx, "mine", "1.0.0", ""); err != nil {
+		t.Fatalf("own registry: %v", err)
+	}
+	if got := private.authSeen(); len(got) != 1 || got[0] != "/mine/1.0.0 Bearer "+testToken {
+		t.Fatalf("own registry saw %q, want the token", got)
+	}
+	if _, err := c.Manifest(ctx, "@pub/lib", "2.0.0", ""); err != nil {
+		t.Fatalf("other registry: %v", err)
+	}
+	if _, err := c.Manifest(ctx, "redirected", "1.0.0", ""); err != nil {
+		t.Fatalf("redirect: %v", err)
+	}
+	for _, a := range other.authSeen() {
+		if !strings.HasSuffix(a, " ") {
+			t.Errorf("other host received an Authorization header: %q", a)
+		}
+	}
+	if n := other.hitsFor("/redirected/1.0.0"); n != 1 {
+		t.Errorf("redirect target hits = %d, want 1", n)
+	}
+	// same host, path outside the credential's prefix
+	_, _ = c.Manifest(ctx, "@outside/x", "1.0.0", "")
+	for _, a := range private.authSeen() {
+		if strings.HasPrefix(a, "/public/") && !strings.HasSuffix(a, " ") {
+			t.Errorf("path outside the credential received it: %q", a)
+		}
+	}
+}
+
+// TestTokenNeverPrinted makes every kind of failure happen on a registry
+// with a token and checks no error text (nor Config.String) contains it.
+func TestTokenNeverPrinted(t *testing.T) {
+	checkGoroutines(t)
+	reg := newFakeRegistry(t)
+	reg.add(&fakePkg{name: "p", version: "1.0.0"})
+	hostport := strings.TrimPrefix(reg.srv.URL, "http://")
+	registryWithCreds := "http://user:" + testToken + "@" + hostport + "/"
+	cfg := testConfig(t, registryWithCreds, "//"+hostport+"/:_authToken="+testToken+"\n")
+	c := testClient(t, cfg, Options{NoCache: true, Retries: 1, MaxBody: 512})
+	reg.fail("/p/1.0.0", 100, http.StatusInternalServerError, "")
+	reg.handle("/html/1.0.0", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, "<html>%s</html>", r.Header.Get("Authorization"))
+	})
+	reg.handle("/wrong/1.0.0", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"name":"other","version":"1.0.0","dist":{"integrity":"x"}}`)
+	})
+	reg.handle("/big/1.0.0", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, strings.Repeat(" ", 600))
+	})
+	reg.handle("/redir/1.0.0", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://127.0.0.1:1/x", http.StatusFound)
+	})
+	ctx := context.Background()
+	var errs []error
+	for _, name := range []string{"p", "html", "wrong", "big", "redir", "missing"} {
+		_, err := c.Manifest(ctx, name, "1.0.0", "")
+		if err == nil {
+			t.Fatalf("%s: want an error", name)
+		}
+		errs = append(errs, err)
+	}
+	_, err := c.Attestations(ctx, &Manifest{Name: "p", Version: "1.0.0", Registry: c.cfg.DefaultRegistry(), Attestations: &AttestationRef{URL: "x"}})
+	errs = append(errs, err)
+	_, err = c.RegistryKeys(ctx, registryWithCreds)
+	errs = append(errs, err)
+	for _, err := range errs {
+		if err == nil {
+			t.Fatal("want an error")
+		}
+		for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+			if strings.Contains(s, testToken) {
+				t.Errorf("error contains the token: %s", s)
+			}
+		}
+	}
+	if !errors.Is(errs[0], ErrHTTPStatus) || !errors.Is(errs[1], ErrMalformed) || !errors.Is(errs[2], ErrMalformed) || !errors.Is(errs[3], ErrTooLarge) {
+		t.Errorf("unexpected error kinds: %v", errs)
+	}
+	if s := cfg.String(); strings.Contains(s, testToken) {
+		t.Errorf("Config.String contains the token:\n%s", s)
+	}
+}
