@@ -110,16 +110,15 @@ type npmKey struct {
 // Sigstore is a fake Sigstore deployment plus npm registry keys. Create one
 // with [New]; it is safe for concurrent use.
 type Sigstore struct {
-	now              time.Time
-	caStart, caEnd   time.Time
-	ca               *certAuthority
-	ct               *ctLog
-	rekor            *rekorLog
-	npm              []npmKey
-	trustedRootJSON  []byte
-	npmKeysJSON      []byte
-	npmKeysTUFJSON   []byte
-	defaultKeyWindow KeySpec
+	now             time.Time
+	caStart, caEnd  time.Time
+	ca              *certAuthority
+	ct              *ctLog
+	rekor           *rekorLog
+	npm             []npmKey
+	trustedRootJSON []byte
+	npmKeysJSON     []byte
+	npmKeysTUFJSON  []byte
 }
 
 // New creates a fake Sigstore with fresh keys. Keys are random: two

@@ -36,37 +36,38 @@ func newFake(t testing.TB, opts fakesigstore.Options) *fakesigstore.Sigstore {
 }
 
 // trust is the sigstore-go view of a fake's trust material, built only from
-// the published JSON documents (TrustedRoot, NpmKeysTUF), as a consumer
-// would.
+// the published documents (TrustedRoot, NpmKeysTUF) as a consumer would.
 type trust struct {
-	root       *root.TrustedRoot
-	withNpm    root.TrustedMaterialCollection
 	provenance *verify.Verifier // SCT + tlog + observer timestamps
-	publish    *verify.Verifier // tlog + observer timestamps (keys carry no SCTs)
+	publish    *verify.Verifier // tlog + observer timestamps: keys carry no SCTs
 }
 
 func newTrust(t testing.TB, s *fakesigstore.Sigstore) *trust {
 	t.Helper()
-	tr, err := root.NewTrustedRootFromJSON(s.TrustedRoot())
+	return newTrustFrom(t, s.TrustedRoot(), s.NpmKeysTUF())
+}
+
+func newTrustFrom(t testing.TB, trustedRoot, npmKeysTUF []byte) *trust {
+	t.Helper()
+	tr, err := root.NewTrustedRootFromJSON(trustedRoot)
 	if err != nil {
-		t.Fatalf("parsing TrustedRoot: %v", err)
+		t.Fatalf("parsing trusted root: %v", err)
 	}
 	var keys struct {
 		Keys []struct {
 			KeyID     string `json:"keyId"`
 			KeyUsage  string `json:"keyUsage"`
 			PublicKey struct {
-				RawBytes   []byte `json:"rawBytes"`
-				KeyDetails string `json:"keyDetails"`
-				ValidFor   struct {
+				RawBytes []byte `json:"rawBytes"`
+				ValidFor struct {
 					Start time.Time  `json:"start"`
 					End   *time.Time `json:"end"`
 				} `json:"validFor"`
 			} `json:"publicKey"`
 		} `json:"keys"`
 	}
-	if err := json.Unmarshal(s.NpmKeysTUF(), &keys); err != nil {
-		t.Fatalf("parsing NpmKeysTUF: %v", err)
+	if err := json.Unmarshal(npmKeysTUF, &keys); err != nil {
+		t.Fatalf("parsing npm TUF keys: %v", err)
 	}
 	expiring := map[string]*root.ExpiringKey{}
 	for _, k := range keys.Keys {
@@ -87,6 +88,9 @@ func newTrust(t testing.TB, s *fakesigstore.Sigstore) *trust {
 		}
 		expiring[k.KeyID] = root.NewExpiringKey(v, k.PublicKey.ValidFor.Start, end)
 	}
+	if len(expiring) == 0 {
+		t.Fatal("no npm:attestations keys")
+	}
 	coll := root.TrustedMaterialCollection{tr, root.NewTrustedPublicKeyMaterialFromMapping(expiring)}
 	prov, err := verify.NewVerifier(tr, verify.WithSignedCertificateTimestamps(1), verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1))
 	if err != nil {
@@ -96,53 +100,115 @@ func newTrust(t testing.TB, s *fakesigstore.Sigstore) *trust {
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}
-	return &trust{root: tr, withNpm: coll, provenance: prov, publish: pub}
+	return &trust{provenance: prov, publish: pub}
+}
+
+func parseBundle(bundleJSON []byte) (*bundle.Bundle, error) {
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(bundleJSON); err != nil {
+		return nil, fmt.Errorf("parsing bundle: %w", err)
+	}
+	return &b, nil
 }
 
 // verifyProvenance verifies a provenance bundle with sigstore-go, bound to
 // the artifact digest and to the expected certificate identity.
-func (tr *trust) verifyProvenance(bundleJSON []byte, digest []byte, san, issuer string) (*verify.VerificationResult, error) {
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(bundleJSON); err != nil {
-		return nil, fmt.Errorf("parsing bundle: %w", err)
+func (tr *trust) verifyProvenance(bundleJSON, digest []byte, san, issuer string) (*verify.VerificationResult, error) {
+	b, err := parseBundle(bundleJSON)
+	if err != nil {
+		return nil, err
 	}
 	id, err := verify.NewShortCertificateIdentity(issuer, "", san, "")
 	if err != nil {
 		return nil, err
 	}
-	return tr.provenance.Verify(&b, verify.NewPolicy(verify.WithArtifactDigest("sha512", digest), verify.WithCertificateIdentity(id)))
+	return tr.provenance.Verify(b, verify.NewPolicy(verify.WithArtifactDigest("sha512", digest), verify.WithCertificateIdentity(id)))
 }
 
 // verifyPublish verifies a publish bundle with sigstore-go against the npm
 // keys, bound to the artifact digest.
-func (tr *trust) verifyPublish(bundleJSON []byte, digest []byte) (*verify.VerificationResult, error) {
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(bundleJSON); err != nil {
-		return nil, fmt.Errorf("parsing bundle: %w", err)
+func (tr *trust) verifyPublish(bundleJSON, digest []byte) (*verify.VerificationResult, error) {
+	b, err := parseBundle(bundleJSON)
+	if err != nil {
+		return nil, err
 	}
-	return tr.publish.Verify(&b, verify.NewPolicy(verify.WithArtifactDigest("sha512", digest), verify.WithKey()))
+	return tr.publish.Verify(b, verify.NewPolicy(verify.WithArtifactDigest("sha512", digest), verify.WithKey()))
 }
 
-func TestProvenanceAndPublishVerify(t *testing.T) {
-	s := newFake(t, fakesigstore.Options{})
-	tr := newTrust(t, s)
-	integrity, digest := integrityOf("tarball of left-pad@1.3.0")
-	a := fakesigstore.Attest{Name: "left-pad", Version: "1.3.0", Integrity: integrity}
-	prov, err := s.ProvenanceBundle(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := tr.verifyProvenance(prov, digest, "https://github.com/fake-org/left-pad/.github/workflows/release.yml@refs/tags/v1.3.0", fakesigstore.DefaultIssuer)
-	if err != nil {
-		t.Fatalf("provenance: %v\n%s", err, prov)
-	}
-	_ = res
-	pub, err := s.PublishBundle(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tr.verifyPublish(pub, digest); err != nil {
-		t.Fatalf("publish: %v\n%s", err, pub)
-	}
-	_ = hex.EncodeToString
+// attestations is the decoded body of Sigstore.Attestations.
+type attestations struct {
+	Attestations []struct {
+		PredicateType string          `json:"predicateType"`
+		Bundle        json.RawMessage `json:"bundle"`
+	} `json:"attestations"`
 }
+
+func decodeAttestations(t testing.TB, body []byte) attestations {
+	t.Helper()
+	var a attestations
+	if err := json.Unmarshal(body, &a); err != nil {
+		t.Fatalf("attestations body: %v\n%s", err, body)
+	}
+	return a
+}
+
+// bundleInfo is what the tests read back from a bundle's JSON, independently
+// of the generator.
+type bundleInfo struct {
+	MediaType            string `json:"mediaType"`
+	VerificationMaterial struct {
+		PublicKey *struct {
+			Hint string `json:"hint"`
+		} `json:"publicKey"`
+		Certificate *struct {
+			RawBytes []byte `json:"rawBytes"`
+		} `json:"certificate"`
+		X509CertificateChain *struct {
+			Certificates []struct {
+				RawBytes []byte `json:"rawBytes"`
+			} `json:"certificates"`
+		} `json:"x509CertificateChain"`
+		TlogEntries []struct {
+			LogIndex    int64 `json:"logIndex,string"`
+			KindVersion struct {
+				Kind, Version string
+			} `json:"kindVersion"`
+			IntegratedTime   int64 `json:"integratedTime,string"`
+			InclusionPromise *struct {
+				SignedEntryTimestamp []byte `json:"signedEntryTimestamp"`
+			} `json:"inclusionPromise"`
+			InclusionProof *struct {
+				LogIndex   int64    `json:"logIndex,string"`
+				RootHash   []byte   `json:"rootHash"`
+				TreeSize   int64    `json:"treeSize,string"`
+				Hashes     [][]byte `json:"hashes"`
+				Checkpoint struct {
+					Envelope string `json:"envelope"`
+				} `json:"checkpoint"`
+			} `json:"inclusionProof"`
+			CanonicalizedBody []byte `json:"canonicalizedBody"`
+		} `json:"tlogEntries"`
+	} `json:"verificationMaterial"`
+	DSSEEnvelope struct {
+		Payload     []byte `json:"payload"`
+		PayloadType string `json:"payloadType"`
+		Signatures  []struct {
+			Sig   string `json:"sig"`
+			KeyID string `json:"keyid"`
+		} `json:"signatures"`
+	} `json:"dsseEnvelope"`
+}
+
+func decodeBundle(t testing.TB, b []byte) bundleInfo {
+	t.Helper()
+	var info bundleInfo
+	if err := json.Unmarshal(b, &info); err != nil {
+		t.Fatalf("bundle: %v\n%s", err, b)
+	}
+	if len(info.VerificationMaterial.TlogEntries) != 1 {
+		t.Fatalf("bundle has %d tlog entries, want 1", len(info.VerificationMaterial.TlogEntries))
+	}
+	return info
+}
+
+func hexOf(b []byte) string { return hex.EncodeToString(b) }
