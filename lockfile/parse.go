@@ -15,9 +15,9 @@ const maxErrors = 10
 
 // rawEntry is an entry as written in the file.
 type rawEntry struct {
-	key  string // packages key (v2, v3) or dependencies key (v1)
-	path string // install path (for v1 first without link relocation)
-	line int
+	key                                string // packages key (v2, v3) or dependencies key (v1)
+	path                               string // install path (for v1 first without link relocation)
+	line                               int
 	name, version, resolved, integrity string
 
 	link, dev, optional, devOptional, peer, inBundle bool
