@@ -6,4 +6,32 @@
 // The output formats and nothing else: it never decides whether an audit
 // passed (that is audit's findings and cmd/provaudit's exit codes), and it is
 // the only package that imports tablewriter or knows SARIF.
+//
+// # Formats
+//
+//   - table ([Table]): a summary in the spirit of `npm audit signatures`
+//     and a table of the packages that need attention; [Options].All adds
+//     every package with its source repository, commit and workflow.
+//   - json ([JSON]): the versioned contract of [audit.Result]
+//     (schemaVersion 1); testdata/example.json is an example.
+//   - sarif ([SARIF]): one rule per finding rule, one result per finding,
+//     located at the package's line in the lockfile, with stable
+//     fingerprints; valid against the SARIF 2.1.0 schema and fit for GitHub
+//     code scanning.
+//   - markdown ([Markdown]): a short report for pull request comments and
+//     $GITHUB_STEP_SUMMARY.
+//
+// [Render] picks one by name (see [Formats]).
+//
+// # Guarantees
+//
+// Every renderer writes only to the writer it is given, and writes nothing
+// when it fails. A result that breaks its contract (another schemaVersion,
+// a status outside its enum, a line below 1, a finding without rule or
+// with an unknown severity) is refused with [ErrInvalidResult] rather than
+// rendered into a report that misleads. Text that comes from lockfiles and
+// registries is treated as hostile: the table and markdown make control
+// characters, terminal escapes and bidirectional overrides visible instead
+// of printing them, and markdown escapes everything that could break a
+// table, inject markup or mention a user.
 package report

@@ -1,0 +1,472 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/provaudit/provaudit/audit"
+)
+
+// Errors returned by the renderers.
+var (
+	// ErrUnknownFormat: [Render] was asked for a format not in [Formats].
+	ErrUnknownFormat = errors.New("unknown report format")
+	// ErrInvalidResult: the result breaks the contract of [audit.Result]
+	// (nil, another schemaVersion, a status outside its enum, a line below 1,
+	// ...). Renderers refuse it rather than write a report that lies.
+	ErrInvalidResult = errors.New("invalid audit result")
+)
+
+// Formats lists the names [Render] accepts, in the order the CLI's help
+// shows them.
+var Formats = []string{"table", "json", "sarif", "markdown"}
+
+// DefaultWidth is the line width the table wraps reasons to when
+// [Options].Width is 0.
+const DefaultWidth = 100
+
+// minWidth is the narrowest width the table honours; narrower requests are
+// raised to it so that reasons stay readable.
+const minWidth = 60
+
+// Options tune the human-readable formats. JSON and SARIF ignore them: their
+// content never depends on how a terminal looks.
+type Options struct {
+	// All lists every package (table and markdown), with its source
+	// repository, commit and workflow, not only those needing attention.
+	All bool
+	// Color writes ANSI colours for statuses (table only). The CLI decides
+	// it (--color auto|always|never, NO_COLOR); renderers never look at the
+	// terminal.
+	Color bool
+	// Width is the line width, in terminal columns, that the table wraps
+	// long reasons to (table only). 0 means DefaultWidth; values below 60
+	// are raised to 60. The CLI passes the terminal's width when stdout is
+	// a terminal.
+	Width int
+}
+
+// Render writes r to w in format, one of [Formats]. An unknown format is
+// ErrUnknownFormat; a result that breaks its contract is ErrInvalidResult.
+// Nothing is written to w unless the whole report rendered.
+func Render(w io.Writer, format string, r *audit.Result, opts Options) error {
+	switch format {
+	case "table":
+		return Table(w, r, opts)
+	case "json":
+		return JSON(w, r)
+	case "sarif":
+		return SARIF(w, r)
+	case "markdown":
+		return Markdown(w, r, opts)
+	}
+	return fmt.Errorf("%w: %q (want one of %s)", ErrUnknownFormat, format, strings.Join(Formats, ", "))
+}
+
+// emit validates r, renders it into a buffer with render and writes the
+// buffer to w in one call, so that a failed render writes nothing.
+func emit(w io.Writer, format string, r *audit.Result, render func(*bytes.Buffer, *audit.Result) error) error {
+	if err := validate(r); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := render(&buf, r); err != nil {
+		return fmt.Errorf("report: rendering %s: %w", format, err)
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("report: writing %s: %w", format, err)
+	}
+	return nil
+}
+
+// validate checks the parts of the contract the renderers rely on.
+func validate(r *audit.Result) error {
+	if r == nil {
+		return fmt.Errorf("%w: nil result", ErrInvalidResult)
+	}
+	if r.SchemaVersion != audit.SchemaVersion {
+		return fmt.Errorf("%w: schemaVersion %d, this renderer writes %d", ErrInvalidResult, r.SchemaVersion, audit.SchemaVersion)
+	}
+	var errs []error
+	for i := range r.Packages {
+		p := &r.Packages[i]
+		bad := func(format string, args ...any) {
+			errs = append(errs, fmt.Errorf("%w: package %d (%s): %s", ErrInvalidResult, i, pkgID(p), fmt.Sprintf(format, args...)))
+		}
+		if !slices.Contains(audit.Statuses, p.Status) {
+			bad("status %q is not one of %v", p.Status, audit.Statuses)
+		}
+		if p.Line < 1 {
+			bad("line %d, want the 1-based line of its lockfile entry", p.Line)
+		}
+		if s := p.RegistrySignature; s != nil && !slices.Contains(signatureStatuses, s.Status) {
+			bad("registrySignature.status %q is not one of %v", s.Status, signatureStatuses)
+		}
+		if a := p.Attestations; a != nil && !slices.Contains(attestationStatuses, a.Status) {
+			bad("attestations.status %q is not one of %v", a.Status, attestationStatuses)
+		}
+		for j, f := range p.Findings {
+			if f.Rule == "" {
+				bad("finding %d has no rule", j)
+			}
+			if _, ok := severityRank[f.Severity]; !ok {
+				bad("finding %d (%s) has severity %q, want critical, high, medium or low", j, f.Rule, f.Severity)
+			}
+		}
+		if len(errs) >= 10 {
+			errs = append(errs, fmt.Errorf("%w: further packages not checked", ErrInvalidResult))
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var (
+	signatureStatuses   = []string{audit.CheckVerified, audit.CheckMissing, audit.CheckInvalid, audit.CheckUnsupported}
+	attestationStatuses = []string{audit.CheckVerified, audit.CheckMissing, audit.CheckInvalid}
+	severityRank        = map[audit.Severity]int{
+		audit.SeverityCritical: 0,
+		audit.SeverityHigh:     1,
+		audit.SeverityMedium:   2,
+		audit.SeverityLow:      3,
+	}
+)
+
+// statusRank orders statuses for the "needs attention" lists: possible
+// tampering first, then findings, then what could not be checked.
+func statusRank(s audit.Status) int {
+	switch s {
+	case audit.StatusInvalid:
+		return 0
+	case audit.StatusUnsigned:
+		return 1
+	case audit.StatusError:
+		return 2
+	case audit.StatusSigned:
+		return 3
+	case audit.StatusVerified:
+		return 4
+	case audit.StatusSkipped:
+		return 5
+	}
+	return 6
+}
+
+// needsAttention reports whether a package belongs in the attention list:
+// invalid, unsigned, not checked, or carrying any finding.
+func needsAttention(p *audit.Package) bool {
+	switch p.Status {
+	case audit.StatusInvalid, audit.StatusUnsigned, audit.StatusError:
+		return true
+	}
+	return len(p.Findings) > 0
+}
+
+// attention returns the packages needing attention, most severe status
+// first, then by name, version and integrity.
+func attention(r *audit.Result) []*audit.Package {
+	var out []*audit.Package
+	for i := range r.Packages {
+		if needsAttention(&r.Packages[i]) {
+			out = append(out, &r.Packages[i])
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *audit.Package) int {
+		if d := statusRank(a.Status) - statusRank(b.Status); d != 0 {
+			return d
+		}
+		return comparePackages(a, b)
+	})
+	return out
+}
+
+// byName returns every package ordered by name, version and integrity.
+func byName(r *audit.Result) []*audit.Package {
+	out := make([]*audit.Package, len(r.Packages))
+	for i := range r.Packages {
+		out[i] = &r.Packages[i]
+	}
+	slices.SortStableFunc(out, comparePackages)
+	return out
+}
+
+func comparePackages(a, b *audit.Package) int {
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Version, b.Version); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Integrity, b.Integrity)
+}
+
+// pkgID is name@version, or the name alone when there is no version (links
+// and workspaces may have none).
+func pkgID(p *audit.Package) string {
+	if p.Version == "" {
+		return p.Name
+	}
+	return p.Name + "@" + p.Version
+}
+
+// counts are the numbers the table and markdown summaries print, derived
+// from the summary and, where the summary has no field, from the packages.
+type counts struct {
+	s audit.Summary
+	// keyless: the registry publishes no signing keys.
+	keyless int
+	// skippedForeign: skipped and not from a registry; skippedOther:
+	// registry packages skipped (omitted or bundled).
+	skippedForeign, skippedOther int
+	// Reasons for invalid packages; a package may count in several.
+	sigInvalid, attInvalid, otherInvalid int
+	// Reasons for unsigned packages.
+	sigMissing, unsignedKeyless int
+	// withFindings counts packages with at least one finding.
+	withFindings int
+}
+
+func countResult(r *audit.Result) counts {
+	c := counts{s: r.Summary}
+	for i := range r.Packages {
+		p := &r.Packages[i]
+		sig, att := "", ""
+		if p.RegistrySignature != nil {
+			sig = p.RegistrySignature.Status
+		}
+		if p.Attestations != nil {
+			att = p.Attestations.Status
+		}
+		if sig == audit.CheckUnsupported {
+			c.keyless++
+		}
+		if len(p.Findings) > 0 {
+			c.withFindings++
+		}
+		switch p.Status {
+		case audit.StatusSkipped:
+			if p.Kind == "registry" {
+				c.skippedOther++
+			} else {
+				c.skippedForeign++
+			}
+		case audit.StatusInvalid:
+			if sig == audit.CheckInvalid {
+				c.sigInvalid++
+			}
+			if att == audit.CheckInvalid {
+				c.attInvalid++
+			}
+			if sig != audit.CheckInvalid && att != audit.CheckInvalid {
+				c.otherInvalid++
+			}
+		case audit.StatusUnsigned:
+			if sig == audit.CheckMissing {
+				c.sigMissing++
+			} else {
+				c.unsignedKeyless++
+			}
+		}
+	}
+	return c
+}
+
+// summaryLine is one line of the summary: the count and its wording in the
+// singular and the plural.
+type summaryLine struct {
+	n                int
+	singular, plural string
+}
+
+func (l summaryLine) String() string {
+	if l.n == 1 {
+		return "1 " + l.singular
+	}
+	return thousands(l.n) + " " + l.plural
+}
+
+// summaryBlocks returns the summary in the spirit of `npm audit
+// signatures`: what was checked, what is fine, what is not. Lines with a
+// zero count are left out, and so are empty blocks.
+func summaryBlocks(c counts) [][]string {
+	good := []summaryLine{
+		{c.s.SignaturesVerified, "package has a verified registry signature", "packages have verified registry signatures"},
+		{c.s.AttestationsVerified, "package has verified attestations", "packages have verified attestations"},
+		{c.keyless, "package is from a registry that publishes no signing keys", "packages are from a registry that publishes no signing keys"},
+		{c.skippedForeign, "package was skipped (not from a registry)", "packages were skipped (not from a registry)"},
+		{c.skippedOther, "registry package was skipped (omitted or bundled)", "registry packages were skipped (omitted or bundled)"},
+	}
+	bad := []summaryLine{
+		{c.sigInvalid, "package has an invalid registry signature", "packages have invalid registry signatures"},
+		{c.attInvalid, "package has invalid attestations", "packages have invalid attestations"},
+		{c.otherInvalid, "package has registry data that disagrees with the lockfile", "packages have registry data that disagrees with the lockfile"},
+		{c.sigMissing, "package has a missing registry signature", "packages have missing registry signatures"},
+		{c.unsignedKeyless, "package has neither a registry signature nor attestations", "packages have neither registry signatures nor attestations"},
+		{c.s.Error, "package could not be checked", "packages could not be checked"},
+	}
+	var blocks [][]string
+	for _, ls := range [][]summaryLine{good, bad} {
+		var b []string
+		for _, l := range ls {
+			if l.n > 0 {
+				b = append(b, l.String())
+			}
+		}
+		if len(b) > 0 {
+			blocks = append(blocks, b)
+		}
+	}
+	if c.s.Findings > 0 {
+		line := summaryLine{c.s.Findings, "finding", "findings"}.String() + " in " +
+			summaryLine{c.withFindings, "package", "packages"}.String()
+		blocks = append(blocks, []string{line})
+	}
+	return blocks
+}
+
+// auditedLine is the summary's first line: "audited N packages in 1.2s".
+func auditedLine(s audit.Summary) string {
+	return "audited " + summaryLine{s.Audited, "package", "packages"}.String() + " in " + duration(s.DurationMS)
+}
+
+// thousands formats n with commas between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, d := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	return b.String()
+}
+
+// duration formats milliseconds like npm does: tenths of a second below a
+// minute, then minutes and seconds.
+func duration(ms int64) string {
+	if ms < 0 {
+		ms = 0
+	}
+	if ms < 60_000 {
+		return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + "s"
+	}
+	s := (ms + 500) / 1000
+	return fmt.Sprintf("%dm%02ds", s/60, s%60)
+}
+
+// findingLines describes the findings of p for a reason cell: the rule and
+// severity of each, and its message when the reason does not already say it.
+func findingLines(p *audit.Package) []string {
+	out := make([]string, 0, len(p.Findings))
+	for _, f := range p.Findings {
+		l := fmt.Sprintf("%s (%s)", f.Rule, f.Severity)
+		if f.Message != "" && !strings.Contains(p.Reason, f.Message) {
+			l += ": " + f.Message
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// provenanceOf returns the verified provenance facts of p, if any.
+func provenanceOf(p *audit.Package) *audit.Provenance {
+	if p.Attestations == nil {
+		return nil
+	}
+	return p.Attestations.Provenance
+}
+
+// shortRepo drops the URL scheme from a source repository.
+func shortRepo(s string) string {
+	s = strings.TrimPrefix(s, "git+")
+	for _, scheme := range []string{"https://", "http://"} {
+		if rest, ok := strings.CutPrefix(s, scheme); ok {
+			return rest
+		}
+	}
+	return s
+}
+
+// shortCommit abbreviates a hex commit id as git does.
+func shortCommit(s string) string {
+	if len(s) > 7 && isHex(s) {
+		return s[:7]
+	}
+	return s
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// workflowOf is the workflow path with its ref, refs/heads/ and refs/tags/
+// dropped: ".github/workflows/release.yml@v1.2.3".
+func workflowOf(pv *audit.Provenance) string {
+	if pv == nil || pv.WorkflowPath == "" {
+		return ""
+	}
+	ref := pv.WorkflowRef
+	for _, p := range []string{"refs/heads/", "refs/tags/"} {
+		if rest, ok := strings.CutPrefix(ref, p); ok {
+			ref = rest
+			break
+		}
+	}
+	if ref == "" {
+		return pv.WorkflowPath
+	}
+	return pv.WorkflowPath + "@" + ref
+}
+
+// plainText makes untrusted text (names, reasons and messages come from
+// lockfiles and registries) safe to print on a terminal or in markdown:
+// invalid UTF-8 becomes U+FFFD, line breaks and tabs become spaces, and
+// control characters and bidirectional overrides become visible escapes
+// (\x1b, \u202e), so that no escape sequence reaches the terminal.
+func plainText(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteRune(utf8.RuneError)
+		case r == '\n' || r == '\r' || r == '\t':
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r >= 0x80 && r < 0xa0, isBidiControl(r), r == 0x2028 || r == 0x2029, r == 0xfeff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// isBidiControl reports the explicit directional formatting characters that
+// can make text display differently from what it is.
+func isBidiControl(r rune) bool {
+	return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c
+}

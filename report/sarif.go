@@ -1,0 +1,411 @@
+package report
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/provaudit/provaudit/audit"
+)
+
+// SARIF constants.
+const (
+	// SARIFSchema is the URI of the SARIF 2.1.0 (errata 01) JSON schema that
+	// SARIF output names in its "$schema".
+	SARIFSchema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+	// FingerprintKey is the key of the stable fingerprint in every SARIF
+	// result's partialFingerprints: the hex SHA-256 of
+	// "rule|name@version#integrity" (with "|n" appended for the n-th
+	// repeat of a rule in the same package, n ≥ 1). It does not depend on
+	// the line, so an alert survives edits elsewhere in the lockfile.
+	FingerprintKey = "provaudit/v1"
+	// informationURI is the project's home page.
+	informationURI = "https://github.com/provaudit/provaudit"
+)
+
+// SARIF writes r as a SARIF 2.1.0 log with one run, fit for upload to
+// GitHub code scanning:
+//
+//   - tool.driver names provaudit and its version and lists a rule for
+//     every known finding rule (see [Rules]) and for any other rule id
+//     that appears, each with descriptions, help and a default level;
+//   - one result per (package, finding), in attention order, with the
+//     level of the finding's severity (critical and high: error, medium:
+//     warning, low: note), a message naming name@version, the finding and
+//     the package's reason, a location in the lockfile (the path as given
+//     in r.Lockfile.Path, with forward slashes, and the package's line) and
+//     a stable fingerprint under [FingerprintKey];
+//   - an invocation that lists, as tool execution notifications, every
+//     package that could not be checked, and is executionSuccessful only
+//     when there is none.
+//
+// Packages without findings produce no result. GitHub accepts at most
+// 25,000 results per run; a lockfile would need thousands of failing
+// packages to reach that, and the output is not truncated if it does.
+func SARIF(w io.Writer, r *audit.Result) error {
+	return emit(w, "sarif", r, func(buf *bytes.Buffer, r *audit.Result) error {
+		if r.Lockfile.Path == "" {
+			return fmt.Errorf("%w: lockfile.path is empty: SARIF results need the lockfile as their location", ErrInvalidResult)
+		}
+		enc := json.NewEncoder(buf)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(buildSARIF(r))
+	})
+}
+
+// Rule describes one finding rule for SARIF and documentation.
+type Rule struct {
+	ID string
+	// Name is the rule's PascalCase name (SARIF reportingDescriptor.name).
+	Name string
+	// Short and Full describe what the rule detects; Help says what to do.
+	Short, Full, Help string
+	// Severity is the severity findings of the rule usually carry; it sets
+	// the rule's default SARIF level and GitHub security-severity.
+	Severity audit.Severity
+}
+
+// Rules lists the finding rules provaudit knows, in a stable order. SARIF
+// output lists all of them, so that rule indices and metadata do not
+// change from run to run.
+var Rules = []Rule{
+	{
+		ID: audit.RuleSignatureInvalid, Name: "RegistrySignatureInvalid",
+		Short:    "Registry signature does not verify",
+		Full:     "The registry's signature over name@version:integrity does not verify with the registry key it names, so the tarball the lockfile pins may not be the one the registry published.",
+		Help:     "Do not install this version until the cause is known. Check whether the lockfile's integrity was edited and whether the registry, mirror or proxy in use serves altered metadata; re-resolve the dependency from a registry you trust.",
+		Severity: audit.SeverityCritical,
+	},
+	{
+		ID: audit.RuleSignatureMissing, Name: "RegistrySignatureMissing",
+		Short:    "Registry signature missing",
+		Full:     "The registry publishes signing keys but this version carries no signature over its name, version and integrity (or, with --require-signatures, the registry publishes no keys and the version has no attestations).",
+		Help:     "A registry that signs what it serves returned this version unsigned: it may come through a mirror or proxy that rewrites metadata, or have been altered. Find out where the version is served from before trusting it.",
+		Severity: audit.SeverityHigh,
+	},
+	{
+		ID: audit.RuleAttestationInvalid, Name: "AttestationInvalid",
+		Short:    "Attestation does not verify",
+		Full:     "A Sigstore attestation of this version (the npm publish attestation or the SLSA provenance) failed verification, or its subject does not name this package and the lockfile's integrity.",
+		Help:     "Treat the version as possibly tampered with. Compare the attestation's subject with the lockfile entry, and check the package's source repository and release for what was actually published.",
+		Severity: audit.SeverityCritical,
+	},
+	{
+		ID: audit.RuleProvenanceMissing, Name: "ProvenanceMissing",
+		Short:    "Provenance attestation missing",
+		Full:     "Provenance is required (--require-provenance) but this version was published without a SLSA provenance attestation, so nothing ties it to a source repository and build.",
+		Help:     "Ask the maintainers to publish with provenance (npm publish --provenance from a CI workflow), pick a version that has it, or record a policy exception.",
+		Severity: audit.SeverityMedium,
+	},
+	{
+		ID: audit.RuleIntegrityMismatch, Name: "IntegrityMismatch",
+		Short:    "Registry integrity differs from the lockfile",
+		Full:     "The registry serves this version with another integrity than the one the lockfile pins: the lockfile and the registry disagree about the tarball's content.",
+		Help:     "Find out which side changed: a lockfile edited by hand or by a compromised tool, or a registry or mirror serving different content for a published version. Do not install until they agree.",
+		Severity: audit.SeverityCritical,
+	},
+}
+
+// sarifLevel maps a finding severity to a SARIF level.
+func sarifLevel(s audit.Severity) string {
+	switch s {
+	case audit.SeverityCritical, audit.SeverityHigh:
+		return "error"
+	case audit.SeverityMedium:
+		return "warning"
+	}
+	return "note"
+}
+
+// securitySeverity is GitHub's numeric security-severity of a severity
+// (over 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, below low).
+func securitySeverity(s audit.Severity) string {
+	switch s {
+	case audit.SeverityCritical:
+		return "9.5"
+	case audit.SeverityHigh:
+		return "8.0"
+	case audit.SeverityMedium:
+		return "5.5"
+	}
+	return "2.0"
+}
+
+// The subset of SARIF 2.1.0 provaudit writes.
+type (
+	sarifLog struct {
+		Schema  string     `json:"$schema"`
+		Version string     `json:"version"`
+		Runs    []sarifRun `json:"runs"`
+	}
+	sarifRun struct {
+		Tool        sarifTool         `json:"tool"`
+		Invocations []sarifInvocation `json:"invocations"`
+		Results     []sarifResult     `json:"results"`
+	}
+	sarifTool struct {
+		Driver sarifDriver `json:"driver"`
+	}
+	sarifDriver struct {
+		Name           string      `json:"name"`
+		Version        string      `json:"version,omitempty"`
+		InformationURI string      `json:"informationUri"`
+		Rules          []sarifRule `json:"rules"`
+	}
+	sarifRule struct {
+		ID                   string            `json:"id"`
+		Name                 string            `json:"name"`
+		ShortDescription     sarifText         `json:"shortDescription"`
+		FullDescription      sarifText         `json:"fullDescription"`
+		Help                 sarifText         `json:"help"`
+		DefaultConfiguration sarifRuleConfig   `json:"defaultConfiguration"`
+		Properties           sarifRuleProperty `json:"properties"`
+	}
+	sarifText struct {
+		Text string `json:"text"`
+	}
+	sarifRuleConfig struct {
+		Level string `json:"level"`
+	}
+	sarifRuleProperty struct {
+		Tags             []string `json:"tags"`
+		SecuritySeverity string   `json:"security-severity"`
+	}
+	sarifInvocation struct {
+		ExecutionSuccessful        bool                `json:"executionSuccessful"`
+		StartTimeUTC               string              `json:"startTimeUtc,omitempty"`
+		EndTimeUTC                 string              `json:"endTimeUtc,omitempty"`
+		ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+	}
+	sarifNotification struct {
+		Level     string          `json:"level"`
+		Message   sarifText       `json:"message"`
+		Locations []sarifLocation `json:"locations"`
+	}
+	sarifResult struct {
+		RuleID              string              `json:"ruleId"`
+		RuleIndex           int                 `json:"ruleIndex"`
+		Level               string              `json:"level"`
+		Message             sarifText           `json:"message"`
+		Locations           []sarifLocation     `json:"locations"`
+		PartialFingerprints map[string]string   `json:"partialFingerprints"`
+		Properties          sarifResultProperty `json:"properties"`
+	}
+	sarifResultProperty struct {
+		Package   string         `json:"package"`
+		Version   string         `json:"version"`
+		Integrity string         `json:"integrity"`
+		Status    audit.Status   `json:"status"`
+		Severity  audit.Severity `json:"severity"`
+	}
+	sarifLocation struct {
+		PhysicalLocation sarifPhysical `json:"physicalLocation"`
+	}
+	sarifPhysical struct {
+		ArtifactLocation sarifArtifact `json:"artifactLocation"`
+		Region           sarifRegion   `json:"region"`
+	}
+	sarifArtifact struct {
+		URI       string `json:"uri"`
+		URIBaseID string `json:"uriBaseId,omitempty"`
+	}
+	sarifRegion struct {
+		StartLine int `json:"startLine"`
+	}
+)
+
+func buildSARIF(r *audit.Result) *sarifLog {
+	pkgs := attention(r)
+	rules, index := sarifRules(pkgs)
+	artifact := artifactLocation(r.Lockfile.Path)
+	at := func(p *audit.Package) []sarifLocation {
+		return []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: artifact, Region: sarifRegion{StartLine: p.Line}}}}
+	}
+
+	results := []sarifResult{}
+	for _, p := range pkgs {
+		seen := map[string]int{}
+		for _, f := range p.Findings {
+			n := seen[f.Rule]
+			seen[f.Rule]++
+			results = append(results, sarifResult{
+				RuleID:              f.Rule,
+				RuleIndex:           index[f.Rule],
+				Level:               sarifLevel(f.Severity),
+				Message:             sarifText{Text: resultMessage(p, f)},
+				Locations:           at(p),
+				PartialFingerprints: map[string]string{FingerprintKey: fingerprint(f.Rule, p, n)},
+				Properties: sarifResultProperty{
+					Package: p.Name, Version: p.Version, Integrity: p.Integrity,
+					Status: p.Status, Severity: f.Severity,
+				},
+			})
+		}
+	}
+
+	inv := sarifInvocation{}
+	if !r.Summary.StartedAt.IsZero() {
+		start := r.Summary.StartedAt.UTC()
+		inv.StartTimeUTC = start.Format(time.RFC3339Nano)
+		inv.EndTimeUTC = start.Add(time.Duration(r.Summary.DurationMS) * time.Millisecond).Format(time.RFC3339Nano)
+	}
+	for _, p := range pkgs {
+		if p.Status != audit.StatusError {
+			continue
+		}
+		text := pkgID(p) + " could not be checked"
+		if p.Reason != "" {
+			text += ": " + p.Reason
+		}
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
+			Level: "error", Message: sarifText{Text: text}, Locations: at(p),
+		})
+	}
+	inv.ExecutionSuccessful = len(inv.ToolExecutionNotifications) == 0
+
+	name := r.Tool.Name
+	if name == "" {
+		name = "provaudit"
+	}
+	return &sarifLog{
+		Schema:  SARIFSchema,
+		Version: "2.1.0",
+		Runs: []sarifRun{{
+			Tool: sarifTool{Driver: sarifDriver{
+				Name: name, Version: r.Tool.Version, InformationURI: informationURI, Rules: rules,
+			}},
+			Invocations: []sarifInvocation{inv},
+			Results:     results,
+		}},
+	}
+}
+
+// sarifRules returns every known rule followed by any other rule id the
+// packages use (sorted), and the index of each rule id.
+func sarifRules(pkgs []*audit.Package) ([]sarifRule, map[string]int) {
+	all := slices.Clone(Rules)
+	known := map[string]bool{}
+	for _, rl := range Rules {
+		known[rl.ID] = true
+	}
+	// The most severe severity of each unknown rule becomes its default.
+	unknown := map[string]audit.Severity{}
+	for _, p := range pkgs {
+		for _, f := range p.Findings {
+			if known[f.Rule] {
+				continue
+			}
+			if s, ok := unknown[f.Rule]; !ok || severityRank[f.Severity] < severityRank[s] {
+				unknown[f.Rule] = f.Severity
+			}
+		}
+	}
+	ids := make([]string, 0, len(unknown))
+	for id := range unknown {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		all = append(all, Rule{
+			ID:       id,
+			Name:     ruleName(id),
+			Short:    "provaudit finding " + id,
+			Full:     "provaudit reported a finding of rule " + id + " for this package.",
+			Help:     "See the result's message and provaudit's documentation of rule " + id + ".",
+			Severity: unknown[id],
+		})
+	}
+
+	out := make([]sarifRule, len(all))
+	index := make(map[string]int, len(all))
+	for i, rl := range all {
+		index[rl.ID] = i
+		out[i] = sarifRule{
+			ID:                   rl.ID,
+			Name:                 rl.Name,
+			ShortDescription:     sarifText{Text: rl.Short},
+			FullDescription:      sarifText{Text: rl.Full},
+			Help:                 sarifText{Text: rl.Help},
+			DefaultConfiguration: sarifRuleConfig{Level: sarifLevel(rl.Severity)},
+			Properties: sarifRuleProperty{
+				Tags:             []string{"security", "supply-chain"},
+				SecuritySeverity: securitySeverity(rl.Severity),
+			},
+		}
+	}
+	return out, index
+}
+
+// ruleName turns a rule id such as "release-age" into "ReleaseAge".
+func ruleName(id string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			up = true
+			continue
+		}
+		if up && r >= 'a' && r <= 'z' {
+			r -= 'a' - 'A'
+		}
+		up = false
+		b.WriteRune(r)
+	}
+	if b.Len() == 0 {
+		return "Finding"
+	}
+	return b.String()
+}
+
+// resultMessage names the package and says what is wrong: the finding's
+// message, and the package's reason when it adds to it.
+func resultMessage(p *audit.Package, f audit.Finding) string {
+	msg := f.Message
+	if msg == "" {
+		msg = f.Rule
+	}
+	text := pkgID(p) + ": " + msg
+	if p.Reason != "" && !strings.Contains(msg, p.Reason) && !strings.Contains(p.Reason, msg) {
+		text += " (" + p.Reason + ")"
+	}
+	return text
+}
+
+// fingerprint is the stable identity of a finding across runs.
+func fingerprint(rule string, p *audit.Package, repeat int) string {
+	s := rule + "|" + p.Name + "@" + p.Version + "#" + p.Integrity
+	if repeat > 0 {
+		s += "|" + strconv.Itoa(repeat)
+	}
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// artifactLocation turns the lockfile path into a SARIF artifact location:
+// forward slashes, percent-encoded as a URI reference; relative paths are
+// relative to the source root (%SRCROOT%), absolute ones become file URIs.
+func artifactLocation(path string) sarifArtifact {
+	p := strings.ReplaceAll(path, `\`, "/")
+	for strings.HasPrefix(p, "./") {
+		p = p[2:]
+	}
+	abs := strings.HasPrefix(p, "/")
+	if len(p) >= 3 && p[1] == ':' && p[2] == '/' && isLetter(p[0]) { // C:/...
+		p, abs = "/"+p, true
+	}
+	if abs {
+		return sarifArtifact{URI: (&url.URL{Scheme: "file", Path: p}).String()}
+	}
+	return sarifArtifact{URI: (&url.URL{Path: p}).String(), URIBaseID: "%SRCROOT%"}
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
