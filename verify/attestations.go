@@ -467,60 +467,80 @@ func envelopeKeyID(pb *protobundle.Bundle) string {
 
 // classify maps a sigstore-go verification error to this package's
 // sentinels. sigstore-go has no typed errors for these, so the mapping keys
-// on the stable prefixes of its messages; anything unrecognised is still
-// ErrBundleInvalid.
+// on the stable wording of its messages; anything unrecognised is still
+// ErrBundleInvalid. keyed tells whether the bundle is signed with a key
+// (publish attestation) rather than a certificate.
 func classify(pkg, what string, keyed bool, err error) error {
 	msg := err.Error()
-	var specific error
+	var specific []error
 	switch {
 	case strings.Contains(msg, "integrated time outside certificate validity"),
 		strings.Contains(msg, "signature time outside of public key validity window"):
+		// sigstore-go words an expired npm key as a certificate problem.
 		if keyed {
-			specific = ErrKeyNotValidAtTime
+			specific = []error{ErrKeyNotValidAtTime}
 		} else {
-			specific = ErrCertificate
+			specific = []error{ErrCertificate}
 		}
-	case strings.Contains(msg, "transparency log certificate does not match"),
-		strings.Contains(msg, "public key verifier not found"),
-		errors.Is(err, ErrUnknownKey):
+	case strings.Contains(msg, "transparency log certificate does not match"):
+		// The logged key or certificate is not the bundle's: for a key
+		// bundle, the key its hint names is not the one that signed.
 		if keyed {
-			specific = ErrUnknownKey
+			specific = []error{ErrUnknownKey, ErrTransparencyLog}
 		} else {
-			specific = ErrTransparencyLog
+			specific = []error{ErrCertificate, ErrTransparencyLog}
 		}
+	case strings.Contains(msg, "public key verifier not found"), errors.Is(err, ErrUnknownKey):
+		specific = []error{ErrUnknownKey}
 	case strings.Contains(msg, "transparency log signature does not match"),
 		strings.Contains(msg, "does not match envelope payload hash"):
 		// The envelope (signature or payload) is not the one logged: its
 		// signature does not cover what the bundle presents.
-		return fmt.Errorf("%w: %w: %w: %s: %s: %w", ErrBundleInvalid, ErrSignatureInvalid, ErrTransparencyLog, pkg, what, err)
+		specific = []error{ErrSignatureInvalid, ErrTransparencyLog}
 	case strings.HasPrefix(msg, "failed to verify log inclusion"),
 		strings.Contains(msg, "log entry integrated timestamps"):
-		specific = ErrTransparencyLog
+		specific = []error{ErrTransparencyLog}
 	case strings.HasPrefix(msg, "failed to verify leaf certificate"),
 		strings.HasPrefix(msg, "failed to verify signed certificate timestamp"),
 		strings.HasPrefix(msg, "failed to summarize certificate"),
 		strings.HasPrefix(msg, "expected key signature, not certificate"),
 		strings.HasPrefix(msg, "SCTs required"):
-		specific = ErrCertificate
+		specific = []error{ErrCertificate}
 	case strings.Contains(msg, "match digests in statement"),
 		strings.Contains(msg, "does not match any digest in statement"),
 		strings.Contains(msg, "artifact does not match digest"),
 		strings.Contains(msg, "artifact digest does not match message digest"):
-		specific = ErrSubjectDigest
+		specific = []error{ErrSubjectDigest}
 	case strings.HasPrefix(msg, "failed to verify certificate identity"),
 		strings.HasPrefix(msg, "can't verify certificate identities"):
-		specific = ErrIdentityMismatch
+		specific = []error{ErrIdentityMismatch}
 	case strings.HasPrefix(msg, "failed to verify signature"),
 		strings.HasPrefix(msg, "failed to get signature verifier"):
-		specific = ErrSignatureInvalid
+		specific = []error{ErrSignatureInvalid}
 	case strings.HasPrefix(msg, "failed to fetch"):
-		specific = ErrMalformed
+		specific = []error{ErrMalformed}
 	}
-	if specific == nil {
-		return fmt.Errorf("%w: %s: %s: %w", ErrBundleInvalid, pkg, what, err)
-	}
-	return fmt.Errorf("%w: %w: %s: %s: %w", ErrBundleInvalid, specific, pkg, what, err)
+	return &bundleError{pkg: pkg, what: what, kinds: append([]error{ErrBundleInvalid}, specific...), cause: err}
 }
+
+// bundleError is a sigstore-go failure with the sentinels it maps to.
+type bundleError struct {
+	pkg, what string
+	kinds     []error
+	cause     error
+}
+
+func (e *bundleError) Error() string {
+	var b strings.Builder
+	for _, k := range e.kinds {
+		b.WriteString(k.Error())
+		b.WriteString(": ")
+	}
+	b.WriteString(e.pkg + ": " + e.what + ": " + e.cause.Error())
+	return b.String()
+}
+
+func (e *bundleError) Unwrap() []error { return append(append([]error(nil), e.kinds...), e.cause) }
 
 // provenanceFacts checks the certificate identity against the predicate and
 // extracts the facts.

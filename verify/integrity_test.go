@@ -1,0 +1,120 @@
+package verify
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"testing"
+)
+
+func TestParseSRI(t *testing.T) {
+	data := []byte("tarball")
+	s512 := sha512.Sum512(data)
+	s256 := sha256.Sum256(data)
+	s1 := sha1.Sum(data)
+	b64 := base64.StdEncoding.EncodeToString
+	tests := []struct {
+		name string
+		in   string
+		want map[string][]byte // nil: error
+	}{
+		{"sha512", "sha512-" + b64(s512[:]), map[string][]byte{"sha512": s512[:]}},
+		{"several, options, extra spaces", " sha512-" + b64(s512[:]) + "?foo \n sha1-" + b64(s1[:]) + "  sha256-" + b64(s256[:]),
+			map[string][]byte{"sha512": s512[:], "sha1": s1[:], "sha256": s256[:]}},
+		{"unknown algorithm skipped", "md5-abc sha512-" + b64(s512[:]), map[string][]byte{"sha512": s512[:]}},
+		{"same digest twice", "sha512-" + b64(s512[:]) + " sha512-" + b64(s512[:]), map[string][]byte{"sha512": s512[:]}},
+		{"two different sha512", "sha512-" + b64(s512[:]) + " sha512-" + b64(make([]byte, 64)), nil},
+		{"only unknown", "md5-abc", nil},
+		{"empty", "", nil},
+		{"no dash", "sha512", nil},
+		{"bad base64", "sha512-%%%", nil},
+		{"wrong length", "sha512-" + b64(s256[:]), nil},
+		{"huge", strings.Repeat("x", maxSRILen+1), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseSRI(tt.in)
+			if tt.want == nil {
+				wantErrs(t, err, ErrMalformed)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v", got)
+			}
+			for k, v := range tt.want {
+				if !bytes.Equal(got[k], v) {
+					t.Fatalf("%s = %x, want %x", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestBindIntegrity(t *testing.T) {
+	a, b := []byte("a"), []byte("b")
+	sri512 := func(d []byte) string {
+		s := sha512.Sum512(d)
+		return "sha512-" + base64.StdEncoding.EncodeToString(s[:])
+	}
+	sri1 := func(d []byte) string { s := sha1.Sum(d); return "sha1-" + base64.StdEncoding.EncodeToString(s[:]) }
+	sha512of := func(d []byte) []byte { s := sha512.Sum512(d); return s[:] }
+	tests := []struct {
+		name                string
+		lock, served, shasu string
+		want                []byte // expected bound sha512
+		weak                bool
+		err                 error
+	}{
+		{"sha512 equal", sri512(a), sri512(a), "", sha512of(a), false, nil},
+		{"sha512 differ", sri512(a), sri512(b), "", nil, false, ErrIntegrityMismatch},
+		{"lockfile only, nothing served", sri512(a), "", "", sha512of(a), false, nil},
+		{"sha1 lockfile via shasum", sri1(a), sri512(a), sha1Hex(a), sha512of(a), true, nil},
+		{"sha1 lockfile via served sha1", sri1(a), sri1(a), "", nil, true, nil},
+		{"sha1 lockfile, shasum differs", sri1(a), sri512(a), sha1Hex(b), nil, false, ErrIntegrityMismatch},
+		{"sha1 lockfile, nothing sha1 served", sri1(a), sri512(a), "", nil, false, ErrIntegrityMismatch},
+		{"sha1 lockfile, nothing served", sri1(a), "", "", nil, false, ErrNoSHA512},
+		{"both algorithms, sha1 differs", sri512(a) + " " + sri1(a), sri512(a), sha1Hex(b), nil, false, ErrIntegrityMismatch},
+		{"served shasum disagrees with served sha1", sri512(a), sri512(a) + " " + sri1(a), sha1Hex(b), nil, false, ErrIntegrityMismatch},
+		{"bad shasum", sri512(a), sri512(a), "xyz", nil, false, ErrMalformed},
+		{"bad served", sri512(a), "sha512-!", "", nil, false, ErrMalformed},
+		{"no lockfile integrity", "", sri512(a), "", nil, false, ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := bindIntegrity("p@1.0.0", tt.lock, tt.served, tt.shasu)
+			if tt.err != nil {
+				wantErrs(t, err, tt.err)
+				if !strings.Contains(err.Error(), "p@1.0.0") {
+					t.Errorf("error %q does not name the package", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.sha512, tt.want) || got.weak != tt.weak {
+				t.Fatalf("got %s weak=%t", hex.EncodeToString(got.sha512), got.weak)
+			}
+		})
+	}
+}
+
+func TestNpmPurl(t *testing.T) {
+	tests := []struct{ name, version, want string }{
+		{"sigstore", "1.0.0", "pkg:npm/sigstore@1.0.0"},
+		{"@laurentsimon/provenance-npm-test", "1.0.3", "pkg:npm/%40laurentsimon/provenance-npm-test@1.0.3"},
+		{"a", "1.0.0-rc.1+build", "pkg:npm/a@1.0.0-rc.1+build"},
+	}
+	for _, tt := range tests {
+		if got := npmPurl(tt.name, tt.version); got != tt.want {
+			t.Errorf("npmPurl(%q, %q) = %q, want %q", tt.name, tt.version, got, tt.want)
+		}
+	}
+}
