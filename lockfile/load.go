@@ -28,7 +28,7 @@ func Load(path string) (*Lockfile, error) {
 	}
 	file := path
 	if st.IsDir() {
-		if file, err = find(path); err != nil {
+		if file, err = findLockfile(path); err != nil {
 			return nil, err
 		}
 	}
@@ -39,8 +39,8 @@ func Load(path string) (*Lockfile, error) {
 	return Parse(file, data)
 }
 
-// find returns the lockfile of a project directory.
-func find(dir string) (string, error) {
+// findLockfile returns the lockfile of a project directory.
+func findLockfile(dir string) (string, error) {
 	var looked []string
 	for _, name := range []string{shrinkwrapName, packageLockName} {
 		file := filepath.Join(dir, name)
