@@ -1,0 +1,433 @@
+package verify
+
+import (
+	"crypto/sha512"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/provaudit/provaudit/internal/registrytest/fakesigstore"
+)
+
+// genWorld is a fake Sigstore with two npm keys (key 0 expired a year ago,
+// key 1 valid now, like the 2025 rotation) and a Verifier trusting it.
+type genWorld struct {
+	fs *fakesigstore.Sigstore
+	v  *Verifier
+}
+
+var (
+	genOnce sync.Once
+	gen     genWorld
+	genErr  error
+)
+
+// Key windows of the generated world, relative to testNow.
+var (
+	genKey0Start = testNow.AddDate(-4, 0, 0)
+	genKey0End   = testNow.AddDate(-1, 0, 0)
+	genKey1Start = testNow.AddDate(-1, 0, -14)
+)
+
+func generated(t testing.TB) genWorld {
+	t.Helper()
+	genOnce.Do(func() {
+		fs, err := fakesigstore.New(fakesigstore.Options{
+			Now:     testNow,
+			NpmKeys: []fakesigstore.KeySpec{{Start: genKey0Start, End: genKey0End}, {Start: genKey1Start}},
+		})
+		if err != nil {
+			genErr = err
+			return
+		}
+		tr, err := NewTrust(TrustOptions{TrustedRoot: fs.TrustedRoot(), NpmKeys: fs.NpmKeysTUF()})
+		if err != nil {
+			genErr = err
+			return
+		}
+		reg, err := ParseNpmKeys(fs.NpmKeys())
+		if err != nil {
+			genErr = err
+			return
+		}
+		kr, err := NewKeyring(tr.PinnedKeys(), reg, true)
+		if err != nil {
+			genErr = err
+			return
+		}
+		v, err := NewVerifier(tr, kr, WithNow(func() time.Time { return testNow }))
+		gen, genErr = genWorld{fs, v}, err
+	})
+	if genErr != nil {
+		t.Fatal(genErr)
+	}
+	return gen
+}
+
+// genIntegrity is the SRI of a made-up tarball for name@version.
+func genIntegrity(name, version string) string {
+	sum := sha512.Sum512([]byte("tarball of " + name + "@" + version))
+	return "sha512-" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+func genAttest(t testing.TB, fs *fakesigstore.Sigstore, a fakesigstore.Attest) []byte {
+	t.Helper()
+	body, err := fs.Attestations(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// TestGeneratedAttestationsMatrix: every media type, Rekor entry kind and
+// provenance predicate type the fake makes verifies, with the right facts.
+func TestGeneratedAttestationsMatrix(t *testing.T) {
+	g := generated(t)
+	for _, mt := range fakesigstore.MediaTypes {
+		for _, kind := range fakesigstore.EntryKinds {
+			for _, pt := range fakesigstore.ProvenancePredicateTypes {
+				for _, name := range []string{"left-pad", "@scope/pkg"} {
+					t.Run(fmt.Sprintf("%s/%s/%s/%s", mt, kind, pt, name), func(t *testing.T) {
+						integ := genIntegrity(name, "1.2.3")
+						a := fakesigstore.Attest{
+							Name: name, Version: "1.2.3", Integrity: integ,
+							Repository: "https://github.com/acme/widgets", Ref: "refs/tags/v1.2.3",
+							Commit: "0123456789abcdef0123456789abcdef01234567", Workflow: ".github/workflows/publish.yml",
+							PredicateType: pt, MediaType: mt, EntryKind: kind, NpmKey: 1,
+							Runner: fakesigstore.RunnerSelfHosted,
+						}
+						res := g.v.Attestations(AttestationInput{
+							Name: name, Version: "1.2.3", Integrity: integ, ServedIntegrity: integ,
+							ExpectedPredicate: pt, Body: genAttest(t, g.fs, a),
+						})
+						if res.Status != StatusVerified {
+							t.Fatalf("status %s: %v", res.Status, res.Err)
+						}
+						if res.Publish.KeyID != g.fs.NpmKeyID(1) || !res.Publish.Pinned || !res.Publish.IntegratedTime.Equal(testNow) {
+							t.Fatalf("publish facts %+v", res.Publish)
+						}
+						p := res.Provenance
+						if p.PredicateType != pt || p.SourceRepository != a.Repository || p.Commit != a.Commit ||
+							p.WorkflowPath != a.Workflow || p.WorkflowRef != a.Ref || p.Issuer != IssuerGitHubActions ||
+							p.RunnerEnvironment != fakesigstore.RunnerSelfHosted || !p.IntegratedTime.Equal(testNow) || p.LogIndex <= 0 {
+							t.Fatalf("provenance facts %+v", p)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestGeneratedTamper: every part the fake can tamper with, in either
+// bundle, makes the response invalid for the right reason.
+func TestGeneratedTamper(t *testing.T) {
+	g := generated(t)
+	want := map[fakesigstore.Part][]error{
+		fakesigstore.TamperPayload:        {ErrBundleInvalid, ErrSignatureInvalid},
+		fakesigstore.TamperSignature:      {ErrBundleInvalid, ErrSignatureInvalid},
+		fakesigstore.TamperCertificate:    {ErrBundleInvalid, ErrCertificate},
+		fakesigstore.TamperKeyHint:        {ErrUnknownKey},
+		fakesigstore.TamperSET:            {ErrBundleInvalid, ErrTransparencyLog},
+		fakesigstore.TamperInclusionProof: {ErrBundleInvalid, ErrTransparencyLog},
+		fakesigstore.TamperRootHash:       {ErrBundleInvalid, ErrTransparencyLog},
+		fakesigstore.TamperCheckpoint:     {ErrBundleInvalid, ErrTransparencyLog},
+		fakesigstore.TamperBody:           {ErrBundleInvalid},
+		fakesigstore.TamperIntegratedTime: {ErrBundleInvalid, ErrTransparencyLog},
+		fakesigstore.TamperLogIndex:       {ErrBundleInvalid, ErrTransparencyLog},
+	}
+	for _, mt := range []string{fakesigstore.MediaTypeV01, fakesigstore.MediaTypeV03Alt} {
+		for _, kind := range fakesigstore.EntryKinds {
+			integ := genIntegrity("tampered", "2.0.0")
+			body := genAttest(t, g.fs, fakesigstore.Attest{Name: "tampered", Version: "2.0.0", Integrity: integ, MediaType: mt, EntryKind: kind, NpmKey: 1})
+			in := AttestationInput{Name: "tampered", Version: "2.0.0", Integrity: integ, ServedIntegrity: integ, ExpectedPredicate: PredicateSLSAv1, Body: body}
+			if res := g.v.Attestations(in); res.Status != StatusVerified {
+				t.Fatalf("%s/%s untampered: %v", mt, kind, res.Err)
+			}
+			for _, part := range fakesigstore.TamperParts {
+				for i, which := range []string{"publish", "provenance"} {
+					t.Run(fmt.Sprintf("%s/%s/%s/%s", mt, kind, which, part), func(t *testing.T) {
+						tampered, err := fakesigstore.TamperAttestation(body, i, part)
+						if errors.Is(err, fakesigstore.ErrTamper) {
+							t.Skipf("the %s bundle has no %s part", which, part)
+						}
+						if err != nil {
+							t.Fatal(err)
+						}
+						tin := in
+						tin.Body = tampered
+						res := g.v.Attestations(tin)
+						if res.Status != StatusInvalid || res.Publish != nil || res.Provenance != nil {
+							t.Fatalf("status %s", res.Status)
+						}
+						wantErrs(t, res.Err, want[part]...)
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestGeneratedRules covers the binding, key and identity rules on
+// generated data.
+func TestGeneratedRules(t *testing.T) {
+	g := generated(t)
+	integ := genIntegrity("rules", "3.1.4")
+	base := fakesigstore.Attest{Name: "rules", Version: "3.1.4", Integrity: integ, NpmKey: 1, Repository: "https://github.com/acme/rules"}
+	in := func(body []byte) AttestationInput {
+		return AttestationInput{Name: "rules", Version: "3.1.4", Integrity: integ, ServedIntegrity: integ, ExpectedPredicate: PredicateSLSAv1, Body: body}
+	}
+	other := genIntegrity("rules", "3.1.5")
+	tests := []struct {
+		name   string
+		attest func(a *fakesigstore.Attest)
+		input  func(in *AttestationInput)
+		want   []error // nil = verified
+	}{
+		{"valid", nil, nil, nil},
+		{"expired key, logged inside its window", func(a *fakesigstore.Attest) { a.NpmKey, a.IntegratedTime = 0, genKey0End.Add(-time.Hour) }, nil, nil},
+		{"expired key, logged after its window", func(a *fakesigstore.Attest) { a.NpmKey = 0 }, nil, []error{ErrKeyNotValidAtTime}},
+		{"new key, logged before its window", func(a *fakesigstore.Attest) { a.IntegratedTime = genKey1Start.Add(-time.Hour) }, nil, []error{ErrKeyNotValidAtTime}},
+		{"subject is another package", func(a *fakesigstore.Attest) { a.Name = "rules-evil" }, nil, []error{ErrSubjectName}},
+		{"subject is another version", func(a *fakesigstore.Attest) { a.Version = "3.1.5" }, nil, []error{ErrSubjectName}},
+		{"subject digest is another tarball", func(a *fakesigstore.Attest) { a.Integrity = other }, nil, []error{ErrSubjectDigest}},
+		{"lockfile integrity differs", nil, func(in *AttestationInput) { in.Integrity, in.ServedIntegrity = other, other }, []error{ErrSubjectDigest}},
+		{"served integrity differs from lockfile", nil, func(in *AttestationInput) { in.ServedIntegrity = other }, []error{ErrIntegrityMismatch}},
+		{"unknown OIDC issuer", func(a *fakesigstore.Attest) { a.Issuer = "https://token.ci.example.com" }, nil, []error{ErrUntrustedIssuer}},
+		{"GitHub issuer with a path", func(a *fakesigstore.Attest) { a.Issuer = IssuerGitHubActions + "/enterprise" }, nil, []error{ErrUntrustedIssuer}},
+		{"provenance v0.2 announced v1", func(a *fakesigstore.Attest) { a.PredicateType = PredicateSLSAv02 }, nil, []error{ErrPredicateMissing}},
+		{"no provenance, provenance announced", func(a *fakesigstore.Attest) { a.OmitProvenance = true }, nil, []error{ErrPredicateMissing}},
+		{"no provenance, none announced", func(a *fakesigstore.Attest) { a.OmitProvenance = true }, func(in *AttestationInput) { in.ExpectedPredicate = "" }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := base
+			if tt.attest != nil {
+				tt.attest(&a)
+			}
+			ai := in(genAttest(t, g.fs, a))
+			if tt.input != nil {
+				tt.input(&ai)
+			}
+			res := g.v.Attestations(ai)
+			if tt.want == nil {
+				if res.Status != StatusVerified {
+					t.Fatalf("status %s: %v", res.Status, res.Err)
+				}
+				return
+			}
+			if res.Status != StatusInvalid {
+				t.Fatalf("status %s, want invalid", res.Status)
+			}
+			wantErrs(t, res.Err, tt.want...)
+			t.Log(res.Err)
+		})
+	}
+
+	// The fake makes GitHub-shaped certificates and predicates only; this
+	// checks that the gitlab.com issuer itself is accepted.
+	t.Run("GitLab issuer accepted", func(t *testing.T) {
+		a := base
+		a.Issuer = IssuerGitLab
+		res := g.v.Attestations(in(genAttest(t, g.fs, a)))
+		if res.Status != StatusVerified || res.Provenance.Issuer != IssuerGitLab || res.Provenance.SourceRepository != a.Repository {
+			t.Fatalf("status %s facts %+v: %v", res.Status, res.Provenance, res.Err)
+		}
+	})
+}
+
+// TestGeneratedKeyrings: a publish key unknown to the keyring, a key only
+// the registry lists, and a registry listing a pinned keyid with other
+// material.
+func TestGeneratedKeyrings(t *testing.T) {
+	g := generated(t)
+	integ := genIntegrity("keys", "1.0.0")
+	body := genAttest(t, g.fs, fakesigstore.Attest{Name: "keys", Version: "1.0.0", Integrity: integ, NpmKey: 1})
+	ai := AttestationInput{Name: "keys", Version: "1.0.0", Integrity: integ, ServedIntegrity: integ, ExpectedPredicate: PredicateSLSAv1, Body: body}
+	keyid, sig := g.fs.SignRegistry(1, "keys", "1.0.0", integ)
+	si := SignatureInput{Name: "keys", Version: "1.0.0", Integrity: integ, ServedIntegrity: integ, Signatures: []Signature{{keyid, sig}}}
+
+	tr, err := NewTrust(TrustOptions{TrustedRoot: g.fs.TrustedRoot(), NpmKeys: g.fs.NpmKeysTUF()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := tr.PinnedKeys()
+	var only0 []Key
+	for _, k := range pinned {
+		if k.KeyID == g.fs.NpmKeyID(0) {
+			only0 = append(only0, k)
+		}
+	}
+	reg, err := ParseNpmKeys(g.fs.NpmKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func(t *testing.T, pinned, registry []Key) *Verifier {
+		t.Helper()
+		kr, err := NewKeyring(pinned, registry, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := NewVerifier(tr, kr, WithNow(func() time.Time { return testNow }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	t.Run("publish key unknown", func(t *testing.T) {
+		v := build(t, only0, nil)
+		res := v.Attestations(ai)
+		wantErrs(t, res.Err, ErrUnknownKey)
+		sres := v.RegistrySignature(si)
+		if sres.Status != StatusInvalid {
+			t.Fatalf("signature status %s", sres.Status)
+		}
+		wantErrs(t, sres.Err, ErrUnknownKey)
+	})
+	t.Run("key listed only by the registry", func(t *testing.T) {
+		var reg1 []Key
+		for _, k := range reg {
+			if k.KeyID == g.fs.NpmKeyID(1) {
+				reg1 = append(reg1, k)
+			}
+		}
+		v := build(t, only0, reg1)
+		res := v.Attestations(ai)
+		if res.Status != StatusVerified || res.Publish.Pinned {
+			t.Fatalf("status %s publish %+v: %v", res.Status, res.Publish, res.Err)
+		}
+		sres := v.RegistrySignature(si)
+		if sres.Status != StatusVerified || sres.Pinned || sres.KeyID != keyid || sres.TimeSource != TimeSourceKeyValidNow {
+			t.Fatalf("signature %+v", sres)
+		}
+	})
+	t.Run("registry lists a pinned keyid with other material", func(t *testing.T) {
+		other, err := fakesigstore.New(fakesigstore.Options{Now: testNow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = NewKeyring(pinned, []Key{{KeyID: g.fs.NpmKeyID(1), Public: other.NpmPublicKey(0)}}, true)
+		wantErrs(t, err, ErrPinnedKeyMismatch)
+	})
+	t.Run("another Sigstore's trust", func(t *testing.T) {
+		other, err := fakesigstore.New(fakesigstore.Options{Now: testNow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := newVerifier(t, other.TrustedRoot(), other.NpmKeysTUF(), nil, true, testNow)
+		res := v.Attestations(ai)
+		wantErrs(t, res.Err, ErrUnknownKey, ErrBundleInvalid)
+	})
+}
+
+// TestGeneratedRegistrySignatures judges generated registry signatures by
+// the expired and the current key.
+func TestGeneratedRegistrySignatures(t *testing.T) {
+	g := generated(t)
+	integ := genIntegrity("sig", "0.1.0")
+	id0, sig0 := g.fs.SignRegistry(0, "sig", "0.1.0", integ)
+	id1, sig1 := g.fs.SignRegistry(1, "sig", "0.1.0", integ)
+	in := func(sigs ...Signature) SignatureInput {
+		return SignatureInput{Name: "sig", Version: "0.1.0", Integrity: integ, ServedIntegrity: integ, Signatures: sigs}
+	}
+	if g.v.NeedsPublishTime([]Signature{{id1, sig1}}) {
+		t.Fatal("current key needs a publish time")
+	}
+	if !g.v.NeedsPublishTime([]Signature{{id0, sig0}}) || !g.v.NeedsPublishTime([]Signature{{id1, sig1}, {id0, sig0}}) {
+		t.Fatal("expired key does not need a publish time")
+	}
+	tests := []struct {
+		name   string
+		in     SignatureInput
+		status string
+		source string
+		want   error
+	}{
+		{"current key, no time", in(Signature{id1, sig1}), StatusVerified, TimeSourceKeyValidNow, nil},
+		{"current key, publish time", func() SignatureInput {
+			i := in(Signature{id1, sig1})
+			i.PublishTime = testNow.Add(-time.Hour)
+			return i
+		}(), StatusVerified, TimeSourcePublish, nil},
+		{"expired key, publish time in window", func() SignatureInput {
+			i := in(Signature{id0, sig0})
+			i.PublishTime = genKey0End.Add(-time.Hour)
+			return i
+		}(), StatusVerified, TimeSourcePublish, nil},
+		{"expired key, rekor time in window", func() SignatureInput {
+			i := in(Signature{id0, sig0})
+			i.PublishTime, i.TimeSource = genKey0End.Add(-time.Hour), TimeSourceRekor
+			return i
+		}(), StatusVerified, TimeSourceRekor, nil},
+		{"expired key, no time", in(Signature{id0, sig0}), StatusInvalid, "", ErrPublishTimeUnknown},
+		{"expired key, published after expiry", func() SignatureInput {
+			i := in(Signature{id0, sig0})
+			i.PublishTime = genKey0End.Add(time.Hour)
+			return i
+		}(), StatusInvalid, "", ErrKeyNotValidAtTime},
+		{"both keys, no time", in(Signature{id1, sig1}, Signature{id0, sig0}), StatusInvalid, "", ErrPublishTimeUnknown},
+		{"signature swapped between keys", in(Signature{id1, sig0}), StatusInvalid, "", ErrSignatureInvalid},
+		{"signature of another integrity", func() SignatureInput {
+			i := in(Signature{id1, sig1})
+			i.Integrity = genIntegrity("sig", "0.1.1")
+			i.ServedIntegrity = i.Integrity
+			return i
+		}(), StatusInvalid, "", ErrSignatureInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := g.v.RegistrySignature(tt.in)
+			if res.Status != tt.status {
+				t.Fatalf("status %s, want %s: %v", res.Status, tt.status, res.Err)
+			}
+			if tt.want != nil {
+				wantErrs(t, res.Err, tt.want)
+				return
+			}
+			if res.Err != nil || res.TimeSource != tt.source || res.JudgedAt.IsZero() {
+				t.Fatalf("result %+v", res)
+			}
+		})
+	}
+}
+
+// TestConcurrentUse runs Attestations and RegistrySignature from many
+// goroutines on one Verifier (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	g := generated(t)
+	real := realAttestations[3]
+	realIn := real.input(t)
+	integ := genIntegrity("conc", "1.0.0")
+	genIn := AttestationInput{Name: "conc", Version: "1.0.0", Integrity: integ, ServedIntegrity: integ, ExpectedPredicate: PredicateSLSAv1,
+		Body: genAttest(t, g.fs, fakesigstore.Attest{Name: "conc", Version: "1.0.0", Integrity: integ, NpmKey: 1})}
+	keyid, sig := g.fs.SignRegistry(1, "conc", "1.0.0", integ)
+	sigIn := SignatureInput{Name: "conc", Version: "1.0.0", Integrity: integ, ServedIntegrity: integ, Signatures: []Signature{{keyid, sig}}}
+	ev := embeddedVerifier(t)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 16 {
+		wg.Go(func() {
+			for range 4 {
+				if r := ev.Attestations(realIn); r.Status != StatusVerified {
+					errs <- fmt.Errorf("worker %d real: %w", i, r.Err)
+				}
+				if r := g.v.Attestations(genIn); r.Status != StatusVerified {
+					errs <- fmt.Errorf("worker %d generated: %w", i, r.Err)
+				}
+				if r := g.v.RegistrySignature(sigIn); r.Status != StatusVerified {
+					errs <- fmt.Errorf("worker %d signature: %w", i, r.Err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
