@@ -1,0 +1,70 @@
+package audit
+
+import (
+	"testing"
+)
+
+func rules(fs []Finding) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Rule
+	}
+	return out
+}
+
+func TestClassify(t *testing.T) {
+	sig := func(status string) *SignatureCheck { return &SignatureCheck{Status: status, Reason: "sig " + status} }
+	att := func(status string) *AttestationCheck { return &AttestationCheck{Status: status, Reason: "att " + status} }
+	tests := []struct {
+		name   string
+		v      verdict
+		pol    policy
+		status Status
+		rules  []string
+	}{
+		{"both verified", verdict{Sig: sig(CheckVerified), Att: att(CheckVerified)}, policy{}, StatusVerified, nil},
+		{"signed only", verdict{Sig: sig(CheckVerified), Att: att(CheckMissing)}, policy{}, StatusSigned, nil},
+		{"signed only, provenance required", verdict{Sig: sig(CheckVerified), Att: att(CheckMissing)}, policy{RequireProvenance: true}, StatusSigned, []string{RuleProvenanceMissing}},
+		{"no keys, attested", verdict{Sig: sig(CheckUnsupported), Att: att(CheckVerified)}, policy{}, StatusVerified, nil},
+		{"no keys, attested, signatures required", verdict{Sig: sig(CheckUnsupported), Att: att(CheckVerified)}, policy{RequireSignatures: true}, StatusVerified, nil},
+		{"no keys, nothing", verdict{Sig: sig(CheckUnsupported), Att: att(CheckMissing)}, policy{}, StatusUnsigned, nil},
+		{"no keys, nothing, signatures required", verdict{Sig: sig(CheckUnsupported), Att: att(CheckMissing)}, policy{RequireSignatures: true}, StatusUnsigned, []string{RuleSignatureMissing}},
+		{"no keys, nothing, provenance required", verdict{Sig: sig(CheckUnsupported), Att: att(CheckMissing)}, policy{RequireProvenance: true}, StatusUnsigned, []string{RuleProvenanceMissing}},
+		{"keys but no signature", verdict{Sig: sig(CheckMissing), Att: att(CheckMissing)}, policy{}, StatusUnsigned, []string{RuleSignatureMissing}},
+		{"keys but no signature, attested", verdict{Sig: sig(CheckMissing), Att: att(CheckVerified)}, policy{}, StatusUnsigned, []string{RuleSignatureMissing}},
+		{"invalid signature", verdict{Sig: sig(CheckInvalid), Att: att(CheckMissing)}, policy{}, StatusInvalid, []string{RuleSignatureInvalid}},
+		{"invalid signature, valid attestations", verdict{Sig: sig(CheckInvalid), Att: att(CheckVerified)}, policy{}, StatusInvalid, []string{RuleSignatureInvalid}},
+		{"invalid attestations", verdict{Sig: sig(CheckVerified), Att: att(CheckInvalid)}, policy{}, StatusInvalid, []string{RuleAttestationInvalid}},
+		{"invalid both", verdict{Sig: sig(CheckInvalid), Att: att(CheckInvalid)}, policy{}, StatusInvalid, []string{RuleSignatureInvalid, RuleAttestationInvalid}},
+		{"integrity mismatch", verdict{Sig: sig(CheckInvalid), Att: att(CheckMissing), IntegrityMismatch: true}, policy{}, StatusInvalid, []string{RuleIntegrityMismatch}},
+		{"integrity mismatch with attestations", verdict{Sig: sig(CheckInvalid), Att: att(CheckInvalid), IntegrityMismatch: true}, policy{}, StatusInvalid, []string{RuleIntegrityMismatch, RuleAttestationInvalid}},
+		{"publish time unknown", verdict{Sig: sig(CheckInvalid), Att: att(CheckMissing), SigUndetermined: true}, policy{}, StatusError, nil},
+		{"publish time unknown but attestations invalid", verdict{Sig: sig(CheckInvalid), Att: att(CheckInvalid), SigUndetermined: true}, policy{}, StatusInvalid, []string{RuleAttestationInvalid}},
+		{"missing sub-result never passes", verdict{Sig: sig(CheckVerified)}, policy{}, StatusError, nil},
+		{"missing signature result never passes", verdict{Att: att(CheckVerified)}, policy{}, StatusError, nil},
+		{"unknown signature status never passes", verdict{Sig: sig("bogus"), Att: att(CheckVerified)}, policy{}, StatusError, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, reason, findings := classify(tt.v, tt.pol)
+			if status != tt.status {
+				t.Errorf("status = %s, want %s (reason %q)", status, tt.status, reason)
+			}
+			if reason == "" {
+				t.Error("empty reason")
+			}
+			if findings == nil {
+				t.Error("findings is nil; JSON needs [] for none")
+			}
+			got := rules(findings)
+			if len(got) != len(tt.rules) {
+				t.Fatalf("findings = %v, want %v", got, tt.rules)
+			}
+			for i := range got {
+				if got[i] != tt.rules[i] {
+					t.Errorf("finding %d = %s, want %s", i, got[i], tt.rules[i])
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,390 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/provaudit/provaudit/audit"
+	"github.com/provaudit/provaudit/fetch"
+	"github.com/provaudit/provaudit/lockfile"
+	"github.com/provaudit/provaudit/report"
+	"github.com/provaudit/provaudit/verify"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise it comes from the module's build information.
+var version = ""
+
+func toolVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// run is the whole program: it parses args, audits, writes the report to
+// stdout (or --output) and everything else to stderr, and returns the exit
+// code. It never calls os.Exit.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, args)
+	code := exitCode(err)
+	if err != nil {
+		var oe outcomeError
+		switch {
+		case errors.As(err, &oe):
+			if oe.msg != "" {
+				fmt.Fprintln(stderr, "provaudit:", oe.msg)
+			}
+		case code == exitUsage && isUsage(err):
+			fmt.Fprintf(stderr, "provaudit: %v\nRun 'provaudit --help' for usage.\n", err)
+		default:
+			fmt.Fprintln(stderr, "provaudit:", err)
+		}
+	}
+	return code
+}
+
+func isUsage(err error) bool {
+	var ue usageError
+	return errors.As(err, &ue)
+}
+
+const helpExamples = `Examples:
+   provaudit                         audit ./npm-shrinkwrap.json or ./package-lock.json
+   provaudit path/to/project         audit another project
+   provaudit --format sarif -o provaudit.sarif .
+                                     write SARIF for code scanning
+   provaudit --format json . | jq '.packages[] | select(.status != "verified")'
+   provaudit --require-provenance    every package must have provenance
+   provaudit --offline               audit from the cache only, no network`
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "provaudit",
+		Usage:     "verify the registry signatures and Sigstore provenance of every package an npm lockfile pins",
+		UsageText: "provaudit [flags] [PATH]\n\nPATH is a project directory or a lockfile (default: the current directory).\n\n" + helpExamples,
+		Version:   toolVersion(),
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// Own the exit path: actions return errors, run maps them to codes.
+		ExitErrHandler:  func(*cli.Context, error) {},
+		HideHelpCommand: true,
+		Suggest:         true,
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+		Flags:  flags(),
+		Action: auditAction,
+	}
+}
+
+func flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "report format: " + strings.Join(report.Formats, ", ")},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout"},
+		&cli.BoolFlag{Name: "all", Usage: "table and markdown: list every package with its source repository and commit"},
+		&cli.StringFlag{Name: "registry", Usage: "registry `URL` (default: npm configuration, then the lockfile's resolved URLs)"},
+		&cli.IntFlag{Name: "concurrency", Value: 48, Usage: "packages fetched at once"},
+		&cli.BoolFlag{Name: "offline", Usage: "use only the cache; packages not in it end with status error"},
+		&cli.StringFlag{Name: "cache-dir", Usage: "cache `DIR` (default: the user cache directory/provaudit)"},
+		&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the cache"},
+		&cli.StringSliceFlag{Name: "omit", Usage: "skip `dev`, optional or peer packages, as npm --omit"},
+		&cli.BoolFlag{Name: "require-provenance", Usage: "a package without attestations is a finding"},
+		&cli.BoolFlag{Name: "require-signatures", Usage: "a package from a registry without signing keys and without attestations is a finding"},
+		&cli.StringFlag{Name: "fail-on", Value: "low", Usage: "lowest finding `SEVERITY` that fails the run: critical, high, medium, low"},
+		&cli.StringFlag{Name: "trusted-root", Usage: "Sigstore trusted_root.json `FILE` to use instead of the embedded public-good root"},
+		&cli.StringFlag{Name: "npm-keys", Usage: "npm registry keys `FILE` (keys.json or /-/npm/v1/keys form) to use instead of the embedded keys and the registries' key endpoints"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing on stderr but errors"},
+		&cli.BoolFlag{Name: "no-progress", Usage: "no progress display on stderr"},
+		&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour in the table: auto, always, never (NO_COLOR is honoured)"},
+	}
+}
+
+// settings are the validated flags.
+type settings struct {
+	path        string
+	format      string
+	output      string
+	all         bool
+	registry    string
+	concurrency int
+	offline     bool
+	cacheDir    string
+	noCache     bool
+	omit        lockfile.Omit
+	requireProv bool
+	requireSigs bool
+	failOn      audit.Severity
+	trustedRoot string
+	npmKeys     string
+	quiet       bool
+	progress    bool
+	color       bool
+}
+
+func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
+	s := &settings{
+		format:      c.String("format"),
+		output:      c.String("output"),
+		all:         c.Bool("all"),
+		registry:    c.String("registry"),
+		concurrency: c.Int("concurrency"),
+		offline:     c.Bool("offline"),
+		cacheDir:    c.String("cache-dir"),
+		noCache:     c.Bool("no-cache"),
+		requireProv: c.Bool("require-provenance"),
+		requireSigs: c.Bool("require-signatures"),
+		trustedRoot: c.String("trusted-root"),
+		npmKeys:     c.String("npm-keys"),
+		quiet:       c.Bool("quiet"),
+	}
+	switch c.NArg() {
+	case 0:
+		s.path = "."
+	case 1:
+		s.path = c.Args().First()
+	default:
+		return nil, usagef("expected at most one PATH, got %d: %s", c.NArg(), strings.Join(c.Args().Slice(), " "))
+	}
+	if !slices.Contains(report.Formats, s.format) {
+		return nil, usagef("unknown --format %q: use one of %s", s.format, strings.Join(report.Formats, ", "))
+	}
+	if s.concurrency < 1 || s.concurrency > 1024 {
+		return nil, usagef("--concurrency must be between 1 and 1024, got %d", s.concurrency)
+	}
+	if s.offline && s.noCache {
+		return nil, usagef("--offline reads only the cache, so it cannot be combined with --no-cache")
+	}
+	for _, v := range c.StringSlice("omit") {
+		for _, o := range strings.Split(v, ",") {
+			switch strings.TrimSpace(o) {
+			case "dev":
+				s.omit.Dev = true
+			case "optional":
+				s.omit.Optional = true
+			case "peer":
+				s.omit.Peer = true
+			default:
+				return nil, usagef("unknown --omit %q: use dev, optional or peer", o)
+			}
+		}
+	}
+	switch sev := audit.Severity(c.String("fail-on")); sev {
+	case audit.SeverityCritical, audit.SeverityHigh, audit.SeverityMedium, audit.SeverityLow:
+		s.failOn = sev
+	default:
+		return nil, usagef("unknown --fail-on %q: use critical, high, medium or low", sev)
+	}
+	tty := isTerminal(stderr)
+	s.progress = tty && !s.quiet && !c.Bool("no-progress")
+	switch c.String("color") {
+	case "always":
+		s.color = true
+	case "never":
+	case "auto":
+		_, noColor := os.LookupEnv("NO_COLOR")
+		s.color = !noColor && s.output == "" && isTerminal(c.App.Writer)
+	default:
+		return nil, usagef("unknown --color %q: use auto, always or never", c.String("color"))
+	}
+	return s, nil
+}
+
+func auditAction(c *cli.Context) error {
+	stdout, stderr := c.App.Writer, c.App.ErrWriter
+	s, err := parseSettings(c, stderr)
+	if err != nil {
+		return err
+	}
+
+	lf, err := lockfile.Load(s.path)
+	if err != nil {
+		return inputError{err}
+	}
+	trust, err := loadTrust(s)
+	if err != nil {
+		return inputError{err}
+	}
+
+	opts := audit.Options{
+		Lockfile:          lf,
+		DisplayPath:       filepath.ToSlash(filepath.Clean(lf.Path)),
+		Trust:             trust,
+		PinnedKeysOnly:    s.npmKeys != "",
+		Omit:              s.omit,
+		RequireProvenance: s.requireProv,
+		RequireSignatures: s.requireSigs,
+		Concurrency:       s.concurrency,
+		Tool:              audit.Tool{Name: "provaudit", Version: toolVersion()},
+	}
+	if needsRegistry(lf) {
+		cfg, err := fetch.LoadConfig(fetch.ConfigOptions{
+			ProjectDir:   filepath.Dir(lf.Path),
+			Registry:     s.registry,
+			Env:          os.Environ(),
+			ResolvedURLs: resolvedURLs(lf),
+		})
+		if err != nil {
+			return inputError{err}
+		}
+		client, err := fetch.NewClient(cfg, fetch.Options{
+			Concurrency: s.concurrency,
+			CacheDir:    s.cacheDir,
+			NoCache:     s.noCache,
+			Offline:     s.offline,
+			UserAgent:   "provaudit/" + toolVersion(),
+		})
+		if err != nil {
+			return inputError{err}
+		}
+		opts.Config, opts.Client = cfg, client
+	}
+
+	var prog *progress
+	if s.progress {
+		prog = newProgress(stderr)
+		opts.Progress = prog.update
+	}
+	res, runErr := audit.Run(c.Context, opts)
+	if prog != nil {
+		prog.done()
+	}
+	if res == nil {
+		return runErr
+	}
+
+	if err := writeReport(stdout, s, res); err != nil {
+		return err
+	}
+	return outcome(res, s, runErr)
+}
+
+// needsRegistry reports whether any package will be fetched: a lockfile of
+// only workspaces, links and local folders needs no registry configured.
+func needsRegistry(lf *lockfile.Lockfile) bool {
+	for i := range lf.Entries {
+		if lf.Entries[i].Kind == lockfile.KindRegistry {
+			return true
+		}
+	}
+	return false
+}
+
+func resolvedURLs(lf *lockfile.Lockfile) []string {
+	var out []string
+	for i := range lf.Entries {
+		if r := lf.Entries[i].Resolved; r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func loadTrust(s *settings) (*verify.Trust, error) {
+	var opts verify.TrustOptions
+	if s.trustedRoot != "" {
+		b, err := os.ReadFile(s.trustedRoot)
+		if err != nil {
+			return nil, fmt.Errorf("reading --trusted-root: %w", err)
+		}
+		opts.TrustedRoot = b
+	}
+	if s.npmKeys != "" {
+		b, err := os.ReadFile(s.npmKeys)
+		if err != nil {
+			return nil, fmt.Errorf("reading --npm-keys: %w", err)
+		}
+		opts.NpmKeys = b
+	}
+	t, err := verify.NewTrust(opts)
+	if err != nil {
+		return nil, fmt.Errorf("trust material: %w", err)
+	}
+	return t, nil
+}
+
+// writeReport renders the report to stdout, or atomically to --output.
+func writeReport(stdout io.Writer, s *settings, res *audit.Result) error {
+	ropts := report.Options{All: s.all, Color: s.color}
+	if s.output == "" {
+		if err := report.Render(stdout, s.format, res, ropts); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+		return nil
+	}
+	dir := filepath.Dir(s.output)
+	f, err := os.CreateTemp(dir, ".provaudit-report-*")
+	if err != nil {
+		return inputError{fmt.Errorf("--output %s: %w", s.output, err)}
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if err := report.Render(f, s.format, res, ropts); err != nil {
+		f.Close()
+		return fmt.Errorf("writing the report to %s: %w", s.output, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing the report to %s: %w", s.output, err)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return fmt.Errorf("writing the report to %s: %w", s.output, err)
+	}
+	if err := os.Rename(tmp, s.output); err != nil {
+		return fmt.Errorf("writing the report to %s: %w", s.output, err)
+	}
+	return nil
+}
+
+var severityRank = map[audit.Severity]int{
+	audit.SeverityLow: 1, audit.SeverityMedium: 2, audit.SeverityHigh: 3, audit.SeverityCritical: 4,
+}
+
+// outcome turns a finished audit into the exit decision: findings at or
+// above --fail-on give 1; otherwise any package that could not be checked
+// (or an interrupted run) gives 3.
+func outcome(res *audit.Result, s *settings, runErr error) error {
+	failing := 0
+	for i := range res.Packages {
+		for _, f := range res.Packages[i].Findings {
+			if severityRank[f.Severity] >= severityRank[s.failOn] {
+				failing++
+			}
+		}
+	}
+	switch {
+	case failing > 0:
+		return outcomeError{exitFindings, plural(failing, "finding", "findings") + " at or above severity " + string(s.failOn) + incompleteNote(res, runErr)}
+	case runErr != nil:
+		return outcomeError{exitIncomplete, fmt.Sprintf("audit interrupted (%v): %s left unchecked", runErr, plural(res.Summary.Error, "package", "packages"))}
+	case res.Summary.Error > 0:
+		return outcomeError{exitIncomplete, "audit incomplete: " + plural(res.Summary.Error, "package", "packages") + " could not be checked"}
+	}
+	return nil
+}
+
+func incompleteNote(res *audit.Result, runErr error) string {
+	if res.Summary.Error == 0 && runErr == nil {
+		return ""
+	}
+	return "; " + plural(res.Summary.Error, "package", "packages") + " could not be checked"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

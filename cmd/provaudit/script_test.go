@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/provaudit/provaudit/internal/registrytest"
+	"github.com/provaudit/provaudit/internal/registrytest/fakesigstore"
+	"github.com/provaudit/provaudit/lockfile"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"provaudit": func() { os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script. Each script
+// gets its own fake registry (empty until the script fills it with the
+// `registry` command) and fake Sigstore, whose trusted root is written to
+// $TRUSTED_ROOT; $REGISTRY is the registry's URL. HOME and the cache live
+// under $WORK, so nothing of the machine's npm configuration leaks in.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup:               setupScript,
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"registry": cmdRegistry,
+			"jsonq":    cmdJSONQ,
+		},
+	})
+}
+
+const registryKey = "registry"
+
+func setupScript(env *testscript.Env) error {
+	reg := registrytest.New(registrytest.Options{})
+	env.Defer(reg.Close)
+	env.Values[registryKey] = reg
+
+	trust := filepath.Join(env.WorkDir, ".trust")
+	if err := os.MkdirAll(trust, 0o755); err != nil {
+		return err
+	}
+	ss := reg.Sigstore()
+	if err := os.WriteFile(filepath.Join(trust, "trusted_root.json"), ss.TrustedRoot(), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(trust, "npm-keys.json"), ss.NpmKeys(), 0o644); err != nil {
+		return err
+	}
+	home := filepath.Join(env.WorkDir, ".home")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return err
+	}
+	env.Setenv("REGISTRY", reg.URL())
+	env.Setenv("TRUSTED_ROOT", filepath.Join(trust, "trusted_root.json"))
+	env.Setenv("NPM_KEYS", filepath.Join(trust, "npm-keys.json"))
+	env.Setenv("HOME", home)
+	env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".cache"))
+	env.Setenv("NPM_CONFIG_USERCONFIG", filepath.Join(home, ".npmrc"))
+	env.Setenv("NPM_CONFIG_GLOBALCONFIG", filepath.Join(home, "global-npmrc"))
+	return nil
+}
+
+// cmdRegistry drives the script's fake registry:
+//
+//	registry serve LOCKFILE [attested=all|none|N] [unsigned]
+//	                                   serve every registry package of LOCKFILE, signed;
+//	                                   attested: all, none (default) or the first N by path
+//	registry tamper-signature NAME@VERSION
+//	registry tamper-attestation NAME@VERSION [publish|provenance]
+//	registry attest-integrity NAME@VERSION SRI   attestations made for another integrity
+//	registry serve-integrity NAME@VERSION SRI    the registry serves another dist.integrity
+//	registry fail PATH N STATUS        the next N requests to PATH fail
+//	registry nokeys                    the keys endpoint answers 404
+//	registry down                      stop the server (connections refused)
+//	registry requests N                assert the number of requests served since the last reset
+//	registry reset                     reset the request counters
+func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! registry")
+	}
+	if len(args) == 0 {
+		ts.Fatalf("usage: registry SUBCOMMAND ...")
+	}
+	reg := ts.Value(registryKey).(*registrytest.Registry)
+	switch args[0] {
+	case "serve":
+		if len(args) < 2 {
+			ts.Fatalf("usage: registry serve LOCKFILE [attested=all|none|N] [unsigned]")
+		}
+		serveLockfile(ts, reg, ts.MkAbs(args[1]), args[2:])
+	case "tamper-signature":
+		needArgs(ts, args, 2)
+		name, version := splitSpec(ts, args[1])
+		path := "/" + name + "/" + version
+		body := fetchBody(ts, reg, path)
+		var doc map[string]any
+		ts.Check(json.Unmarshal(body, &doc))
+		dist, _ := doc["dist"].(map[string]any)
+		sigs, _ := dist["signatures"].([]any)
+		if len(sigs) == 0 {
+			ts.Fatalf("%s has no signatures to tamper with", args[1])
+		}
+		s := sigs[0].(map[string]any)
+		s["sig"] = flipBase64(ts, s["sig"].(string))
+		serveJSON(ts, reg, path, doc)
+	case "tamper-attestation":
+		needArgs(ts, args, 2)
+		name, version := splitSpec(ts, args[1])
+		path := "/-/npm/v1/attestations/" + name + "@" + version
+		which := 1 // the provenance comes second
+		if len(args) > 2 && args[2] == "publish" {
+			which = 0
+		}
+		body, err := fakesigstore.TamperAttestation(fetchBody(ts, reg, path), which, fakesigstore.TamperSignature)
+		ts.Check(err)
+		serveBytes(reg, path, body)
+	case "attest-integrity":
+		needArgs(ts, args, 3)
+		name, version := splitSpec(ts, args[1])
+		body, err := reg.Sigstore().Attestations(fakesigstore.Attest{Name: name, Version: version, Integrity: args[2]})
+		ts.Check(err)
+		serveBytes(reg, "/-/npm/v1/attestations/"+name+"@"+version, body)
+	case "serve-integrity":
+		needArgs(ts, args, 3)
+		name, version := splitSpec(ts, args[1])
+		ts.Check(reg.Add(registrytest.Package{Name: name, Version: version, Integrity: args[2], Signed: true}))
+	case "fail":
+		needArgs(ts, args, 4)
+		n, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		status, err := strconv.Atoi(args[3])
+		ts.Check(err)
+		reg.Fail(args[1], n, status, "")
+	case "nokeys":
+		reg.SetNoKeys(true)
+	case "down":
+		reg.Close()
+	case "requests":
+		needArgs(ts, args, 2)
+		want, err := strconv.ParseInt(args[1], 10, 64)
+		ts.Check(err)
+		if got := reg.Requests(); got != want {
+			ts.Fatalf("registry served %d requests, want %d", got, want)
+		}
+	case "reset":
+		reg.ResetStats()
+	default:
+		ts.Fatalf("unknown registry subcommand %q", args[0])
+	}
+}
+
+func needArgs(ts *testscript.TestScript, args []string, n int) {
+	if len(args) < n {
+		ts.Fatalf("registry %s: want %d arguments, got %d", args[0], n-1, len(args)-1)
+	}
+}
+
+func splitSpec(ts *testscript.TestScript, spec string) (string, string) {
+	i := strings.LastIndex(spec, "@")
+	if i <= 0 {
+		ts.Fatalf("want NAME@VERSION, got %q", spec)
+	}
+	return spec[:i], spec[i+1:]
+}
+
+func serveLockfile(ts *testscript.TestScript, reg *registrytest.Registry, path string, opts []string) {
+	lf, err := lockfile.Load(path)
+	ts.Check(err)
+	attested, signed := 0, true
+	units := lockfile.Units(lf)
+	for _, o := range opts {
+		switch {
+		case o == "unsigned":
+			signed = false
+		case o == "attested=all":
+			attested = len(units)
+		case o == "attested=none":
+			attested = 0
+		case strings.HasPrefix(o, "attested="):
+			attested, err = strconv.Atoi(strings.TrimPrefix(o, "attested="))
+			ts.Check(err)
+		default:
+			ts.Fatalf("registry serve: unknown option %q", o)
+		}
+	}
+	var pkgs []registrytest.Package
+	for _, u := range units {
+		if u.Kind != lockfile.KindRegistry {
+			continue
+		}
+		p := registrytest.Package{Name: u.Name, Version: u.Version, Integrity: u.Integrity, Signed: signed}
+		if attested > 0 {
+			p.Attested = true
+			attested--
+		}
+		pkgs = append(pkgs, p)
+	}
+	ts.Check(reg.Add(pkgs...))
+}
+
+func fetchBody(ts *testscript.TestScript, reg *registrytest.Registry, path string) []byte {
+	resp, err := reg.Client().Get(strings.TrimSuffix(reg.URL(), "/") + path)
+	ts.Check(err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	if resp.StatusCode != http.StatusOK {
+		ts.Fatalf("GET %s: %s", path, resp.Status)
+	}
+	reg.ResetStats()
+	return body
+}
+
+func serveJSON(ts *testscript.TestScript, reg *registrytest.Registry, path string, v any) {
+	b, err := json.Marshal(v)
+	ts.Check(err)
+	serveBytes(reg, path, b)
+}
+
+func serveBytes(reg *registrytest.Registry, path string, body []byte) {
+	reg.Handle(path, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})
+}
+
+// flipBase64 changes one byte inside a base64 signature, keeping it valid
+// base64 of the same length.
+func flipBase64(ts *testscript.TestScript, s string) string {
+	b := []byte(s)
+	for i := len(b) / 2; i < len(b); i++ {
+		if b[i] >= 'A' && b[i] <= 'Y' {
+			b[i]++
+			return string(b)
+		}
+	}
+	ts.Fatalf("cannot tamper with %q", s)
+	return ""
+}
+
+// cmdJSONQ checks a value in a JSON file:
+//
+//	jsonq FILE PATH WANT
+//
+// PATH is dot-separated object keys and array indices (summary.verified,
+// packages.0.status); `len(PATH)` compares an array's length. FILE may be
+// stdout or stderr.
+func cmdJSONQ(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: jsonq FILE PATH WANT")
+	}
+	var data []byte
+	switch args[0] {
+	case "stdout":
+		data = []byte(ts.ReadFile("stdout"))
+	case "stderr":
+		data = []byte(ts.ReadFile("stderr"))
+	default:
+		data = []byte(ts.ReadFile(args[0]))
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	ts.Check(dec.Decode(&v))
+	path, wantLen := args[1], false
+	if strings.HasPrefix(path, "len(") && strings.HasSuffix(path, ")") {
+		path, wantLen = path[4:len(path)-1], true
+	}
+	got, err := jsonPath(v, path)
+	ts.Check(err)
+	var s string
+	if wantLen {
+		arr, ok := got.([]any)
+		if !ok {
+			ts.Fatalf("%s is not an array", path)
+		}
+		s = strconv.Itoa(len(arr))
+	} else {
+		switch g := got.(type) {
+		case string:
+			s = g
+		case nil:
+			s = "null"
+		default:
+			b, _ := json.Marshal(g)
+			s = string(b)
+		}
+	}
+	if (s == args[2]) == neg {
+		if neg {
+			ts.Fatalf("%s = %s, want anything else", args[1], s)
+		}
+		ts.Fatalf("%s = %s, want %s", args[1], s, args[2])
+	}
+}
+
+func jsonPath(v any, path string) (any, error) {
+	if path == "" || path == "." {
+		return v, nil
+	}
+	for _, k := range strings.Split(path, ".") {
+		switch c := v.(type) {
+		case map[string]any:
+			next, ok := c[k]
+			if !ok {
+				return nil, fmt.Errorf("no key %q", k)
+			}
+			v = next
+		case []any:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, fmt.Errorf("no index %q in an array of %d", k, len(c))
+			}
+			v = c[i]
+		default:
+			return nil, fmt.Errorf("cannot index %T with %q", v, k)
+		}
+	}
+	return v, nil
+}
