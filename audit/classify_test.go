@@ -14,7 +14,9 @@ func rules(fs []Finding) []string {
 
 func TestClassify(t *testing.T) {
 	sig := func(status string) *SignatureCheck { return &SignatureCheck{Status: status, Reason: "sig " + status} }
-	att := func(status string) *AttestationCheck { return &AttestationCheck{Status: status, Reason: "att " + status} }
+	att := func(status string) *AttestationCheck {
+		return &AttestationCheck{Status: status, Reason: "att " + status}
+	}
 	tests := []struct {
 		name   string
 		v      verdict
