@@ -1,0 +1,184 @@
+package fetch
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestCacheRoundTrip(t *testing.T) {
+	c, err := OpenCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get("absent"); ok {
+		t.Fatal("hit on an empty cache")
+	}
+	for _, data := range [][]byte{{}, []byte("x"), []byte("line1\nline2\n"), bytes.Repeat([]byte{0, 255, '\n'}, 10000)} {
+		if err := c.Put("k", data); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := c.Get("k")
+		if !ok || !bytes.Equal(got, data) {
+			t.Fatalf("Get = %d bytes, %v; want %d bytes", len(got), ok, len(data))
+		}
+	}
+	if err := c.Put("other", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Get("k"); bytes.Equal(got, []byte("y")) {
+		t.Error("keys collide")
+	}
+	if _, err := OpenCache(""); err == nil {
+		t.Error("OpenCache(\"\") succeeded")
+	}
+}
+
+func TestCacheCorruption(t *testing.T) {
+	tests := []struct {
+		name   string
+		mangle func(t *testing.T, path string, raw []byte) []byte
+	}{
+		{"flipped data byte", func(_ *testing.T, _ string, raw []byte) []byte { raw[len(raw)-1] ^= 1; return raw }},
+		{"truncated", func(_ *testing.T, _ string, raw []byte) []byte { return raw[:len(raw)-3] }},
+		{"extended", func(_ *testing.T, _ string, raw []byte) []byte { return append(raw, 'x') }},
+		{"empty file", func(_ *testing.T, _ string, _ []byte) []byte { return nil }},
+		{"header only", func(_ *testing.T, _ string, raw []byte) []byte { return raw[:bytes.IndexByte(raw, '\n')+1] }},
+		{"no header", func(_ *testing.T, _ string, raw []byte) []byte { return raw[bytes.IndexByte(raw, '\n')+1:] }},
+		{"other format version", func(_ *testing.T, _ string, raw []byte) []byte {
+			return bytes.Replace(raw, []byte(" v1 "), []byte(" v0 "), 1)
+		}},
+		{"wrong length", func(_ *testing.T, _ string, raw []byte) []byte {
+			return bytes.Replace(raw, []byte(" 11 "), []byte(" 12 "), 1)
+		}},
+		{"entry of another key", func(t *testing.T, _ string, _ []byte) []byte {
+			other, err := OpenCache(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := other.Put("another key", []byte("hello world")); err != nil {
+				t.Fatal(err)
+			}
+			_, p, _ := other.path("another key")
+			raw, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return raw
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := OpenCache(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Put("the key", []byte("hello world")); err != nil {
+				t.Fatal(err)
+			}
+			_, p, _ := c.path("the key")
+			raw, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, tt.mangle(t, p, raw), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := c.Get("the key"); ok {
+				t.Errorf("corrupted entry read as %q", got)
+			}
+			// a new Put repairs it
+			if err := c.Put("the key", []byte("fresh")); err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := c.Get("the key"); !ok || string(got) != "fresh" {
+				t.Errorf("after repair: %q, %v", got, ok)
+			}
+		})
+	}
+}
+
+// TestCacheConcurrentRuns has two Cache values on one directory (two
+// provaudit runs) write and read the same keys concurrently: every read is
+// a miss or one of the complete values, and no temporary file is left.
+func TestCacheConcurrentRuns(t *testing.T) {
+	dir := t.TempDir()
+	a, err := OpenCache(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenCache(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := func(writer, i int) []byte {
+		return bytes.Repeat([]byte(fmt.Sprintf("writer %d value %d;", writer, i)), 2000)
+	}
+	valid := func(data []byte) bool {
+		for w := range 2 {
+			for i := range 50 {
+				if bytes.Equal(data, value(w, i)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	for w, c := range []*Cache{a, b} {
+		wg.Go(func() {
+			for i := range 50 {
+				if err := c.Put(fmt.Sprintf("key %d", i%5), value(w, i)); err != nil {
+					errs <- err
+				}
+			}
+		})
+		wg.Go(func() {
+			for i := range 200 {
+				if data, ok := c.Get(fmt.Sprintf("key %d", i%5)); ok && !valid(data) {
+					errs <- fmt.Errorf("read a mixed or partial value (%d bytes)", len(data))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	err = filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(filepath.Base(p), ".tmp-") {
+			t.Errorf("temporary file left: %s", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCacheFilePermissions(t *testing.T) {
+	dir := t.TempDir()
+	c, err := OpenCache(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put("k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	shard, p, _ := c.path("k")
+	for path, want := range map[string]os.FileMode{p: 0o600, shard: 0o700 | os.ModeDir} {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", path, st.Mode(), want)
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package fetch
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecodeManifest(t *testing.T) {
+	const reg = "https://r.invalid/"
+	tests := []struct {
+		name    string
+		doc     string
+		want    *Manifest
+		wantErr error
+	}{
+		{"full", `{"name":"@s/a","version":"1.0.0","dist":{"integrity":"sha512-AAA","shasum":"abc","signatures":[{"keyid":"k1","sig":"s1"}],
+			"attestations":{"url":"https://r.invalid/-/npm/v1/attestations/@s%2fa@1.0.0","provenance":{"predicateType":"https://slsa.dev/provenance/v1"}}}}`,
+			&Manifest{Name: "@s/a", Version: "1.0.0", Integrity: "sha512-AAA", Shasum: "abc", Registry: reg,
+				Signatures:   []Signature{{KeyID: "k1", Sig: "s1"}},
+				Attestations: &AttestationRef{URL: "https://r.invalid/-/npm/v1/attestations/@s%2fa@1.0.0", PredicateType: "https://slsa.dev/provenance/v1"}}, nil},
+		{"shasum only", `{"name":"@s/a","version":"1.0.0","dist":{"shasum":"abc"}}`,
+			&Manifest{Name: "@s/a", Version: "1.0.0", Shasum: "abc", Registry: reg}, nil},
+		{"empty signatures", `{"name":"@s/a","version":"1.0.0","dist":{"integrity":"x","signatures":[]}}`,
+			&Manifest{Name: "@s/a", Version: "1.0.0", Integrity: "x", Registry: reg}, nil},
+		{"attestations without provenance", `{"name":"@s/a","version":"1.0.0","dist":{"integrity":"x","attestations":{"url":"u"}}}`,
+			&Manifest{Name: "@s/a", Version: "1.0.0", Integrity: "x", Registry: reg, Attestations: &AttestationRef{URL: "u"}}, nil},
+		{"case matters", `{"Name":"@s/a","version":"1.0.0","dist":{"integrity":"x"}}`, nil, ErrMalformed},
+		{"HTML", "  <!DOCTYPE html><html>", nil, ErrMalformed},
+		{"null", `null`, nil, ErrMalformed},
+		{"dist null", `{"name":"@s/a","version":"1.0.0","dist":null}`, nil, ErrMalformed},
+		{"integrity not a string", `{"name":"@s/a","version":"1.0.0","dist":{"integrity":5}}`, nil, ErrMalformed},
+		{"empty", ``, nil, ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := decodeManifest([]byte(tt.doc), "@s/a", "1.0.0", reg, "@s/a@1.0.0", "https://r.invalid/@s%2fa/1.0.0")
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := toJSON(t, m), toJSON(t, tt.want); got != want {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+func TestIntegrityConflict(t *testing.T) {
+	const a, b = "sha512-AAAA", "sha512-BBBB"
+	tests := []struct {
+		lock, integrity, shasum string
+		want                    bool
+	}{
+		{"", a, "", false},
+		{a, a, "", false},
+		{a, b, "", true},
+		{a + " sha1-x", a, "", false},
+		{a + " " + b, b, "", false},           // any digest of the algorithm matches
+		{a + "?opt", a + "?other", "", false}, // options do not count
+		{"sha1-AQID", "", "010203", false},    // shasum is sha1 (hex -> base64 AQID)
+		{"sha1-AQID", "", "010204", true},
+		{"sha1-AQID", a, "", false}, // nothing in common: not a contradiction here
+		{"SHA512-AAAA", a, "", false},
+	}
+	for _, tt := range tests {
+		if got := integrityConflict(tt.lock, &Manifest{Integrity: tt.integrity, Shasum: tt.shasum}); got != tt.want {
+			t.Errorf("integrityConflict(%q, %q/%q) = %v, want %v", tt.lock, tt.integrity, tt.shasum, got, tt.want)
+		}
+	}
+}
+
+func TestDecodePublishFacts(t *testing.T) {
+	const url = "https://r.invalid/p"
+	tests := []struct {
+		name    string
+		doc     string
+		version string
+		want    PublishInfo
+		wantErr error
+	}{
+		{"object user", `{"name":"p","time":{"created":"x","1.0.0":"2021-02-03T04:05:06.789Z"},"versions":{"1.0.0":{"_npmUser":{"name":"ann","email":"e"}}}}`,
+			"1.0.0", PublishInfo{Time: time.Date(2021, 2, 3, 4, 5, 6, 789e6, time.UTC), NpmUser: "ann"}, nil},
+		{"time after versions", `{"versions":{"1.0.0":{"_npmUser":{"name":"ann"}}},"name":"p","time":{"1.0.0":"2021-02-03T04:05:06Z"}}`,
+			"1.0.0", PublishInfo{Time: time.Date(2021, 2, 3, 4, 5, 6, 0, time.UTC), NpmUser: "ann"}, nil},
+		{"string user", `{"name":"p","versions":{"1.0.0":{"_npmUser":"old <old@example.invalid>"}}}`, "1.0.0", PublishInfo{NpmUser: "old"}, nil},
+		{"no time, no user", `{"name":"p","versions":{"1.0.0":{}}}`, "1.0.0", PublishInfo{}, nil},
+		{"time not an object", `{"name":"p","time":"nope","versions":{"1.0.0":{}}}`, "1.0.0", PublishInfo{}, nil},
+		{"trusted publisher", `{"name":"p","versions":{"1.0.0":{"_npmUser":{"name":"GitHub Actions","trustedPublisher":{"id":"github","oidcConfigId":"oidc:1"}}}}}`,
+			"1.0.0", PublishInfo{NpmUser: "GitHub Actions", TrustedPublisher: "github"}, nil},
+		{"trusted publisher without id", `{"name":"p","versions":{"1.0.0":{"_npmUser":{"name":"u","trustedPublisher":{}}}}}`,
+			"1.0.0", PublishInfo{NpmUser: "u", TrustedPublisher: "unknown"}, nil},
+		{"trusted publisher true", `{"name":"p","versions":{"1.0.0":{"_npmUser":{"name":"u","trustedPublisher":true}}}}`,
+			"1.0.0", PublishInfo{NpmUser: "u", TrustedPublisher: "unknown"}, nil},
+		{"trusted publisher null", `{"name":"p","versions":{"1.0.0":{"_npmUser":{"name":"u","trustedPublisher":null}}}}`,
+			"1.0.0", PublishInfo{NpmUser: "u"}, nil},
+		{"top-level trusted publisher", `{"name":"p","versions":{"1.0.0":{"trustedPublisher":{"id":"gitlab"}}}}`,
+			"1.0.0", PublishInfo{TrustedPublisher: "gitlab"}, nil},
+		{"other version malformed", `{"name":"p","versions":{"0.9.0":{"_npmUser":5},"1.0.0":{"_npmUser":{"name":"ok"}}}}`,
+			"1.0.0", PublishInfo{NpmUser: "ok"}, nil},
+		{"own version malformed user", `{"name":"p","versions":{"1.0.0":{"_npmUser":5}}}`, "1.0.0", PublishInfo{}, ErrMalformed},
+		{"own version not an object", `{"name":"p","versions":{"1.0.0":[]}}`, "1.0.0", PublishInfo{}, ErrMalformed},
+		{"bad time", `{"name":"p","time":{"1.0.0":"yesterday"},"versions":{"1.0.0":{}}}`, "1.0.0", PublishInfo{}, ErrMalformed},
+		{"missing version", `{"name":"p","time":{"1.0.0":"2021-02-03T04:05:06Z"},"versions":{}}`, "1.0.0", PublishInfo{}, ErrNotFound},
+		{"wrong name", `{"name":"q","versions":{"1.0.0":{}}}`, "1.0.0", PublishInfo{}, ErrMalformed},
+		{"no name", `{"versions":{"1.0.0":{}}}`, "1.0.0", PublishInfo{}, ErrMalformed},
+		{"versions not an object", `{"name":"p","versions":[]}`, "1.0.0", PublishInfo{}, ErrMalformed},
+		{"duplicate member", `{"name":"p","name":"p","versions":{"1.0.0":{}}}`, "1.0.0", PublishInfo{}, ErrMalformed},
+		{"trailing data", `{"name":"p","versions":{"1.0.0":{}}}x`, "1.0.0", PublishInfo{}, ErrMalformed},
+		{"truncated", `{"name":"p","versions":{"1.0.0":{}`, "1.0.0", PublishInfo{}, ErrMalformed},
+		{"HTML", `<html><body>502</body></html>`, "1.0.0", PublishInfo{}, ErrMalformed},
+		{"empty", ``, "1.0.0", PublishInfo{}, ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pf, err := decodePublishFacts(strings.NewReader(tt.doc), "p", url)
+			var pi *PublishInfo
+			if err == nil {
+				pi, err = pf.lookup("p", tt.version, url)
+			}
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), "p") || !strings.Contains(err.Error(), url) {
+					t.Errorf("err %q does not name the package and URL", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !pi.Time.Equal(tt.want.Time) || pi.NpmUser != tt.want.NpmUser || pi.TrustedPublisher != tt.want.TrustedPublisher {
+				t.Errorf("got %+v, want %+v", *pi, tt.want)
+			}
+		})
+	}
+}
+
+// TestDecodeRecordedPackuments reads the real recorded packuments in both
+// forms with both stream decoders.
+func TestDecodeRecordedPackuments(t *testing.T) {
+	tests := []struct {
+		file, name, version string
+		sigs                int
+	}{
+		{"../testdata/manifests/npm-cli-arborist/has-package-exports.json", "has-package-exports", "1.2.0", 1},
+		{"../testdata/manifests/npm-cli-arborist/has-package-exports.min.json", "has-package-exports", "1.2.0", 1},
+		{"../testdata/manifests/npm-cli-arborist/ljharb-has-package-exports-patterns.json", "@ljharb/has-package-exports-patterns", "0.0.2", 1},
+		{"../testdata/manifests/pacote/abbrev-packument-full.json", "abbrev", "1.1.1", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile(tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cg, err := decodeCorgi(strings.NewReader(string(data)), tt.name, "https://r.invalid/", "u")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := cg.versions[tt.version]
+			if m == nil || len(m.Signatures) != tt.sigs || !strings.HasPrefix(m.Integrity, "sha") {
+				t.Fatalf("%s: %+v (errors %v)", tt.version, m, cg.errs)
+			}
+			if !strings.HasSuffix(tt.file, ".min.json") {
+				pf, err := decodePublishFacts(strings.NewReader(string(data)), tt.name, "u")
+				if err != nil {
+					t.Fatal(err)
+				}
+				pi, err := pf.lookup(tt.name, tt.version, "u")
+				if err != nil || pi.Time.IsZero() || pi.NpmUser == "" {
+					t.Errorf("publish facts: %+v, %v", pi, err)
+				}
+			}
+		})
+	}
+}
+
+func toJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,127 @@
+package fetch
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func FuzzParseNpmrc(f *testing.F) {
+	for _, s := range []string{
+		"registry=https://r.invalid/\n",
+		"; c\n# c\n//r.invalid/:_authToken=${TOKEN}\n@s:registry=https://s.invalid/\n",
+		"ca[]=\"-----BEGIN\\nX\"\nca[]='y'\nk=a\\;b # c\n[sec]\nx=1\n",
+		"k=\\\\${TOKEN?}${UNSET?}\\${X}\r\n",
+		"\xef\xbb\xbfalways-auth\n=bad\n",
+	} {
+		f.Add(s)
+	}
+	env := map[string]string{"TOKEN": "t", "X": "x"}
+	f.Fuzz(func(t *testing.T, in string) {
+		entries, err := parseNpmrc([]byte(in), "f", env)
+		if err != nil {
+			if !errors.Is(err, ErrConfig) || !strings.HasPrefix(err.Error(), ErrConfig.Error()+": f:") {
+				t.Fatalf("error %q does not wrap ErrConfig with the file name", err)
+			}
+			return
+		}
+		lines := strings.Count(in, "\n") + 1
+		last := 0
+		for _, e := range entries {
+			if e.Key == "" || e.Line < 1 || e.Line > lines || e.Line <= last {
+				t.Fatalf("bad entry %+v (lines %d, previous %d)", e, lines, last)
+			}
+			last = e.Line
+		}
+		again, err := parseNpmrc([]byte(in), "f", env)
+		if err != nil || len(again) != len(entries) {
+			t.Fatalf("not deterministic: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeManifest(f *testing.F) {
+	f.Add([]byte(`{"name":"@s/a","version":"1.0.0","dist":{"integrity":"sha512-x","signatures":[{"keyid":"k","sig":"s"}],"attestations":{"url":"u","provenance":{"predicateType":"p"}}}}`))
+	f.Add([]byte(`{"name":"@s/a","version":"1.0.0","dist":{"shasum":"ab"}}`))
+	f.Add([]byte(`<html>`))
+	for _, p := range []string{"../testdata/manifests/midas-npm-view/tag.json", "../testdata/manifests/midas-npm-view/date-picker.json"} {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, want := range [][2]string{{"@s/a", "1.0.0"}, {"@midas-ds/tag", "0.1.2"}} {
+			m, err := decodeManifest(data, want[0], want[1], "https://r.invalid/", "what", "url")
+			if err != nil {
+				if !errors.Is(err, ErrMalformed) {
+					t.Fatalf("error %v is not ErrMalformed", err)
+				}
+				continue
+			}
+			if m.Name != want[0] || m.Version != want[1] || m.Integrity == "" && m.Shasum == "" ||
+				m.Attestations != nil && m.Attestations.URL == "" || m.Signatures != nil && len(m.Signatures) == 0 {
+				t.Fatalf("accepted an invalid document as %+v", m)
+			}
+		}
+	})
+}
+
+func FuzzPublishInfo(f *testing.F) {
+	f.Add([]byte(`{"name":"p","time":{"1.0.0":"2021-02-03T04:05:06.789Z"},"versions":{"1.0.0":{"_npmUser":{"name":"a","trustedPublisher":{"id":"github"}}}}}`))
+	f.Add([]byte(`{"versions":{"1.0.0":{"_npmUser":"x <y>","trustedPublisher":true}},"name":"p"}`))
+	f.Add([]byte(`{"name":"p","versions":{"1.0.0":[]},"time":"x"}`))
+	if data, err := os.ReadFile(filepath.Join("..", "testdata", "manifests", "pacote", "abbrev-packument-full.json")); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, name := range []string{"p", "abbrev"} {
+			pf, err := decodePublishFacts(bytes.NewReader(data), name, "url")
+			if err != nil {
+				if !errors.Is(err, ErrMalformed) {
+					t.Fatalf("error %v is not ErrMalformed", err)
+				}
+				continue
+			}
+			for v := range pf.versions {
+				pi, err := pf.lookup(name, v, "url")
+				if err != nil {
+					if !errors.Is(err, ErrMalformed) {
+						t.Fatalf("lookup(%q): %v", v, err)
+					}
+					continue
+				}
+				if raw, ok := pf.times[v]; ok && pi.Time.IsZero() && !strings.HasPrefix(raw, "0001-01-01") {
+					t.Fatalf("time %q of %q lost", raw, v)
+				}
+			}
+			if _, err := pf.lookup(name, "not-a-version-\x00", "url"); !errors.Is(err, ErrNotFound) && pf.versions["not-a-version-\x00"] == nil {
+				t.Fatalf("absent version: %v", err)
+			}
+			// the corgi decoder must agree on what is well-formed JSON
+			if _, err := decodeCorgi(bytes.NewReader(data), name, "r", "url"); err != nil && !errors.Is(err, ErrMalformed) {
+				t.Fatalf("decodeCorgi: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzInferRegistry(f *testing.F) {
+	f.Add("https://r.invalid/api/npm/x/@s/p/-/p-1.0.0.tgz")
+	f.Add("https://u:p@r.invalid/a/-/a-1.tgz")
+	f.Fuzz(func(t *testing.T, u string) {
+		reg := inferRegistry([]string{u})
+		if reg == "" {
+			return
+		}
+		if !strings.HasSuffix(reg, "/") || !(strings.HasPrefix(reg, "http://") || strings.HasPrefix(reg, "https://")) || strings.Contains(reg, "@") && strings.Contains(reg[:strings.Index(reg, "//")+2+strings.IndexByte(reg[strings.Index(reg, "//")+2:]+"/", '/')], "@") {
+			t.Fatalf("inferRegistry(%q) = %q", u, reg)
+		}
+		if !utf8.ValidString(reg) && utf8.ValidString(u) {
+			t.Fatalf("invalid UTF-8 from valid input: %q", reg)
+		}
+	})
+}
