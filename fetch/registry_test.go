@@ -222,7 +222,9 @@ func TestAbbreviatedFallback(t *testing.T) {
 		wantRequests int64
 	}{
 		{"no version endpoint", func(r *registrytest.Registry, c *Client) { r.SetNoVersionEndpoint(true) }, true, true, 2},
-		{"405", func(r *registrytest.Registry, c *Client) { r.Fail("/@fb/pkg/3.0.0", 1, http.StatusMethodNotAllowed, "") }, true, true, 2},
+		{"405", func(r *registrytest.Registry, c *Client) {
+			r.Fail("/@fb/pkg/3.0.0", 1, http.StatusMethodNotAllowed, "")
+		}, true, true, 2},
 		{"501", func(r *registrytest.Registry, c *Client) { r.Fail("/@fb/pkg/3.0.0", 1, http.StatusNotImplemented, "") }, true, true, 2},
 		{"stripped signatures", func(r *registrytest.Registry, c *Client) { r.SetStripSignatures(true) }, true, true, 2},
 		{"keyless registry: no fallback", func(r *registrytest.Registry, c *Client) {
