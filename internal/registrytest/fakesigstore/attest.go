@@ -12,10 +12,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Bundle media types (the four spellings seen in npm data).
@@ -175,25 +176,15 @@ func (s *Sigstore) ProvenanceBundle(a Attest) ([]byte, error) {
 	return s.provenance(n)
 }
 
-// SubjectName returns the in-toto subject name npm gives a package version:
-// "pkg:npm/" + name with a leading "@" as "%40" + "@" + version.
+// SubjectName returns the in-toto subject name npm gives a package version,
+// as npm-package-arg's toPurl makes it: "pkg:npm/" + the name with its
+// leading "@" written "%40" + "@" + version. npm package names are URL-safe,
+// so nothing else is encoded.
 func SubjectName(name, version string) string {
-	var b strings.Builder
-	b.WriteString("pkg:npm/")
-	rest := name
-	if strings.HasPrefix(rest, "@") {
-		b.WriteString("%40")
-		rest = rest[1:]
+	if rest, ok := strings.CutPrefix(name, "@"); ok {
+		name = "%40" + rest
 	}
-	for i, seg := range strings.Split(rest, "/") {
-		if i > 0 {
-			b.WriteByte('/')
-		}
-		b.WriteString(url.PathEscape(seg))
-	}
-	b.WriteByte('@')
-	b.WriteString(version)
-	return b.String()
+	return "pkg:npm/" + name + "@" + version
 }
 
 // SHA512Hex returns the hex of the sha512 hash in an SRI integrity string
@@ -221,11 +212,11 @@ func SHA512Hex(integrity string) (string, error) {
 
 func (s *Sigstore) normalize(a Attest) (*attest, error) {
 	id := a.Name + "@" + a.Version
-	if a.Name == "" || strings.ContainsAny(a.Name, " \t\r\n") {
-		return nil, fmt.Errorf("%w: package name %q", ErrInvalidAttest, a.Name)
+	if !plainText(a.Name) {
+		return nil, fmt.Errorf("%w: package name %q is empty or not printable UTF-8 without spaces", ErrInvalidAttest, a.Name)
 	}
-	if a.Version == "" || strings.ContainsAny(a.Version, " \t\r\n") {
-		return nil, fmt.Errorf("%w: %s: version %q", ErrInvalidAttest, a.Name, a.Version)
+	if !plainText(a.Version) {
+		return nil, fmt.Errorf("%w: %s: version %q is empty or not printable UTF-8 without spaces", ErrInvalidAttest, a.Name, a.Version)
 	}
 	n := &attest{Attest: a, subjectName: SubjectName(a.Name, a.Version), trigger: "push"}
 	var err error
@@ -310,6 +301,20 @@ func (s *Sigstore) normalize(a Attest) (*attest, error) {
 	ownerSum := sha256.Sum256([]byte(n.owner))
 	n.ownerID = strconv.FormatUint(uint64(binary.BigEndian.Uint32(ownerSum[:4])>>4), 10)
 	return n, nil
+}
+
+// plainText reports whether s is non-empty, valid UTF-8 and free of spaces
+// and control characters, so that it survives JSON and URLs unchanged.
+func plainText(s string) bool {
+	if s == "" || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // sanitize makes a repository name from a package name.

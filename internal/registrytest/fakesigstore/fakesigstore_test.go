@@ -638,7 +638,10 @@ func TestInvalidInput(t *testing.T) {
 	}{
 		{"no name", func(a *fakesigstore.Attest) { a.Name = "" }, fakesigstore.ErrInvalidAttest},
 		{"space in name", func(a *fakesigstore.Attest) { a.Name = "a b" }, fakesigstore.ErrInvalidAttest},
+		{"invalid UTF-8 name", func(a *fakesigstore.Attest) { a.Name = "\xf9" }, fakesigstore.ErrInvalidAttest},
+		{"control character in name", func(a *fakesigstore.Attest) { a.Name = "a\x00" }, fakesigstore.ErrInvalidAttest},
 		{"no version", func(a *fakesigstore.Attest) { a.Version = "" }, fakesigstore.ErrInvalidAttest},
+		{"line separator in version", func(a *fakesigstore.Attest) { a.Version = "1\u2028" }, fakesigstore.ErrInvalidAttest},
 		{"no integrity", func(a *fakesigstore.Attest) { a.Integrity = "" }, fakesigstore.ErrInvalidAttest},
 		{"sha1 integrity", func(a *fakesigstore.Attest) { a.Integrity = "sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk=" }, fakesigstore.ErrInvalidAttest},
 		{"short sha512", func(a *fakesigstore.Attest) { a.Integrity = "sha512-AAAA" }, fakesigstore.ErrInvalidAttest},
