@@ -42,6 +42,9 @@ type Options struct {
 	// RequireSignatures makes a registry without signing keys a finding for
 	// versions that have no attestations.
 	RequireSignatures bool
+	// ReadOnlyCache reads cached verdicts but writes none, so an offline
+	// audit leaves the cache exactly as it found it.
+	ReadOnlyCache bool
 	// Concurrency bounds the packages being fetched at once (default 48).
 	Concurrency int
 	// VerifyWorkers bounds parallel verification (default GOMAXPROCS).
@@ -404,7 +407,7 @@ func (a *auditor) verdict(w *work) verdict {
 		}
 	}
 	v := a.verify(w)
-	if a.cache != nil && cleanVerdict(v) {
+	if a.cache != nil && !a.opts.ReadOnlyCache && cleanVerdict(v) {
 		if b, err := json.Marshal(v); err == nil {
 			_ = a.cache.Put(key, b) // a failed cache write only costs time
 		}
@@ -514,10 +517,13 @@ func signatureCheck(r verify.SignatureResult) *SignatureCheck {
 
 func attestationCheck(r verify.AttestationResult) *AttestationCheck {
 	c := &AttestationCheck{Status: r.Status, PredicateTypes: r.PredicateTypes}
-	if r.Err != nil {
+	switch {
+	case r.Err != nil:
 		c.Reason = r.Err.Error()
-	} else {
+	case r.Provenance != nil:
 		c.Reason = "publish attestation and provenance verified"
+	default:
+		c.Reason = "publish attestation verified; no provenance"
 	}
 	if p := r.Publish; p != nil {
 		c.Publish = &Publish{KeyID: p.KeyID, Pinned: p.Pinned, RekorLogIndex: p.LogIndex, IntegratedTime: p.IntegratedTime.UTC()}

@@ -225,6 +225,7 @@ func auditAction(c *cli.Context) error {
 		Trust:             trust,
 		PinnedKeysOnly:    s.npmKeys != "",
 		Omit:              s.omit,
+		ReadOnlyCache:     s.offline,
 		RequireProvenance: s.requireProv,
 		RequireSignatures: s.requireSigs,
 		Concurrency:       s.concurrency,
