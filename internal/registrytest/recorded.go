@@ -326,6 +326,35 @@ func loadFixture(root, path string) (Fixture, error) {
 	if err != nil {
 		return Fixture{}, fmt.Errorf("%w: %w", ErrFixture, err)
 	}
+	f, err := parseFixture(path, data)
+	if err != nil {
+		return Fixture{}, err
+	}
+	candidates := []string{filepath.Join(root, "..", "tarballs-npm-pack", tarballFile(f.Name, f.Version))}
+	if t, ok := strings.CutSuffix(path, ".json"); ok && strings.HasSuffix(t, ".tgz") {
+		candidates = append([]string{t}, candidates...)
+	}
+	for _, c := range candidates {
+		tgz, err := os.ReadFile(c)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return Fixture{}, fmt.Errorf("%w: %w", ErrFixture, err)
+		}
+		if got := sriSHA512(tgz); got != f.Integrity {
+			return Fixture{}, fmt.Errorf("%w: %s: tarball %s has %s, the subject digest is %s", ErrFixture, path, c, got, f.Integrity)
+		}
+		f.TarballFile, f.Tarball = c, tgz
+		break
+	}
+	return f, nil
+}
+
+// parseFixture reads an attestation response: the subject (name, version,
+// sha512 digest) all its statements share, the predicate types and the
+// publish attestation's integrated time. path is only for messages.
+func parseFixture(path string, data []byte) (Fixture, error) {
 	var resp attestationResponse
 	if err := json.Unmarshal(data, &resp); err != nil {
 		return Fixture{}, fmt.Errorf("%w: %s: not an attestation response: %w", ErrFixture, path, err)
@@ -383,25 +412,6 @@ func loadFixture(root, path string) (Fixture, error) {
 		return Fixture{}, fmt.Errorf("%w: %s: subject digest %q is not a sha512 hex digest", ErrFixture, path, digest)
 	}
 	f.Integrity = "sha512-" + base64.StdEncoding.EncodeToString(raw)
-
-	candidates := []string{filepath.Join(root, "..", "tarballs-npm-pack", tarballFile(f.Name, f.Version))}
-	if t, ok := strings.CutSuffix(path, ".json"); ok && strings.HasSuffix(t, ".tgz") {
-		candidates = append([]string{t}, candidates...)
-	}
-	for _, c := range candidates {
-		tgz, err := os.ReadFile(c)
-		if os.IsNotExist(err) {
-			continue
-		}
-		if err != nil {
-			return Fixture{}, fmt.Errorf("%w: %w", ErrFixture, err)
-		}
-		if got := sriSHA512(tgz); got != f.Integrity {
-			return Fixture{}, fmt.Errorf("%w: %s: tarball %s has %s, the subject digest is %s", ErrFixture, path, c, got, f.Integrity)
-		}
-		f.TarballFile, f.Tarball = c, tgz
-		break
-	}
 	return f, nil
 }
 
