@@ -77,6 +77,10 @@ func (p *parser) buildPackages() []Entry {
 		entries = append(entries, e)
 	}
 	p.resolveLinks(entries, links, ws)
+	if ws.exceeded {
+		p.errorf(p.workspacesLine, "", "the root entry's workspaces are too many or too complex to match (%d patterns against %d entries)",
+			len(p.workspaces), len(entries))
+	}
 	return entries
 }
 
@@ -184,6 +188,7 @@ func (p *parser) registry(e *Entry, r *rawEntry) {
 // buildV1 builds the entries of a lockfileVersion 1 dependencies tree. The
 // raw entries are in document order, every parent before its children.
 func (p *parser) buildV1(raws []rawEntry) []Entry {
+	p.pathBytes = 0
 	entries := make([]Entry, 0, len(raws))
 	// loc[i] is where the children of raws[i] are installed: its own path,
 	// or for a file: directory (a link) the directory.
@@ -202,6 +207,10 @@ func (p *parser) buildV1(raws []rawEntry) []Entry {
 		parentLoc := ""
 		if r.parent >= 0 {
 			parentLoc = loc[r.parent] + "/"
+		}
+		if p.pathBytes += len(parentLoc) + len("node_modules/") + len(r.key); p.pathBytes > p.pathBudget {
+			p.errorf(r.line, "", "dependencies are nested too deep: their install paths would take more than %d bytes", p.pathBudget)
+			return nil
 		}
 		r.path = parentLoc + "node_modules/" + r.key
 		if fn, ok := installName(r.path); !ok || fn != r.key {

@@ -58,13 +58,18 @@ type parser struct {
 	// root entry ("" in packages)
 	rootName, rootVersion string
 	workspaces            []string
+	workspacesLine        int
+
+	// v1 install paths repeat their parents' paths: their total size is
+	// bounded, so that a deep tree cannot make parsing quadratic.
+	pathBytes, pathBudget int
 }
 
 // Parse parses the contents of a lockfile (package-lock.json or
 // npm-shrinkwrap.json, lockfileVersion 1, 2 or 3). filename is used in error
 // messages and as the Lockfile's Path. Parse does not touch the file system.
 func Parse(filename string, data []byte) (*Lockfile, error) {
-	p := &parser{file: filename, sc: newScanner(string(data))}
+	p := &parser{file: filename, sc: newScanner(string(data)), pathBudget: 32*len(data) + 1<<20}
 	lf, err := p.parse()
 	if err != nil {
 		var se *syntaxError
@@ -103,11 +108,25 @@ func (p *parser) errorf(line int, entry string, format string, args ...any) {
 		p.dropped++
 		return
 	}
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clip(s)
+		}
+	}
 	msg := fmt.Sprintf(format, args...)
 	if entry != "" {
-		msg = fmt.Sprintf("entry %q: %s", entry, msg)
+		msg = fmt.Sprintf("entry %q: %s", clip(entry), msg)
 	}
 	p.errs = append(p.errs, lineError{line, fmt.Errorf("%w: %s:%d: %s", ErrMalformed, p.file, line, msg)})
+}
+
+// clip shortens a value quoted in an error message.
+func clip(s string) string {
+	const maxLen = 200
+	if len(s) <= maxLen {
+		return s
+	}
+	return s[:maxLen] + "..."
 }
 
 // lineError is a problem found at a line.
@@ -155,6 +174,9 @@ func (p *parser) parse() (*Lockfile, error) {
 		raws, err := p.parseV1()
 		if err != nil {
 			return nil, err
+		}
+		if p.pathBytes > p.pathBudget {
+			return nil, p.malformed()
 		}
 		entries = p.buildV1(raws)
 	}
@@ -453,6 +475,7 @@ func (p *parser) parseRoot(line int) error {
 		case "version":
 			p.rootVersion, err = p.str(`""`, key)
 		case "workspaces":
+			p.workspacesLine = sc.line
 			p.workspaces, err = p.workspacesField()
 		default:
 			err = sc.skip()
@@ -602,7 +625,12 @@ func (p *parser) parseV1Deps(line, parent int) error {
 		if !ok {
 			return nil
 		}
-		r := rawEntry{key: key, path: prefix + "node_modules/" + key, line: line, parent: parent}
+		r := rawEntry{key: key, line: line, parent: parent}
+		if p.pathBytes += len(prefix) + len("node_modules/") + len(key); p.pathBytes <= p.pathBudget {
+			r.path = prefix + "node_modules/" + key
+		} else if p.pathBytes-len(prefix)-len("node_modules/")-len(key) <= p.pathBudget {
+			p.errorf(line, "", "dependencies are nested too deep: their install paths would take more than %d bytes", p.pathBudget)
+		}
 		if _, err := p.parseEntry(&r, true); err != nil {
 			return err
 		}

@@ -507,6 +507,9 @@ func TestParseErrors(t *testing.T) {
 		{"link without target", `{"lockfileVersion": 3, "packages": {"node_modules/a": {"link": true}}}`, []error{ErrMalformed}, nil, []string{"a link without a resolved target"}},
 		{"v1 key that is not a folder name", `{"lockfileVersion": 1, "requires": true, "dependencies": {"../a": {"version": "1.0.0"}}}`, []error{ErrMalformed}, nil, []string{`dependency key "../a" is not a package folder name`}},
 		{"too deep", strings.Repeat("[", 10001) + strings.Repeat("]", 10001), []error{ErrSyntax}, nil, []string{"exceeded max depth"}},
+		{"folder name too long", `{"lockfileVersion": 3, "packages": {"node_modules/` + strings.Repeat("a", 256) + `": {"version": "1.0.0"}}}`, []error{ErrMalformed}, nil, []string{"has a folder name longer than 255 bytes"}},
+		{"v1 tree too deep", `{"lockfileVersion": 1, "requires": true, "dependencies": ` + strings.Repeat(`{"a": {"version": "1.0.0", "dependencies": `, 4000) + "{}" + strings.Repeat("}}", 4000) + "}", []error{ErrMalformed}, nil, []string{"dependencies are nested too deep"}},
+		{"workspaces too many", `{"lockfileVersion": 3, "packages": {"": {"workspaces": [` + manyPatterns(1001) + `]}, "x": {}}}`, []error{ErrMalformed}, nil, []string{"workspaces are too many or too complex"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -567,4 +570,13 @@ func TestParseErrorsCollected(t *testing.T) {
 	if !strings.Contains(lines[maxErrors], "5 more problems not shown") {
 		t.Errorf("last line %q does not count the rest", lines[maxErrors])
 	}
+}
+
+// manyPatterns returns n distinct workspace globs, JSON-quoted.
+func manyPatterns(n int) string {
+	q := make([]string, n)
+	for i := range q {
+		q[i] = fmt.Sprintf(`"packages/p%d-*"`, i)
+	}
+	return strings.Join(q, ", ")
 }

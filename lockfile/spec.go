@@ -157,6 +157,9 @@ func checkPath(p string) string {
 	}
 	leading := true
 	for seg := range strings.SplitSeq(p, "/") {
+		if len(seg) > 255 {
+			return "has a folder name longer than 255 bytes"
+		}
 		switch seg {
 		case "":
 			return "has an empty path segment"
@@ -302,21 +305,36 @@ func linkTarget(r string) string {
 
 // workspaceMatcher matches folder paths against the root's workspaces
 // patterns (globs as npm's map-workspaces accepts them: *, ?, [...], ** and
-// {a,b}; a leading ! excludes).
+// {a,b}; a leading ! excludes). The work it does is bounded: a lockfile that
+// needs more (thousands of patterns against thousands of folders, which no
+// real project has) sets exceeded, and is reported as malformed.
 type workspaceMatcher struct {
 	include, exclude [][]string
+	work             int // path.Match calls, weighted by their size
+	exceeded         bool
 }
+
+const (
+	maxWorkspacePatterns = 1000
+	maxWorkspaceWork     = 50_000_000
+)
 
 func newWorkspaceMatcher(patterns []string) *workspaceMatcher {
 	m := &workspaceMatcher{}
+	seen := map[string]bool{}
 	for _, p := range patterns {
 		neg := strings.HasPrefix(p, "!")
 		p = strings.TrimPrefix(p, "!")
 		for _, q := range expandBraces(p) {
 			q = strings.TrimSuffix(path.Clean(strings.TrimPrefix(q, "./")), "/")
-			if q == "." || q == "" {
+			if q == "." || q == "" || seen[q] {
 				continue
 			}
+			if len(m.include)+len(m.exclude) >= maxWorkspacePatterns {
+				m.exceeded = true
+				return m
+			}
+			seen[q] = true
 			segs := strings.Split(q, "/")
 			if neg {
 				m.exclude = append(m.exclude, segs)
@@ -329,13 +347,13 @@ func newWorkspaceMatcher(patterns []string) *workspaceMatcher {
 }
 
 func (m *workspaceMatcher) match(p string) bool {
-	if m == nil || len(m.include) == 0 {
+	if m == nil || len(m.include) == 0 || m.exceeded {
 		return false
 	}
 	segs := strings.Split(p, "/")
 	in := false
 	for _, pat := range m.include {
-		if globSegs(pat, segs) {
+		if m.glob(pat, segs) {
 			in = true
 			break
 		}
@@ -344,16 +362,16 @@ func (m *workspaceMatcher) match(p string) bool {
 		return false
 	}
 	for _, pat := range m.exclude {
-		if globSegs(pat, segs) {
+		if m.glob(pat, segs) {
 			return false
 		}
 	}
-	return true
+	return !m.exceeded
 }
 
-// globSegs matches path segments against pattern segments; "**" matches
-// any number of segments. It runs in O(len(pat)*len(segs)) matches.
-func globSegs(pat, segs []string) bool {
+// glob matches path segments against pattern segments; "**" matches any
+// number of segments. It runs in O(len(pat)*len(segs)) path.Match calls.
+func (m *workspaceMatcher) glob(pat, segs []string) bool {
 	// ok[j] reports whether pat[:i] matches segs[:j], for the current i.
 	ok := make([]bool, len(segs)+1)
 	ok[0] = true
@@ -366,8 +384,16 @@ func globSegs(pat, segs []string) bool {
 			continue
 		}
 		for j := len(segs); j >= 1; j-- {
-			m, err := path.Match(p, segs[j-1])
-			ok[j] = ok[j-1] && err == nil && m
+			if !ok[j-1] {
+				ok[j] = false
+				continue
+			}
+			if m.work += (len(p) + 1) * (len(segs[j-1]) + 1); m.work > maxWorkspaceWork {
+				m.exceeded = true
+				return false
+			}
+			matched, err := path.Match(p, segs[j-1])
+			ok[j] = err == nil && matched
 		}
 		ok[0] = false
 	}

@@ -1,0 +1,137 @@
+package lockfile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+// FuzzParse checks that Parse never panics or hangs, that it calls a file
+// not JSON exactly when encoding/json does, and that whatever it accepts
+// satisfies the model's invariants.
+func FuzzParse(f *testing.F) {
+	for _, file := range fixtures(f) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	for _, s := range []string{
+		`{"lockfileVersion": 1, "requires": true, "dependencies": {"a": {"version": "file:x", "dependencies": {"b": {"version": "1.0.0"}}}, "c": {"version": "file:x", "dependencies": {"b": {"version": "1.0.0"}}}}}`,
+		`{"lockfileVersion": 3, "packages": {"": {"workspaces": ["**/*", "{a,b}/c"]}, "a/c": {}, "node_modules/x": {"link": true, "resolved": "a/c"}}}`,
+		"\uFEFF{\"lockfileVersion\": 2, \"packages\": {\"node_modules/\\u00e9\": {\"version\": \"1.0.0\"}}}",
+		`{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0", "integrity": "sha512-AAAA"}}, "packages": null}`,
+		`{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0", "resolved": "https://r.invalid/a/-/a-1.0.0.tgz", "integrity": "` + sriA + `"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const file = "fuzz/package-lock.json"
+		lf, err := Parse(file, data)
+		valid := json.Valid(bytes.TrimPrefix(data, []byte("\uFEFF")))
+		if errors.Is(err, ErrSyntax) == valid {
+			t.Fatalf("json.Valid = %v but Parse error is %v", valid, err)
+		}
+		if err != nil {
+			if lf != nil {
+				t.Fatal("a lockfile and an error")
+			}
+			if len(sentinels(err)) == 0 || !strings.Contains(err.Error(), file) {
+				t.Fatalf("error %q wraps no sentinel or does not name the file", err)
+			}
+			return
+		}
+		checkInvariants(t, lf, bytes.Count(data, []byte("\n"))+1)
+	})
+}
+
+// checkInvariants checks what every parsed lockfile must satisfy.
+func checkInvariants(t *testing.T, lf *Lockfile, lines int) {
+	t.Helper()
+	if lf.LockfileVersion < 1 || lf.LockfileVersion > 3 {
+		t.Fatalf("lockfileVersion %d", lf.LockfileVersion)
+	}
+	for i := range lf.Entries {
+		e := &lf.Entries[i]
+		if i > 0 && lf.Entries[i-1].Path >= e.Path {
+			t.Fatalf("entries not sorted or not unique: %q then %q", lf.Entries[i-1].Path, e.Path)
+		}
+		if msg := checkPath(e.Path); msg != "" {
+			t.Fatalf("%q: path %s", e.Path, msg)
+		}
+		if e.Line < 1 || e.Line > lines {
+			t.Fatalf("%q: line %d of %d", e.Path, e.Line, lines)
+		}
+		switch e.Kind {
+		case KindRegistry:
+			if !validName(e.Name) || !isSemver(e.Version) || e.Reason != "" || e.Link != "" {
+				t.Fatalf("%q: registry entry %+v", e.Path, *e)
+			}
+			if isFolderPath(e.Path) {
+				t.Fatalf("%q: registry entry at a folder", e.Path)
+			}
+		case KindGit, KindFile, KindRemote, KindLink, KindWorkspace:
+			if e.Reason == "" {
+				t.Fatalf("%q: %s entry without a reason", e.Path, e.Kind)
+			}
+		default:
+			t.Fatalf("%q: kind %q", e.Path, e.Kind)
+		}
+		if (e.Kind == KindLink) != (e.Link != "") && e.Kind != KindWorkspace {
+			t.Fatalf("%q: kind %s with link %q", e.Path, e.Kind, e.Link)
+		}
+		if e.Integrity != "" {
+			if _, err := ParseIntegrity(e.Integrity); err != nil {
+				t.Fatalf("%q: integrity accepted but %v", e.Path, err)
+			}
+		}
+	}
+	units := Units(lf)
+	keys := map[string]bool{}
+	seen := map[*Entry]bool{}
+	for _, u := range units {
+		k := u.Key()
+		if keys[k] {
+			t.Fatalf("two units with key %q", k)
+		}
+		keys[k] = true
+		if len(u.Entries) == 0 || len(u.Entries) != len(u.Paths) || u.Line != u.Entries[0].Line {
+			t.Fatalf("unit %q: %d entries, %d paths, line %d", k, len(u.Entries), len(u.Paths), u.Line)
+		}
+		for i, e := range u.Entries {
+			if seen[e] {
+				t.Fatalf("entry %q in two units", e.Path)
+			}
+			seen[e] = true
+			if e.Path != u.Paths[i] || (i > 0 && u.Paths[i-1] >= u.Paths[i]) {
+				t.Fatalf("unit %q: paths %q", k, u.Paths)
+			}
+			if e.Name != u.Name || e.Version != u.Version || e.Integrity != u.Integrity || e.Kind != u.Kind {
+				t.Fatalf("unit %q holds entry %+v", k, *e)
+			}
+		}
+	}
+	if len(seen) != len(lf.Entries) {
+		t.Fatalf("units hold %d of %d entries", len(seen), len(lf.Entries))
+	}
+}
+
+// TestInvariantsOnFixtures runs the fuzz invariants on every fixture that
+// parses.
+func TestInvariantsOnFixtures(t *testing.T) {
+	for _, file := range fixtures(t) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lf, err := Parse(file, data)
+		if err != nil {
+			continue
+		}
+		checkInvariants(t, lf, bytes.Count(data, []byte("\n"))+1)
+	}
+}
