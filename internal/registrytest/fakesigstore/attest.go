@@ -135,26 +135,32 @@ func (s *Sigstore) Attestations(a Attest) ([]byte, error) {
 		PredicateType string          `json:"predicateType"`
 		Bundle        json.RawMessage `json:"bundle"`
 	}
-	var items []item
-	var prov []byte
-	if !n.OmitProvenance {
-		// The provenance is logged first: the registry makes the publish
-		// attestation after the upload that carries the provenance.
-		if prov, err = s.provenance(n); err != nil {
-			return nil, err
-		}
-	}
 	pub, err := s.publish(n)
 	if err != nil {
 		return nil, err
 	}
-	items = append(items, item{PredicatePublish, pub})
-	if prov != nil {
-		items = append(items, item{n.PredicateType, prov})
+	if n.OmitProvenance {
+		logged, err := s.logAndMarshal(n.IntegratedTime, pub)
+		if err != nil {
+			return nil, err
+		}
+		return marshal(struct {
+			Attestations []item `json:"attestations"`
+		}{[]item{{PredicatePublish, logged[0]}}})
+	}
+	prov, err := s.provenance(n)
+	if err != nil {
+		return nil, err
+	}
+	// The provenance is logged first: the registry makes the publish
+	// attestation after the upload that carries the provenance.
+	logged, err := s.logAndMarshal(n.IntegratedTime, prov, pub)
+	if err != nil {
+		return nil, err
 	}
 	return marshal(struct {
 		Attestations []item `json:"attestations"`
-	}{items})
+	}{[]item{{PredicatePublish, logged[1]}, {n.PredicateType, logged[0]}}})
 }
 
 // PublishBundle returns the publish attestation bundle alone.
@@ -163,7 +169,15 @@ func (s *Sigstore) PublishBundle(a Attest) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.publish(n)
+	pub, err := s.publish(n)
+	if err != nil {
+		return nil, err
+	}
+	logged, err := s.logAndMarshal(n.IntegratedTime, pub)
+	if err != nil {
+		return nil, err
+	}
+	return logged[0], nil
 }
 
 // ProvenanceBundle returns the provenance bundle alone (OmitProvenance is
@@ -173,7 +187,15 @@ func (s *Sigstore) ProvenanceBundle(a Attest) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.provenance(n)
+	prov, err := s.provenance(n)
+	if err != nil {
+		return nil, err
+	}
+	logged, err := s.logAndMarshal(n.IntegratedTime, prov)
+	if err != nil {
+		return nil, err
+	}
+	return logged[0], nil
 }
 
 // SubjectName returns the in-toto subject name npm gives a package version,
@@ -541,8 +563,18 @@ type envSignature struct {
 	KeyID string `json:"keyid"`
 }
 
-// publish makes the publish attestation bundle, signed by the npm key.
-func (s *Sigstore) publish(n *attest) ([]byte, error) {
+// signed is a bundle before logging: the signed envelope, its verification
+// material and the Rekor body to log.
+type signed struct {
+	mediaType string
+	vm        verificationMaterial
+	env       envelope
+	kv        kindVersion
+	body      []byte
+}
+
+// publish signs the publish attestation with the npm key.
+func (s *Sigstore) publish(n *attest) (*signed, error) {
 	k, err := s.key(n.NpmKey)
 	if err != nil {
 		return nil, err
@@ -552,12 +584,12 @@ func (s *Sigstore) publish(n *attest) ([]byte, error) {
 		return nil, err
 	}
 	vm := verificationMaterial{PublicKey: &keyHint{Hint: k.keyid}}
-	return s.bundle(n, vm, payload, k.priv, k.keyid, k.pem)
+	return sign(n, vm, payload, k.priv, k.keyid, k.pem)
 }
 
-// provenance makes the provenance bundle, signed by an ephemeral key with a
-// fresh certificate.
-func (s *Sigstore) provenance(n *attest) ([]byte, error) {
+// provenance signs the provenance with an ephemeral key and a fresh
+// certificate.
+func (s *Sigstore) provenance(n *attest) (*signed, error) {
 	payload, err := n.provenanceStatement()
 	if err != nil {
 		return nil, err
@@ -577,13 +609,13 @@ func (s *Sigstore) provenance(n *attest) ([]byte, error) {
 	} else {
 		vm.Certificate = &cert
 	}
-	return s.bundle(n, vm, payload, priv, "", pemEncode("CERTIFICATE", certDER))
+	return sign(n, vm, payload, priv, "", pemEncode("CERTIFICATE", certDER))
 }
 
-// bundle signs payload into a DSSE envelope, logs it and assembles the
-// bundle. verifierPEM is the PEM (with trailing newline) of the key or
-// certificate that Rekor records.
-func (s *Sigstore) bundle(n *attest, vm verificationMaterial, payload []byte, priv *ecdsa.PrivateKey, keyid string, verifierPEM []byte) ([]byte, error) {
+// sign signs payload into a DSSE envelope and makes the Rekor body for it.
+// verifierPEM is the PEM (with trailing newline) of the key or certificate
+// that Rekor records.
+func sign(n *attest, vm verificationMaterial, payload []byte, priv *ecdsa.PrivateKey, keyid string, verifierPEM []byte) (*signed, error) {
 	pae := dssePAE(payloadTypeInToto, payload)
 	digest := sha256.Sum256(pae)
 	sig, err := ecdsa.SignASN1(rand.Reader, priv, digest[:])
@@ -599,18 +631,35 @@ func (s *Sigstore) bundle(n *attest, vm verificationMaterial, payload []byte, pr
 	if err != nil {
 		return nil, err
 	}
-	entry, err := s.rekor.log(kv, body, n.IntegratedTime.Unix())
+	return &signed{mediaType: n.MediaType, vm: vm, env: env, kv: kv, body: body}, nil
+}
+
+// logAndMarshal logs the signed bundles in order, all at integratedTime, as
+// one batch (their inclusion proofs share one checkpoint), and returns their
+// JSON.
+func (s *Sigstore) logAndMarshal(integratedTime time.Time, bundles ...*signed) ([][]byte, error) {
+	entries := make([]logRequest, len(bundles))
+	for i, b := range bundles {
+		entries[i] = logRequest{kv: b.kv, body: b.body, integratedTime: integratedTime.Unix()}
+	}
+	logged, err := s.rekor.log(entries...)
 	if err != nil {
 		return nil, err
 	}
-	vm.TlogEntries = []tlogEntry{entry}
-	switch n.MediaType {
-	case MediaTypeV01:
-		vm.TimestampVerificationData = json.RawMessage("null")
-	default:
-		vm.TimestampVerificationData = json.RawMessage(`{"rfc3161Timestamps":[]}`)
+	out := make([][]byte, len(bundles))
+	for i, b := range bundles {
+		vm := b.vm
+		vm.TlogEntries = []tlogEntry{logged[i]}
+		if b.mediaType == MediaTypeV01 {
+			vm.TimestampVerificationData = json.RawMessage("null")
+		} else {
+			vm.TimestampVerificationData = json.RawMessage(`{"rfc3161Timestamps":[]}`)
+		}
+		if out[i], err = marshal(bundle{MediaType: b.mediaType, VerificationMaterial: vm, DSSEEnvelope: b.env}); err != nil {
+			return nil, err
+		}
 	}
-	return marshal(bundle{MediaType: n.MediaType, VerificationMaterial: vm, DSSEEnvelope: env})
+	return out, nil
 }
 
 // dssePAE is the DSSE v1 pre-authentication encoding.

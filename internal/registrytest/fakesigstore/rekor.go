@@ -94,33 +94,88 @@ func hashChildren(left, right [32]byte) [32]byte {
 	return sha256.Sum256(buf[:])
 }
 
-// appendLeaf adds a leaf and returns its index in the tree, the tree size
-// right after it, the inclusion proof of the leaf in that tree and the root.
-// The new leaf is the last one, so its audit path is the roots of the
-// perfect subtrees to its left, smallest first.
-func (l *rekorLog) appendLeaf(leaf [32]byte) (index, treeSize uint64, proof [][32]byte, root [32]byte) {
+// appendLeaves adds leaves to the log and returns the index of the first,
+// the tree size right after the last, the inclusion proof of each leaf in
+// that tree, and its root.
+func (l *rekorLog) appendLeaves(leaves [][32]byte) (first, treeSize uint64, proofs [][][32]byte, root [32]byte) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	index = l.size
-	proof = make([][32]byte, 0, bits.OnesCount64(index))
-	root = leaf
-	for level := range 64 {
-		if index&(1<<level) != 0 {
-			proof = append(proof, l.frontier[level])
-			root = hashChildren(l.frontier[level], root)
+	v := treeView{old: l.size, segments: map[uint64]segment{}, leaves: leaves}
+	// The perfect subtrees that make up the tree before the new leaves,
+	// largest (leftmost) first.
+	var start uint64
+	for level := 63; level >= 0; level-- {
+		if l.size&(1<<level) != 0 {
+			v.segments[start] = segment{size: 1 << level, hash: l.frontier[level]}
+			start += 1 << level
 		}
 	}
-	// Add the leaf to the frontier: merge equal-sized subtrees, like a
-	// binary increment.
-	carry := leaf
-	level := 0
-	for ; index&(1<<level) != 0; level++ {
-		carry = hashChildren(l.frontier[level], carry)
-		l.frontier[level] = [32]byte{}
+	for _, leaf := range leaves {
+		// Merge equal-sized subtrees, like a binary increment.
+		carry := leaf
+		level := 0
+		for ; l.size&(1<<level) != 0; level++ {
+			carry = hashChildren(l.frontier[level], carry)
+			l.frontier[level] = [32]byte{}
+		}
+		l.frontier[level] = carry
+		l.size++
 	}
-	l.frontier[level] = carry
-	l.size++
-	return index, l.size, proof, root
+	treeSize = l.size
+	l.mu.Unlock()
+
+	proofs = make([][][32]byte, len(leaves))
+	for i := range leaves {
+		proofs[i] = v.path(v.old+uint64(i), 0, treeSize)
+	}
+	return v.old, treeSize, proofs, v.hash(0, treeSize)
+}
+
+// segment is a perfect subtree of the log before a batch.
+type segment struct {
+	size uint64
+	hash [32]byte
+}
+
+// treeView computes RFC 6962 hashes and audit paths over a tree made of
+// known perfect subtrees (everything before index old) followed by new
+// leaves. Every range the RFC 6962 recursion visits either starts in the new
+// leaves or starts at a segment and is that segment, or holds it and more,
+// so it splits at a segment boundary or in the new leaves.
+type treeView struct {
+	old      uint64
+	segments map[uint64]segment // by start index
+	leaves   [][32]byte         // leaf hashes from index old on
+}
+
+// largestPowerOf2Below returns the largest power of two less than n (n >= 2).
+func largestPowerOf2Below(n uint64) uint64 { return 1 << (bits.Len64(n-1) - 1) }
+
+// hash is MTH(D[lo:hi]) of RFC 6962 section 2.1.
+func (v *treeView) hash(lo, hi uint64) [32]byte {
+	if lo >= v.old && hi-lo == 1 {
+		return v.leaves[lo-v.old]
+	}
+	if s, ok := v.segments[lo]; ok && s.size == hi-lo {
+		return s.hash
+	}
+	if hi-lo < 2 {
+		panic(fmt.Sprintf("fakesigstore: Merkle range [%d,%d) is neither a leaf nor a known subtree", lo, hi))
+	}
+	k := largestPowerOf2Below(hi - lo)
+	return hashChildren(v.hash(lo, lo+k), v.hash(lo+k, hi))
+}
+
+// path is PATH(m, D[lo:hi]) of RFC 6962 section 2.1.1: the audit path of
+// leaf m, lowest level first.
+func (v *treeView) path(m, lo, hi uint64) [][32]byte {
+	if hi-lo <= 1 {
+		return nil
+	}
+	k := largestPowerOf2Below(hi - lo)
+	if m < lo+k {
+		return append(v.path(m, lo, lo+k), v.hash(lo+k, hi))
+	}
+	return append(v.path(m, lo+k, hi), v.hash(lo, lo+k))
 }
 
 // tlogEntry is a transparency log entry in the bundle's JSON form.
@@ -159,53 +214,75 @@ type checkpoint struct {
 	Envelope string `json:"envelope"`
 }
 
-// log appends a canonicalized entry body at integratedTime (Unix seconds)
-// and returns the bundle's tlog entry: SET over the log-wide index, and an
-// inclusion proof against a signed checkpoint of the tree right after it.
-func (l *rekorLog) log(kv kindVersion, body []byte, integratedTime int64) (tlogEntry, error) {
-	index, treeSize, proof, root := l.appendLeaf(hashLeaf(body))
-	logIndex := index + l.shardOffset
-	b64Body := base64.StdEncoding.EncodeToString(body)
+// logRequest is one entry to log: its canonicalized body and integrated time
+// (Unix seconds).
+type logRequest struct {
+	kv             kindVersion
+	body           []byte
+	integratedTime int64
+}
 
-	// The SET signs the RFC 8785 canonical JSON of these four fields; the
-	// keys below are already in canonical order and no value needs escaping.
-	var set []byte
-	set = append(set, `{"body":"`...)
-	set = append(set, b64Body...)
-	set = append(set, `","integratedTime":`...)
-	set = strconv.AppendInt(set, integratedTime, 10)
-	set = append(set, `,"logID":"`...)
-	set = append(set, l.logIDHex...)
-	set = append(set, `","logIndex":`...)
-	set = strconv.AppendUint(set, logIndex, 10)
-	set = append(set, '}')
-	setSig, err := l.sign(set)
-	if err != nil {
-		return tlogEntry{}, err
+// log appends entries, in order, and returns their bundle tlog entries: each
+// with a SET over its log-wide index, and an inclusion proof against one
+// signed checkpoint of the tree right after the last of them (as Rekor
+// returns when asked once all are logged).
+func (l *rekorLog) log(reqs ...logRequest) ([]tlogEntry, error) {
+	leaves := make([][32]byte, len(reqs))
+	for i, r := range reqs {
+		leaves[i] = hashLeaf(r.body)
 	}
+	first, treeSize, proofs, root := l.appendLeaves(leaves)
 
 	b64Root := base64.StdEncoding.EncodeToString(root[:])
 	note := l.origin + "\n" + strconv.FormatUint(treeSize, 10) + "\n" + b64Root + "\n"
 	noteSig, err := l.sign([]byte(note))
 	if err != nil {
-		return tlogEntry{}, err
+		return nil, err
 	}
 	envelope := note + "\n\u2014 " + l.host + " " +
 		base64.StdEncoding.EncodeToString(append(l.hint[:], noteSig...)) + "\n"
+	size := strconv.FormatUint(treeSize, 10)
 
-	hashes := make([]string, len(proof))
-	for i, h := range proof {
-		hashes[i] = base64.StdEncoding.EncodeToString(h[:])
+	out := make([]tlogEntry, len(reqs))
+	for i, r := range reqs {
+		index := first + uint64(i)
+		logIndex := index + l.shardOffset
+		b64Body := base64.StdEncoding.EncodeToString(r.body)
+		// The SET signs the RFC 8785 canonical JSON of these four fields;
+		// the keys are already in canonical order and no value needs
+		// escaping.
+		var set []byte
+		set = append(set, `{"body":"`...)
+		set = append(set, b64Body...)
+		set = append(set, `","integratedTime":`...)
+		set = strconv.AppendInt(set, r.integratedTime, 10)
+		set = append(set, `,"logID":"`...)
+		set = append(set, l.logIDHex...)
+		set = append(set, `","logIndex":`...)
+		set = strconv.AppendUint(set, logIndex, 10)
+		set = append(set, '}')
+		setSig, err := l.sign(set)
+		if err != nil {
+			return nil, err
+		}
+		hashes := make([]string, len(proofs[i]))
+		for j, h := range proofs[i] {
+			hashes[j] = base64.StdEncoding.EncodeToString(h[:])
+		}
+		out[i] = tlogEntry{
+			LogIndex:         strconv.FormatUint(logIndex, 10),
+			LogID:            logID{KeyID: base64.StdEncoding.EncodeToString(l.logID[:])},
+			KindVersion:      r.kv,
+			IntegratedTime:   strconv.FormatInt(r.integratedTime, 10),
+			InclusionPromise: &inclusionPromise{SignedEntryTimestamp: base64.StdEncoding.EncodeToString(setSig)},
+			InclusionProof: &inclusionProof{
+				LogIndex: strconv.FormatUint(index, 10), RootHash: b64Root, TreeSize: size,
+				Hashes: hashes, Checkpoint: checkpoint{Envelope: envelope},
+			},
+			CanonicalizedBody: b64Body,
+		}
 	}
-	return tlogEntry{
-		LogIndex:          strconv.FormatUint(logIndex, 10),
-		LogID:             logID{KeyID: base64.StdEncoding.EncodeToString(l.logID[:])},
-		KindVersion:       kv,
-		IntegratedTime:    strconv.FormatInt(integratedTime, 10),
-		InclusionPromise:  &inclusionPromise{SignedEntryTimestamp: base64.StdEncoding.EncodeToString(setSig)},
-		InclusionProof:    &inclusionProof{LogIndex: strconv.FormatUint(index, 10), RootHash: b64Root, TreeSize: strconv.FormatUint(treeSize, 10), Hashes: hashes, Checkpoint: checkpoint{Envelope: envelope}},
-		CanonicalizedBody: b64Body,
-	}, nil
+	return out, nil
 }
 
 func (l *rekorLog) sign(msg []byte) ([]byte, error) {
