@@ -195,7 +195,11 @@ func (v *Verifier) Attestations(in AttestationInput) AttestationResult {
 		return res
 	}
 	res.WeakIntegrity = b.weak
-	if b.sha512 == nil {
+	switch {
+	case b.sha512 == nil && b.unbound:
+		res.Err = fmt.Errorf("%w: %s: the lockfile has no sha512 and shares no hash algorithm with the served integrity", ErrIntegrityMismatch, pkg)
+		return res
+	case b.sha512 == nil:
 		res.Err = fmt.Errorf("%w: %s: neither the lockfile nor the registry gives a sha512 to bind attestation subjects to", ErrNoSHA512, pkg)
 		return res
 	}

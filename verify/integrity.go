@@ -69,18 +69,24 @@ func parseSRI(s string) (sri, error) {
 // registry served.
 type binding struct {
 	// sha512 is the digest attestation subjects must carry: the lockfile's
-	// sha512, or (weak binding) the served sha512.
+	// sha512, or the served sha512 when the served data is bound to the
+	// lockfile through another algorithm; nil when neither exists.
 	sha512 []byte
 	// weak is true when the lockfile and the served data share only sha1.
 	weak bool
+	// unbound is true when something was served but it shares no hash
+	// algorithm with the lockfile: nothing served can be tied to what the
+	// lockfile installs.
+	unbound bool
 }
 
 // bindIntegrity compares the lockfile integrity with the served integrity
 // (dist.integrity) and served shasum (dist.shasum, sha1 hex). Every
-// algorithm both sides carry must agree, and at least one must be shared;
-// the binding is weak when the strongest shared algorithm is sha1. served
-// and servedShasum may be empty when the caller has nothing served to
-// compare (then only the lockfile's own sha512 can be bound).
+// algorithm both sides carry must agree (else ErrIntegrityMismatch); the
+// binding is weak when the strongest shared algorithm is sha1, and unbound
+// when they share none (callers decide whether that matters). served and
+// servedShasum may be empty when the caller has nothing served to compare
+// (then only the lockfile's own sha512 can be bound).
 func bindIntegrity(pkg, lock, served, servedShasum string) (binding, error) {
 	if strings.TrimSpace(lock) == "" {
 		return binding{}, fmt.Errorf("%w: %s: the lockfile has no integrity", ErrMalformed, pkg)
@@ -106,10 +112,7 @@ func bindIntegrity(pkg, lock, served, servedShasum string) (binding, error) {
 		s["sha1"] = d
 	}
 	if len(s) == 0 {
-		if d, ok := l["sha512"]; ok {
-			return binding{sha512: d}, nil
-		}
-		return binding{}, fmt.Errorf("%w: %s: the lockfile has no sha512 and nothing served to bind it to", ErrNoSHA512, pkg)
+		return binding{sha512: l["sha512"]}, nil
 	}
 	strongest := ""
 	for _, a := range sriAlgorithms {
@@ -126,13 +129,10 @@ func bindIntegrity(pkg, lock, served, servedShasum string) (binding, error) {
 			strongest = a.name
 		}
 	}
-	if strongest == "" {
-		return binding{}, fmt.Errorf("%w: %s: the lockfile integrity and the served integrity share no hash algorithm", ErrIntegrityMismatch, pkg)
-	}
-	b := binding{weak: strongest == "sha1"}
+	b := binding{weak: strongest == "sha1", unbound: strongest == ""}
 	if d, ok := l["sha512"]; ok {
 		b.sha512 = d
-	} else if d, ok := s["sha512"]; ok {
+	} else if d, ok := s["sha512"]; ok && !b.unbound {
 		b.sha512 = d
 	}
 	return b, nil

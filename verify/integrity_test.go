@@ -69,22 +69,23 @@ func TestBindIntegrity(t *testing.T) {
 		name                string
 		lock, served, shasu string
 		want                []byte // expected bound sha512
-		weak                bool
+		weak, unbound       bool
 		err                 error
 	}{
-		{"sha512 equal", sri512(a), sri512(a), "", sha512of(a), false, nil},
-		{"sha512 differ", sri512(a), sri512(b), "", nil, false, ErrIntegrityMismatch},
-		{"lockfile only, nothing served", sri512(a), "", "", sha512of(a), false, nil},
-		{"sha1 lockfile via shasum", sri1(a), sri512(a), sha1Hex(a), sha512of(a), true, nil},
-		{"sha1 lockfile via served sha1", sri1(a), sri1(a), "", nil, true, nil},
-		{"sha1 lockfile, shasum differs", sri1(a), sri512(a), sha1Hex(b), nil, false, ErrIntegrityMismatch},
-		{"sha1 lockfile, nothing sha1 served", sri1(a), sri512(a), "", nil, false, ErrIntegrityMismatch},
-		{"sha1 lockfile, nothing served", sri1(a), "", "", nil, false, ErrNoSHA512},
-		{"both algorithms, sha1 differs", sri512(a) + " " + sri1(a), sri512(a), sha1Hex(b), nil, false, ErrIntegrityMismatch},
-		{"served shasum disagrees with served sha1", sri512(a), sri512(a) + " " + sri1(a), sha1Hex(b), nil, false, ErrIntegrityMismatch},
-		{"bad shasum", sri512(a), sri512(a), "xyz", nil, false, ErrMalformed},
-		{"bad served", sri512(a), "sha512-!", "", nil, false, ErrMalformed},
-		{"no lockfile integrity", "", sri512(a), "", nil, false, ErrMalformed},
+		{"sha512 equal", sri512(a), sri512(a), "", sha512of(a), false, false, nil},
+		{"sha512 differ", sri512(a), sri512(b), "", nil, false, false, ErrIntegrityMismatch},
+		{"lockfile only, nothing served", sri512(a), "", "", sha512of(a), false, false, nil},
+		{"sha1 lockfile via shasum", sri1(a), sri512(a), sha1Hex(a), sha512of(a), true, false, nil},
+		{"sha1 lockfile via served sha1", sri1(a), sri1(a), "", nil, true, false, nil},
+		{"sha1 lockfile, shasum differs", sri1(a), sri512(a), sha1Hex(b), nil, false, false, ErrIntegrityMismatch},
+		{"sha1 lockfile, nothing sha1 served", sri1(a), sri512(a), "", nil, false, true, nil},
+		{"sha512 lockfile, only shasum served", sri512(a), "", sha1Hex(b), sha512of(a), false, true, nil},
+		{"sha1 lockfile, nothing served", sri1(a), "", "", nil, false, false, nil},
+		{"both algorithms, sha1 differs", sri512(a) + " " + sri1(a), sri512(a), sha1Hex(b), nil, false, false, ErrIntegrityMismatch},
+		{"served shasum disagrees with served sha1", sri512(a), sri512(a) + " " + sri1(a), sha1Hex(b), nil, false, false, ErrIntegrityMismatch},
+		{"bad shasum", sri512(a), sri512(a), "xyz", nil, false, false, ErrMalformed},
+		{"bad served", sri512(a), "sha512-!", "", nil, false, false, ErrMalformed},
+		{"no lockfile integrity", "", sri512(a), "", nil, false, false, ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,8 +100,8 @@ func TestBindIntegrity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(got.sha512, tt.want) || got.weak != tt.weak {
-				t.Fatalf("got %s weak=%t", hex.EncodeToString(got.sha512), got.weak)
+			if !bytes.Equal(got.sha512, tt.want) || got.weak != tt.weak || got.unbound != tt.unbound {
+				t.Fatalf("got %s weak=%t unbound=%t", hex.EncodeToString(got.sha512), got.weak, got.unbound)
 			}
 		})
 	}

@@ -136,6 +136,9 @@ func (v *Verifier) RegistrySignature(in SignatureInput) SignatureResult {
 		if err != nil {
 			return fail(err)
 		}
+		if b.unbound && len(in.Signatures) > 0 {
+			return fail(fmt.Errorf("%w: %s: the signed integrity %q shares no hash algorithm with the lockfile's %q", ErrIntegrityMismatch, pkg, in.ServedIntegrity, in.Integrity))
+		}
 		res.WeakIntegrity = b.weak
 	}
 	if !v.keys.registryHasKeys {

@@ -218,6 +218,13 @@ func TestRegistrySignatureRealTampered(t *testing.T) {
 			d, _ := hex.DecodeString(other.shasum)
 			in.Integrity = "sha1-" + base64.StdEncoding.EncodeToString(d)
 		}, StatusInvalid, []error{ErrIntegrityMismatch}},
+		{"signed integrity shares no algorithm with the lockfile", v, func(in *SignatureInput) {
+			d, _ := hex.DecodeString(sv.shasum)
+			in.ServedIntegrity, in.ServedShasum = "sha1-"+base64.StdEncoding.EncodeToString(d), ""
+		}, StatusInvalid, []error{ErrIntegrityMismatch}},
+		{"unsigned, served shasum only, sha512 lockfile", v, func(in *SignatureInput) {
+			in.Signatures, in.ServedIntegrity = nil, ""
+		}, StatusMissing, []error{ErrSignatureMissing}},
 		{"no served integrity", v, func(in *SignatureInput) { in.ServedIntegrity = "" }, StatusInvalid, []error{ErrMalformed}},
 		{"no lockfile integrity", v, func(in *SignatureInput) { in.Integrity = "" }, StatusInvalid, []error{ErrMalformed}},
 		{"garbage lockfile integrity", v, func(in *SignatureInput) { in.Integrity = "sha512-%%%" }, StatusInvalid, []error{ErrMalformed}},

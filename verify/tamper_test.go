@@ -226,6 +226,8 @@ func TestAttestationsBindingReal(t *testing.T) {
 		{"scoped name of the same package", func(in *AttestationInput) { in.Name = "@sigstore/sigstore" }, StatusInvalid, []error{ErrSubjectName}},
 		{"sha1-only lockfile, nothing served", func(in *AttestationInput) { in.Integrity, in.ServedIntegrity = sha1SRI(), "" },
 			StatusInvalid, []error{ErrNoSHA512}},
+		{"sha1-only lockfile, served sha512 without shasum", func(in *AttestationInput) { in.Integrity = sha1SRI() },
+			StatusInvalid, []error{ErrIntegrityMismatch}},
 		{"no lockfile integrity", func(in *AttestationInput) { in.Integrity = "" }, StatusInvalid, []error{ErrMalformed}},
 		{"no name", func(in *AttestationInput) { in.Name = "" }, StatusInvalid, []error{ErrMalformed}},
 		{"no version", func(in *AttestationInput) { in.Version = "" }, StatusInvalid, []error{ErrMalformed}},
