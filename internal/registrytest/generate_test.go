@@ -82,7 +82,7 @@ func TestSignKeyAndUnsigned(t *testing.T) {
 		t.Fatal("Sigstore() is not the one given")
 	}
 	if err := r.Add(
-		Package{Name: "a", Version: "1.0.0", Signed: true, SignKey: 1},
+		Package{Name: "a", Version: "1.0.0", Signed: true, SignKey: 1, Attested: true},
 		Package{Name: "b", Version: "1.0.0"},
 	); err != nil {
 		t.Fatal(err)
@@ -94,6 +94,18 @@ func TestSignKeyAndUnsigned(t *testing.T) {
 	}
 	if !verifyRegistrySig(keys, a.Dist.Signatures[0].KeyID, a.Dist.Signatures[0].Sig, "a", "1.0.0", a.Dist.Integrity) {
 		t.Error("signature by key 1 does not verify")
+	}
+	// The publish attestation is signed by the same key.
+	att := decode[testAttestations](t, mustGet(t, r, "/-/npm/v1/attestations/a@1.0.0"))
+	hint := decode[struct {
+		VerificationMaterial struct {
+			PublicKey struct {
+				Hint string `json:"hint"`
+			} `json:"publicKey"`
+		} `json:"verificationMaterial"`
+	}](t, att.Attestations[0].Bundle).VerificationMaterial.PublicKey.Hint
+	if att.Attestations[0].PredicateType != publishPredicate || hint != ss.NpmKeyID(1) {
+		t.Errorf("publish attestation %s signed by %q, want key 1 %q", att.Attestations[0].PredicateType, hint, ss.NpmKeyID(1))
 	}
 	if b := decode[testVersionDoc](t, mustGet(t, r, "/b/1.0.0")); len(b.Dist.Signatures) != 0 {
 		t.Errorf("unsigned package has signatures %+v", b.Dist.Signatures)
