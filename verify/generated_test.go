@@ -5,9 +5,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/provaudit/provaudit/internal/registrytest/fakesigstore"
 )
@@ -429,5 +432,54 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestClassifySigstoreWording drives sigstore-go itself (bypassing the
+// pre-checks of verifyPublish) into its misleading messages and checks the
+// mapping: an expired npm key reads "integrated time outside certificate
+// validity", an unknown keyid "transparency log certificate does not match".
+func TestClassifySigstoreWording(t *testing.T) {
+	g := generated(t)
+	integ := genIntegrity("wording", "1.0.0")
+	w := &subjectWant{pkg: "wording@1.0.0", name: "wording", version: "1.0.0", purl: npmPurl("wording", "1.0.0")}
+	b, err := bindIntegrity(w.pkg, integ, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sha512 = b.sha512
+	expired, err := g.fs.PublishBundle(fakesigstore.Attest{Name: "wording", Version: "1.0.0", Integrity: integ, NpmKey: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid, err := g.fs.PublishBundle(fakesigstore.Attest{Name: "wording", Version: "1.0.0", Integrity: integ, NpmKey: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknownHint, err := fakesigstore.Tamper(valid, fakesigstore.TamperKeyHint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		raw     []byte
+		wording string
+		want    []error
+	}{
+		{"expired key", expired, "integrated time outside certificate validity", []error{ErrBundleInvalid, ErrKeyNotValidAtTime}},
+		{"unknown keyid", unknownHint, "transparency log certificate does not match", []error{ErrBundleInvalid, ErrUnknownKey}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, errs := decodeBundle(w, "publish", PredicatePublish, tt.raw)
+			if p == nil || len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			_, err := g.v.publish.Verify(p.bundle, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha512", w.sha512), sgverify.WithKey()))
+			if err == nil || !strings.Contains(err.Error(), tt.wording) {
+				t.Fatalf("sigstore-go said %v, want %q", err, tt.wording)
+			}
+			wantErrs(t, classify(w.pkg, "publish", true, err), tt.want...)
+		})
 	}
 }
