@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,13 +50,20 @@ const (
 // ProvenancePredicateTypes lists every provenance predicate type the fake makes.
 var ProvenancePredicateTypes = []string{PredicateSLSAv1, PredicateSLSAv02}
 
-// Defaults of [Attest].
+// Defaults of [Attest]. A Repository under GitLabURL makes GitLab CI
+// provenance; any other makes GitHub Actions provenance.
 const (
-	DefaultIssuer   = "https://token.actions.githubusercontent.com"
-	DefaultWorkflow = ".github/workflows/release.yml"
-	// RunnerGitHubHosted and RunnerSelfHosted are the values of
-	// [Attest.Runner] (certificate extension 1.3.6.1.4.1.57264.1.11).
+	GitHubURL             = "https://github.com/"
+	GitLabURL             = "https://gitlab.com/"
+	DefaultIssuer         = "https://token.actions.githubusercontent.com"
+	DefaultGitLabIssuer   = "https://gitlab.com"
+	DefaultWorkflow       = ".github/workflows/release.yml"
+	DefaultGitLabWorkflow = ".gitlab-ci.yml"
+	// RunnerGitHubHosted, RunnerGitLabHosted and RunnerSelfHosted are the
+	// values of [Attest.Runner] (certificate extension
+	// 1.3.6.1.4.1.57264.1.11).
 	RunnerGitHubHosted = "github-hosted"
+	RunnerGitLabHosted = "gitlab-hosted"
 	RunnerSelfHosted   = "self-hosted"
 )
 
@@ -63,7 +71,6 @@ const (
 	payloadTypeInToto = "application/vnd.in-toto+json"
 	statementV01      = "https://in-toto.io/Statement/v0.1"
 	statementV1       = "https://in-toto.io/Statement/v1"
-	githubURL         = "https://github.com/"
 )
 
 // Attest describes the attestations of one package version. Only Name,
@@ -73,22 +80,26 @@ type Attest struct {
 	// Integrity is the SRI of the tarball; it must hold a sha512 hash, which
 	// becomes the subject digest (hex) of both statements.
 	Integrity string
-	// Repository is the source repository URL, https://github.com/OWNER/REPO.
-	// Default "https://github.com/fake-org/<name sanitized>".
+	// Repository is the source repository URL: https://github.com/OWNER/REPO
+	// for GitHub Actions provenance, https://gitlab.com/GROUP[/SUBGROUP...]/PROJECT
+	// for GitLab CI provenance. Default
+	// "https://github.com/fake-org/<name sanitized>".
 	Repository string
 	// Ref is the git ref built. Default "refs/tags/v<version>".
 	Ref string
 	// Commit is the 40-hex git commit built. Default: derived from name@version.
 	Commit string
-	// Workflow is the workflow file path. Default ".github/workflows/release.yml".
+	// Workflow is the workflow (GitHub) or CI configuration (GitLab) file
+	// path. Default DefaultWorkflow or DefaultGitLabWorkflow.
 	Workflow string
-	// PredicateType is the provenance predicate: PredicateSLSAv1 (default) or
-	// PredicateSLSAv02.
+	// PredicateType is the provenance predicate: PredicateSLSAv1 (default for
+	// GitHub) or PredicateSLSAv02 (the only one npm makes on GitLab).
 	PredicateType string
 	// Issuer is the OIDC issuer written into the certificate. Default
-	// "https://token.actions.githubusercontent.com".
+	// DefaultIssuer or DefaultGitLabIssuer.
 	Issuer string
-	// Runner is RunnerGitHubHosted (default) or RunnerSelfHosted.
+	// Runner is RunnerGitHubHosted or RunnerGitLabHosted (the default of
+	// each CI), or RunnerSelfHosted.
 	Runner string
 	// Registry is the registry URL in the publish predicate. Default
 	// DefaultRegistry.
@@ -114,9 +125,13 @@ type attest struct {
 	Attest
 	subjectName string // pkg:npm/...
 	sha512Hex   string
-	repoPath    string // OWNER/REPO
-	owner       string
-	runID       string
+	gitlab      bool   // GitLab CI rather than GitHub Actions
+	host        string // GitHubURL or GitLabURL
+	repoPath    string // OWNER/REPO, or GROUP/.../PROJECT
+	owner       string // OWNER, or GROUP/...
+	runID       string // GitHub run id, GitLab job id
+	pipelineID  string // GitLab only
+	runnerID    string // GitLab only
 	repoID      string
 	ownerID     string
 	trigger     string
@@ -246,14 +261,11 @@ func (s *Sigstore) normalize(a Attest) (*attest, error) {
 		return nil, fmt.Errorf("%w (%s)", err, id)
 	}
 	if n.Repository == "" {
-		n.Repository = githubURL + "fake-org/" + sanitize(a.Name)
+		n.Repository = GitHubURL + "fake-org/" + sanitize(a.Name)
 	}
-	repoPath, ok := strings.CutPrefix(n.Repository, githubURL)
-	owner, repo, found := strings.Cut(repoPath, "/")
-	if !ok || !found || owner == "" || repo == "" || strings.ContainsAny(repo, "/@ ") {
-		return nil, fmt.Errorf("%w: %s: repository %q is not %sOWNER/REPO", ErrInvalidAttest, id, n.Repository, githubURL)
+	if err := n.parseRepository(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidAttest, id, err)
 	}
-	n.repoPath, n.owner = repoPath, owner
 	if n.Ref == "" {
 		n.Ref = "refs/tags/v" + a.Version
 	}
@@ -269,24 +281,31 @@ func (s *Sigstore) normalize(a Attest) (*attest, error) {
 	}
 	if n.Workflow == "" {
 		n.Workflow = DefaultWorkflow
+		if n.gitlab {
+			n.Workflow = DefaultGitLabWorkflow
+		}
 	}
 	if strings.HasPrefix(n.Workflow, "/") || strings.Contains(n.Workflow, "@") {
 		return nil, fmt.Errorf("%w: %s: workflow %q must be a relative path without @", ErrInvalidAttest, id, n.Workflow)
 	}
-	if n.PredicateType == "" {
-		n.PredicateType = PredicateSLSAv1
+	hosted, issuer, predicate := RunnerGitHubHosted, DefaultIssuer, PredicateSLSAv1
+	if n.gitlab {
+		hosted, issuer, predicate = RunnerGitLabHosted, DefaultGitLabIssuer, PredicateSLSAv02
 	}
-	if n.PredicateType != PredicateSLSAv1 && n.PredicateType != PredicateSLSAv02 {
-		return nil, fmt.Errorf("%w: %s: predicate type %q", ErrUnsupported, id, n.PredicateType)
+	if n.PredicateType == "" {
+		n.PredicateType = predicate
+	}
+	if n.PredicateType != PredicateSLSAv1 && n.PredicateType != PredicateSLSAv02 || n.gitlab && n.PredicateType != PredicateSLSAv02 {
+		return nil, fmt.Errorf("%w: %s: predicate type %q from %s", ErrUnsupported, id, n.PredicateType, n.host)
 	}
 	if n.Issuer == "" {
-		n.Issuer = DefaultIssuer
+		n.Issuer = issuer
 	}
 	if n.Runner == "" {
-		n.Runner = RunnerGitHubHosted
+		n.Runner = hosted
 	}
-	if n.Runner != RunnerGitHubHosted && n.Runner != RunnerSelfHosted {
-		return nil, fmt.Errorf("%w: %s: runner %q", ErrUnsupported, id, n.Runner)
+	if n.Runner != hosted && n.Runner != RunnerSelfHosted {
+		return nil, fmt.Errorf("%w: %s: runner %q on %s", ErrUnsupported, id, n.Runner, n.host)
 	}
 	if n.Registry == "" {
 		n.Registry = DefaultRegistry
@@ -316,13 +335,35 @@ func (s *Sigstore) normalize(a Attest) (*attest, error) {
 	if _, err := s.key(n.NpmKey); err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, id)
 	}
-	sum := sha256.Sum256([]byte(id))
-	n.runID = strconv.FormatUint(uint64(binary.BigEndian.Uint32(sum[:4]))+1_000_000_000, 10)
-	repoSum := sha256.Sum256([]byte(n.repoPath))
-	n.repoID = strconv.FormatUint(uint64(binary.BigEndian.Uint32(repoSum[:4])>>2), 10)
-	ownerSum := sha256.Sum256([]byte(n.owner))
-	n.ownerID = strconv.FormatUint(uint64(binary.BigEndian.Uint32(ownerSum[:4])>>4), 10)
+	// Deterministic ids, so that the same Attest gives the same facts.
+	number := func(seed string, shift uint, base uint64) string {
+		sum := sha256.Sum256([]byte(seed))
+		return strconv.FormatUint(uint64(binary.BigEndian.Uint32(sum[:4])>>shift)+base, 10)
+	}
+	n.runID = number(id, 0, 1_000_000_000)
+	n.pipelineID = number("pipeline "+id, 2, 100_000_000)
+	n.runnerID = number("runner "+n.repoPath, 12, 10_000)
+	n.repoID = number(n.repoPath, 2, 0)
+	n.ownerID = number(n.owner, 4, 0)
 	return n, nil
+}
+
+// parseRepository splits the repository URL into host, path and owner.
+func (n *attest) parseRepository() error {
+	for _, host := range []string{GitHubURL, GitLabURL} {
+		path, ok := strings.CutPrefix(n.Repository, host)
+		if !ok {
+			continue
+		}
+		segs := strings.Split(path, "/")
+		if len(segs) < 2 || host == GitHubURL && len(segs) != 2 || slices.Contains(segs, "") || strings.ContainsAny(path, "@ ") {
+			break
+		}
+		n.gitlab, n.host, n.repoPath = host == GitLabURL, host, path
+		n.owner = strings.Join(segs[:len(segs)-1], "/")
+		return nil
+	}
+	return fmt.Errorf("repository %q is neither %sOWNER/REPO nor %sGROUP/PROJECT", n.Repository, GitHubURL, GitLabURL)
 }
 
 // plainText reports whether s is non-empty, valid UTF-8 and free of spaces
@@ -355,43 +396,55 @@ func sanitize(name string) string {
 
 // Certificate identity and provenance facts derived from an attest.
 
-func (n *attest) san() string { return githubURL + n.repoPath + "/" + n.Workflow + "@" + n.Ref }
-func (n *attest) runURL() string {
-	return githubURL + n.repoPath + "/actions/runs/" + n.runID + "/attempts/1"
+// san is the certificate's subject alternative name: the workflow (GitHub)
+// or CI configuration (GitLab) at the ref.
+func (n *attest) san() string {
+	if n.gitlab {
+		return n.Repository + "//" + n.Workflow + "@" + n.Ref
+	}
+	return n.Repository + "/" + n.Workflow + "@" + n.Ref
 }
-func (n *attest) gitURI() string    { return "git+" + n.Repository + "@" + n.Ref }
-func (n *attest) builderID() string { return "https://github.com/actions/runner/" + n.Runner }
+
+// runURL is the URL of the CI run (GitHub) or job (GitLab).
+func (n *attest) runURL() string {
+	if n.gitlab {
+		return n.Repository + "/-/jobs/" + n.runID
+	}
+	return n.Repository + "/actions/runs/" + n.runID + "/attempts/1"
+}
+
+func (n *attest) gitURI() string { return "git+" + n.Repository + "@" + n.Ref }
 
 func (n *attest) identity() identity {
 	san := n.san()
-	return identity{
-		san: san,
-		raw: []oidValue{
-			{1, n.Issuer},
-			{2, n.trigger},
-			{3, n.Commit},
-			{4, "Release"},
-			{5, n.repoPath},
-			{6, n.Ref},
-		},
-		der: []oidValue{
-			{8, n.Issuer},
-			{9, san},
-			{10, n.Commit},
-			{11, n.Runner},
-			{12, n.Repository},
-			{13, n.Commit},
-			{14, n.Ref},
-			{15, n.repoID},
-			{16, githubURL + n.owner},
-			{17, n.ownerID},
-			{18, san},
-			{19, n.Commit},
-			{20, n.trigger},
-			{21, n.runURL()},
-			{22, "public"},
-		},
+	id := identity{san: san, raw: []oidValue{{1, n.Issuer}}}
+	if !n.gitlab {
+		id.raw = append(id.raw,
+			oidValue{2, n.trigger},
+			oidValue{3, n.Commit},
+			oidValue{4, "Release"},
+			oidValue{5, n.repoPath},
+			oidValue{6, n.Ref},
+		)
 	}
+	id.der = []oidValue{
+		{8, n.Issuer},
+		{9, san},
+		{10, n.Commit},
+		{11, n.Runner},
+		{12, n.Repository},
+		{13, n.Commit},
+		{14, n.Ref},
+		{15, n.repoID},
+		{16, n.host + n.owner},
+		{17, n.ownerID},
+		{18, san},
+		{19, n.Commit},
+		{20, n.trigger},
+		{21, n.runURL()},
+		{22, "public"},
+	}
+	return id
 }
 
 // In-toto statements, with fields in the order npm writes them.
@@ -491,6 +544,9 @@ func (n *attest) publishStatement() ([]byte, error) {
 }
 
 func (n *attest) provenanceStatement() ([]byte, error) {
+	if n.gitlab {
+		return n.gitlabStatement()
+	}
 	if n.PredicateType == PredicateSLSAv02 {
 		var p slsaV02Predicate
 		p.BuildType = "https://github.com/npm/cli/gha/v2"
@@ -527,9 +583,93 @@ func (n *attest) provenanceStatement() ([]byte, error) {
 		URI    string            `json:"uri"`
 		Digest map[string]string `json:"digest"`
 	}{URI: n.gitURI(), Digest: map[string]string{"gitCommit": n.Commit}})
-	p.RunDetails.Builder.ID = n.builderID()
+	p.RunDetails.Builder.ID = "https://github.com/actions/runner/" + n.Runner
 	p.RunDetails.Metadata.InvocationID = n.runURL()
 	return marshal(statement[slsaV1Predicate]{Type: statementV1, Subject: n.subjects(), PredicateType: PredicateSLSAv1, Predicate: p})
+}
+
+// gitlabPredicate is the SLSA v0.2 predicate npm makes on GitLab CI.
+type gitlabPredicate struct {
+	BuildType string `json:"buildType"`
+	Builder   struct {
+		ID string `json:"id"`
+	} `json:"builder"`
+	Invocation struct {
+		ConfigSource struct {
+			URI        string            `json:"uri"`
+			Digest     map[string]string `json:"digest"`
+			EntryPoint string            `json:"entryPoint"`
+		} `json:"configSource"`
+		Parameters  map[string]string `json:"parameters"`
+		Environment struct {
+			Name         string `json:"name"`
+			Architecture string `json:"architecture"`
+			Server       string `json:"server"`
+			Project      string `json:"project"`
+			Job          struct {
+				ID string `json:"id"`
+			} `json:"job"`
+			Pipeline struct {
+				ID  string `json:"id"`
+				Ref string `json:"ref"`
+			} `json:"pipeline"`
+		} `json:"environment"`
+	} `json:"invocation"`
+	Metadata struct {
+		BuildInvocationID string `json:"buildInvocationId"`
+		Completeness      struct {
+			Parameters  bool `json:"parameters"`
+			Environment bool `json:"environment"`
+			Materials   bool `json:"materials"`
+		} `json:"completeness"`
+		Reproducible bool `json:"reproducible"`
+	} `json:"metadata"`
+	Materials []material `json:"materials"`
+}
+
+func (n *attest) gitlabStatement() ([]byte, error) {
+	const server = "https://gitlab.com"
+	refName := n.Ref[strings.LastIndexByte(n.Ref, '/')+1:]
+	var p gitlabPredicate
+	p.BuildType = "https://github.com/npm/cli/gitlab/v0alpha1"
+	p.Builder.ID = n.Repository + "/-/runners/" + n.runnerID
+	p.Invocation.ConfigSource.URI = "git+" + n.Repository
+	p.Invocation.ConfigSource.Digest = map[string]string{"sha1": n.Commit}
+	p.Invocation.ConfigSource.EntryPoint = "publish"
+	p.Invocation.Parameters = map[string]string{
+		"CI":                   "true",
+		"CI_COMMIT_REF_NAME":   refName,
+		"CI_COMMIT_SHA":        n.Commit,
+		"CI_COMMIT_SHORT_SHA":  n.Commit[:8],
+		"CI_CONFIG_PATH":       n.Workflow,
+		"CI_JOB_ID":            n.runID,
+		"CI_JOB_NAME":          "publish",
+		"CI_JOB_STAGE":         "deploy",
+		"CI_JOB_URL":           n.runURL(),
+		"CI_PIPELINE_ID":       n.pipelineID,
+		"CI_PIPELINE_SOURCE":   n.trigger,
+		"CI_PIPELINE_URL":      n.Repository + "/-/pipelines/" + n.pipelineID,
+		"CI_PROJECT_ID":        n.repoID,
+		"CI_PROJECT_NAMESPACE": n.owner,
+		"CI_PROJECT_PATH":      n.repoPath,
+		"CI_PROJECT_URL":       n.Repository,
+		"CI_RUNNER_ID":         n.runnerID,
+		"CI_SERVER_URL":        server,
+		"GITLAB_CI":            "true",
+	}
+	env := &p.Invocation.Environment
+	env.Name = n.Runner + " runner"
+	env.Architecture = "amd64"
+	env.Server = server
+	env.Project = n.repoPath
+	env.Job.ID = n.runID
+	env.Pipeline.ID = n.pipelineID
+	env.Pipeline.Ref = n.Workflow
+	p.Metadata.BuildInvocationID = n.runURL()
+	p.Metadata.Completeness.Parameters = true
+	p.Metadata.Completeness.Environment = true
+	p.Materials = []material{{URI: "git+" + n.Repository, Digest: map[string]string{"sha1": n.Commit}}}
+	return marshal(statement[gitlabPredicate]{Type: statementV01, Subject: n.subjects(), PredicateType: PredicateSLSAv02, Predicate: p})
 }
 
 // Bundle JSON, with fields in the order npm serves them.

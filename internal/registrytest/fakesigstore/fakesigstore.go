@@ -7,9 +7,10 @@
 //   - registry signatures (dist.signatures) over "name@version:integrity";
 //   - the npm publish attestation: an in-toto statement in a DSSE envelope
 //     signed with an npm registry key, with a Rekor entry;
-//   - SLSA provenance (v1 or v0.2) in a DSSE envelope signed with an
-//     ephemeral key, whose short-lived certificate carries the GitHub Actions
-//     OIDC extensions and an embedded SCT, with a Rekor entry;
+//   - SLSA provenance (v1 or v0.2 from GitHub Actions, v0.2 from GitLab CI,
+//     as npm makes them) in a DSSE envelope signed with an ephemeral key,
+//     whose short-lived certificate carries the CI's OIDC extensions (as
+//     Fulcio writes them) and an embedded SCT, with a Rekor entry;
 //   - the body of /-/npm/v1/attestations/NAME@VERSION holding both bundles.
 //
 // # Trust

@@ -169,6 +169,78 @@ func TestProvenanceFacts(t *testing.T) {
 	}
 }
 
+// TestGitLabProvenance checks GitLab CI provenance: the certificate and
+// predicate npm and Fulcio make on GitLab, accepted by sigstore-go and
+// bound to the GitLab identity.
+func TestGitLabProvenance(t *testing.T) {
+	s := newFake(t, fakesigstore.Options{})
+	tr := newTrust(t, s)
+	integrity, digest := integrityOf("gitlab")
+	for _, runner := range []string{"", fakesigstore.RunnerSelfHosted} {
+		for _, mt := range fakesigstore.MediaTypes {
+			t.Run(runner+"/"+mt, func(t *testing.T) {
+				a := fakesigstore.Attest{
+					Name: "@group/gl", Version: "3.1.4", Integrity: integrity, MediaType: mt,
+					Repository: "https://gitlab.com/group/sub/gl", Ref: "refs/heads/main", Runner: runner,
+				}
+				body, err := s.Attestations(a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				doc := decodeAttestations(t, body)
+				if doc.Attestations[1].PredicateType != fakesigstore.PredicateSLSAv02 {
+					t.Errorf("GitLab predicate type %q, want SLSA v0.2", doc.Attestations[1].PredicateType)
+				}
+				san := "https://gitlab.com/group/sub/gl//.gitlab-ci.yml@refs/heads/main"
+				res, err := tr.verifyProvenance(doc.Attestations[1].Bundle, digest, san, fakesigstore.DefaultGitLabIssuer)
+				if err != nil {
+					t.Fatalf("sigstore-go rejects GitLab provenance: %v", err)
+				}
+				if _, err := tr.verifyPublish(doc.Attestations[0].Bundle, digest); err != nil {
+					t.Fatalf("sigstore-go rejects publish: %v", err)
+				}
+				wantRunner := fakesigstore.RunnerGitLabHosted
+				if runner != "" {
+					wantRunner = runner
+				}
+				c := res.Signature.Certificate
+				for _, f := range []struct{ name, got, want string }{
+					{"issuer", c.Issuer, "https://gitlab.com"},
+					{"source repository", c.SourceRepositoryURI, "https://gitlab.com/group/sub/gl"},
+					{"source ref", c.SourceRepositoryRef, "refs/heads/main"},
+					{"owner", c.SourceRepositoryOwnerURI, "https://gitlab.com/group/sub"},
+					{"build config", c.BuildConfigURI, san},
+					{"runner", c.RunnerEnvironment, wantRunner},
+					{"GitHub-only extension", c.GithubWorkflowRepository, ""},
+				} {
+					if f.got != f.want {
+						t.Errorf("certificate %s = %q, want %q", f.name, f.got, f.want)
+					}
+				}
+				if !strings.HasPrefix(c.RunInvocationURI, "https://gitlab.com/group/sub/gl/-/jobs/") {
+					t.Errorf("run invocation URI = %q", c.RunInvocationURI)
+				}
+				pred, err := json.Marshal(res.Statement.GetPredicate().AsMap())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, w := range []string{
+					`"buildType":"https://github.com/npm/cli/gitlab/v0alpha1"`,
+					`"builder":{"id":"https://gitlab.com/group/sub/gl/-/runners/`,
+					`"uri":"git+https://gitlab.com/group/sub/gl"`,
+					`"buildInvocationId":"` + c.RunInvocationURI + `"`,
+					`"CI_PROJECT_PATH":"group/sub/gl"`,
+					`"ref":".gitlab-ci.yml"`,
+				} {
+					if !strings.Contains(string(pred), w) {
+						t.Errorf("predicate lacks %s:\n%s", w, pred)
+					}
+				}
+			})
+		}
+	}
+}
+
 // TestIdentityPolicy proves the certificate identity is really checked: a
 // policy for another workflow or issuer rejects the bundle.
 func TestIdentityPolicy(t *testing.T) {
@@ -646,8 +718,17 @@ func TestInvalidInput(t *testing.T) {
 		{"sha1 integrity", func(a *fakesigstore.Attest) { a.Integrity = "sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk=" }, fakesigstore.ErrInvalidAttest},
 		{"short sha512", func(a *fakesigstore.Attest) { a.Integrity = "sha512-AAAA" }, fakesigstore.ErrInvalidAttest},
 		{"bad base64", func(a *fakesigstore.Attest) { a.Integrity = "sha512-!!!" }, fakesigstore.ErrInvalidAttest},
-		{"gitlab repository", func(a *fakesigstore.Attest) { a.Repository = "https://gitlab.com/a/b" }, fakesigstore.ErrInvalidAttest},
+		{"unknown forge", func(a *fakesigstore.Attest) { a.Repository = "https://forge.invalid/a/b" }, fakesigstore.ErrInvalidAttest},
 		{"repository without repo", func(a *fakesigstore.Attest) { a.Repository = "https://github.com/a" }, fakesigstore.ErrInvalidAttest},
+		{"GitHub subgroup", func(a *fakesigstore.Attest) { a.Repository = "https://github.com/a/b/c" }, fakesigstore.ErrInvalidAttest},
+		{"GitLab project without group", func(a *fakesigstore.Attest) { a.Repository = "https://gitlab.com/p" }, fakesigstore.ErrInvalidAttest},
+		{"GitLab empty segment", func(a *fakesigstore.Attest) { a.Repository = "https://gitlab.com/g//p" }, fakesigstore.ErrInvalidAttest},
+		{"GitLab SLSA v1", func(a *fakesigstore.Attest) {
+			a.Repository, a.PredicateType = "https://gitlab.com/g/p", fakesigstore.PredicateSLSAv1
+		}, fakesigstore.ErrUnsupported},
+		{"GitLab on a GitHub runner", func(a *fakesigstore.Attest) {
+			a.Repository, a.Runner = "https://gitlab.com/g/p", fakesigstore.RunnerGitHubHosted
+		}, fakesigstore.ErrUnsupported},
 		{"ref without refs/", func(a *fakesigstore.Attest) { a.Ref = "main" }, fakesigstore.ErrInvalidAttest},
 		{"short commit", func(a *fakesigstore.Attest) { a.Commit = "abc" }, fakesigstore.ErrInvalidAttest},
 		{"absolute workflow", func(a *fakesigstore.Attest) { a.Workflow = "/w.yml" }, fakesigstore.ErrInvalidAttest},

@@ -96,6 +96,13 @@ func TestNpmSigstoreJSAccepts(t *testing.T) {
 			}
 		}
 	}
+	gitlab, err := s.Attestations(fakesigstore.Attest{Name: "gl", Version: "1.0.0", Integrity: integrity, Repository: "https://gitlab.com/g/gl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, att := range decodeAttestations(t, gitlab).Attestations {
+		add(fmt.Sprintf("GitLab/%d", i), att.Bundle, true)
+	}
 	request, err := json.Marshal(map[string]any{"trustedRoot": json.RawMessage(s.TrustedRoot()), "keys": keys, "bundles": bundles})
 	if err != nil {
 		t.Fatal(err)
