@@ -140,7 +140,9 @@ type attest struct {
 // Attestations returns the body the registry serves at
 // /-/npm/v1/attestations/NAME@VERSION:
 // {"attestations":[{"predicateType","bundle"}, ...]}, the publish attestation
-// first, then (unless OmitProvenance) the provenance.
+// first, then (unless OmitProvenance) the provenance. Both are logged at
+// IntegratedTime, the provenance first, and their inclusion proofs share one
+// checkpoint. Each call makes new signatures and log entries.
 func (s *Sigstore) Attestations(a Attest) ([]byte, error) {
 	n, err := s.normalize(a)
 	if err != nil {
@@ -736,7 +738,7 @@ func (s *Sigstore) provenance(n *attest) (*signed, error) {
 	}
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: ephemeral key: %w", err)
+		return nil, fmt.Errorf("%w: ephemeral key: %w", ErrGenerate, err)
 	}
 	certDER, err := s.ca.issueLeaf(&priv.PublicKey, n.identity(), n.IntegratedTime.Add(-time.Second), s.ct)
 	if err != nil {
@@ -760,7 +762,7 @@ func sign(n *attest, vm verificationMaterial, payload []byte, priv *ecdsa.Privat
 	digest := sha256.Sum256(pae)
 	sig, err := ecdsa.SignASN1(rand.Reader, priv, digest[:])
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: DSSE signature: %w", err)
+		return nil, fmt.Errorf("%w: DSSE signature: %w", ErrGenerate, err)
 	}
 	env := envelope{
 		Payload:     base64.StdEncoding.EncodeToString(payload),
@@ -907,7 +909,7 @@ func marshal(v any) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("fakesigstore: encoding JSON: %w", err)
+		return nil, fmt.Errorf("%w: encoding JSON: %w", ErrGenerate, err)
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

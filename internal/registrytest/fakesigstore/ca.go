@@ -48,11 +48,11 @@ type certAuthority struct {
 func newCertAuthority(start, end time.Time) (*certAuthority, error) {
 	rootKey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: root key: %w", err)
+		return nil, fmt.Errorf("%w: root key: %w", ErrGenerate, err)
 	}
 	interKey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: intermediate key: %w", err)
+		return nil, fmt.Errorf("%w: intermediate key: %w", ErrGenerate, err)
 	}
 	org := []string{"fakesigstore.invalid"}
 	rootTmpl := &x509.Certificate{
@@ -68,11 +68,11 @@ func newCertAuthority(start, end time.Time) (*certAuthority, error) {
 	}
 	rootDER, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, &rootKey.PublicKey, rootKey)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: root certificate: %w", err)
+		return nil, fmt.Errorf("%w: root certificate: %w", ErrGenerate, err)
 	}
 	root, err := x509.ParseCertificate(rootDER)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: root certificate: %w", err)
+		return nil, fmt.Errorf("%w: root certificate: %w", ErrGenerate, err)
 	}
 	interTmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
@@ -88,17 +88,17 @@ func newCertAuthority(start, end time.Time) (*certAuthority, error) {
 	}
 	interDER, err := x509.CreateCertificate(rand.Reader, interTmpl, root, &interKey.PublicKey, rootKey)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: intermediate certificate: %w", err)
+		return nil, fmt.Errorf("%w: intermediate certificate: %w", ErrGenerate, err)
 	}
 	inter, err := x509.ParseCertificate(interDER)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: intermediate certificate: %w", err)
+		return nil, fmt.Errorf("%w: intermediate certificate: %w", ErrGenerate, err)
 	}
 	aki, err := asn1.Marshal(struct {
 		ID []byte `asn1:"optional,tag:0"`
 	}{inter.SubjectKeyId})
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: authority key id: %w", err)
+		return nil, fmt.Errorf("%w: authority key id: %w", ErrGenerate, err)
 	}
 	return &certAuthority{
 		root:            root,
@@ -193,15 +193,15 @@ type oidValue struct {
 func (ca *certAuthority) issueLeaf(pub *ecdsa.PublicKey, id identity, notBefore time.Time, ct *ctLog) ([]byte, error) {
 	spki, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: leaf key: %w", err)
+		return nil, fmt.Errorf("%w: leaf key: %w", ErrGenerate, err)
 	}
 	ski, err := asn1.Marshal(keyID(pub))
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: subject key id: %w", err)
+		return nil, fmt.Errorf("%w: subject key id: %w", ErrGenerate, err)
 	}
 	san, err := asn1.Marshal([]asn1.RawValue{{Class: asn1.ClassContextSpecific, Tag: 6, Bytes: []byte(id.san)}})
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: subject alternative name: %w", err)
+		return nil, fmt.Errorf("%w: subject alternative name: %w", ErrGenerate, err)
 	}
 	exts := make([]pkix.Extension, 0, 6+len(id.raw)+len(id.der)+1)
 	exts = append(exts,
@@ -217,7 +217,7 @@ func (ca *certAuthority) issueLeaf(pub *ecdsa.PublicKey, id identity, notBefore 
 	for _, v := range id.der {
 		der, err := asn1.MarshalWithParams(v.value, "utf8")
 		if err != nil {
-			return nil, fmt.Errorf("fakesigstore: extension 1.3.6.1.4.1.57264.1.%d: %w", v.n, err)
+			return nil, fmt.Errorf("%w: extension 1.3.6.1.4.1.57264.1.%d: %w", ErrGenerate, v.n, err)
 		}
 		exts = append(exts, pkix.Extension{Id: fulcioOID(v.n), Value: der})
 	}
@@ -234,7 +234,7 @@ func (ca *certAuthority) issueLeaf(pub *ecdsa.PublicKey, id identity, notBefore 
 	// The precertificate TBS as the CT log sees it: everything but the SCTs.
 	preTBS, err := asn1.Marshal(tbs)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: precertificate: %w", err)
+		return nil, fmt.Errorf("%w: precertificate: %w", ErrGenerate, err)
 	}
 	sctList, err := ct.embeddedSCTList(ca.issuerKeyHash, preTBS, notBefore.Add(250*time.Millisecond))
 	if err != nil {
@@ -242,17 +242,17 @@ func (ca *certAuthority) issueLeaf(pub *ecdsa.PublicKey, id identity, notBefore 
 	}
 	sctExt, err := asn1.Marshal(sctList)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: SCT extension: %w", err)
+		return nil, fmt.Errorf("%w: SCT extension: %w", ErrGenerate, err)
 	}
 	tbs.Extensions = append(tbs.Extensions, pkix.Extension{Id: oidSCTList, Value: sctExt})
 	tbsDER, err := asn1.Marshal(tbs)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: certificate: %w", err)
+		return nil, fmt.Errorf("%w: certificate: %w", ErrGenerate, err)
 	}
 	digest := sha512.Sum384(tbsDER)
 	sig, err := ecdsa.SignASN1(rand.Reader, ca.intermediateKey, digest[:])
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: signing certificate: %w", err)
+		return nil, fmt.Errorf("%w: signing certificate: %w", ErrGenerate, err)
 	}
 	der, err := asn1.Marshal(certificate{
 		TBSCertificate:     asn1.RawValue{FullBytes: tbsDER},
@@ -260,7 +260,7 @@ func (ca *certAuthority) issueLeaf(pub *ecdsa.PublicKey, id identity, notBefore 
 		SignatureValue:     asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: certificate: %w", err)
+		return nil, fmt.Errorf("%w: certificate: %w", ErrGenerate, err)
 	}
 	return der, nil
 }
@@ -276,11 +276,11 @@ type ctLog struct {
 func newCTLog() (*ctLog, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: CT log key: %w", err)
+		return nil, fmt.Errorf("%w: CT log key: %w", ErrGenerate, err)
 	}
 	spki, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: CT log key: %w", err)
+		return nil, fmt.Errorf("%w: CT log key: %w", ErrGenerate, err)
 	}
 	return &ctLog{key: key, spki: spki, logID: sha256.Sum256(spki)}, nil
 }
@@ -290,7 +290,7 @@ func newCTLog() (*ctLog, error) {
 // (issuer key hash, TBSCertificate without SCTs) at time ts.
 func (ct *ctLog) embeddedSCTList(issuerKeyHash [32]byte, preTBS []byte, ts time.Time) ([]byte, error) {
 	if len(preTBS) >= 1<<24 {
-		return nil, fmt.Errorf("fakesigstore: precertificate too large: %d bytes", len(preTBS))
+		return nil, fmt.Errorf("%w: precertificate too large: %d bytes", ErrGenerate, len(preTBS))
 	}
 	millis := uint64(ts.UnixMilli())
 	// digitally-signed struct of RFC 6962 section 3.2.
@@ -305,7 +305,7 @@ func (ct *ctLog) embeddedSCTList(issuerKeyHash [32]byte, preTBS []byte, ts time.
 	digest := sha256.Sum256(signed)
 	sig, err := ecdsa.SignASN1(rand.Reader, ct.key, digest[:])
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: signing SCT: %w", err)
+		return nil, fmt.Errorf("%w: signing SCT: %w", ErrGenerate, err)
 	}
 	sct := make([]byte, 0, 1+32+8+2+4+len(sig))
 	sct = append(sct, 0) // v1

@@ -28,9 +28,10 @@
 // log that already holds tens of millions of entries (their subtree hashes
 // are random, as they would be to anyone who does not hold those entries), so
 // log indexes look like real ones. Every entry is appended and returned with
-// an inclusion proof and a signed checkpoint for the tree size right after
-// it, which is what a real Rekor returns when asked at once. Appending costs
-// O(log n) time and the tree keeps O(log n) hashes.
+// an inclusion proof against a signed checkpoint of the tree right after it
+// (after the publish attestation, for both entries of one Attestations
+// call), which is what a real Rekor returns when asked at once. Appending
+// costs O(log n) time and the tree keeps O(log n) hashes.
 //
 // # Concurrency
 //
@@ -63,6 +64,9 @@ var (
 	ErrUnsupported = errors.New("fakesigstore: unsupported")
 	// ErrTamper reports a bundle that [Tamper] cannot modify as asked.
 	ErrTamper = errors.New("fakesigstore: cannot tamper")
+	// ErrGenerate reports a failure to make keys, certificates, signatures or
+	// JSON; it does not happen with a working crypto/rand.
+	ErrGenerate = errors.New("fakesigstore: cannot generate")
 )
 
 // Host names used by the fake. They are under .invalid so they can never
@@ -158,7 +162,7 @@ func New(opts Options) (*Sigstore, error) {
 	for i, spec := range specs {
 		k, err := newNpmKey(spec)
 		if err != nil {
-			return nil, fmt.Errorf("%w: npm key %d: %w", ErrInvalidOptions, i, err)
+			return nil, fmt.Errorf("%w (npm key %d)", err, i)
 		}
 		s.npm = append(s.npm, k)
 	}
@@ -250,15 +254,15 @@ func (s *Sigstore) key(i int) (*npmKey, error) {
 func newNpmKey(spec KeySpec) (npmKey, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return npmKey{}, err
+		return npmKey{}, fmt.Errorf("%w: npm key: %w", ErrGenerate, err)
 	}
 	spki, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
 	if err != nil {
-		return npmKey{}, err
+		return npmKey{}, fmt.Errorf("%w: npm key: %w", ErrGenerate, err)
 	}
 	keyid, err := SSHFingerprint(&priv.PublicKey)
 	if err != nil {
-		return npmKey{}, err
+		return npmKey{}, fmt.Errorf("%w: npm keyid: %w", ErrGenerate, err)
 	}
 	return npmKey{priv: priv, spec: spec, keyid: keyid, spki: spki, pem: pemEncode("PUBLIC KEY", spki)}, nil
 }

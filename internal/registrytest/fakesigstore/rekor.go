@@ -45,11 +45,11 @@ const (
 func newRekorLog() (*rekorLog, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: Rekor key: %w", err)
+		return nil, fmt.Errorf("%w: Rekor key: %w", ErrGenerate, err)
 	}
 	spki, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: Rekor key: %w", err)
+		return nil, fmt.Errorf("%w: Rekor key: %w", ErrGenerate, err)
 	}
 	var treeID [8]byte
 	_, _ = rand.Read(treeID[:]) // crypto/rand.Read never fails
@@ -289,7 +289,7 @@ func (l *rekorLog) sign(msg []byte) ([]byte, error) {
 	digest := sha256.Sum256(msg)
 	sig, err := ecdsa.SignASN1(rand.Reader, l.key, digest[:])
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: Rekor signature: %w", err)
+		return nil, fmt.Errorf("%w: Rekor signature: %w", ErrGenerate, err)
 	}
 	return sig, nil
 }

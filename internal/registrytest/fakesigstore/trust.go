@@ -86,7 +86,7 @@ func (s *Sigstore) buildTrustedRoot() ([]byte, error) {
 	}
 	out, err := json.MarshalIndent(tr, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: trusted root: %w", err)
+		return nil, fmt.Errorf("%w: trusted root: %w", ErrGenerate, err)
 	}
 	return out, nil
 }
@@ -121,7 +121,7 @@ func (s *Sigstore) buildNpmKeys() ([]byte, error) {
 	}
 	out, err := json.MarshalIndent(body, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: npm keys: %w", err)
+		return nil, fmt.Errorf("%w: npm keys: %w", ErrGenerate, err)
 	}
 	return out, nil
 }
@@ -153,7 +153,7 @@ func (s *Sigstore) buildNpmKeysTUF() ([]byte, error) {
 	}
 	out, err := json.MarshalIndent(body, "", "    ")
 	if err != nil {
-		return nil, fmt.Errorf("fakesigstore: npm TUF keys: %w", err)
+		return nil, fmt.Errorf("%w: npm TUF keys: %w", ErrGenerate, err)
 	}
 	return out, nil
 }
