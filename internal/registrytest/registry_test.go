@@ -243,25 +243,26 @@ func TestFailWithRetryAfter(t *testing.T) {
 }
 
 func TestTruncate(t *testing.T) {
-	r := withPackage(t, Options{})
-	full := mustGet(t, r, docPath)
-	r.Truncate(docPath)
-	resp := get(t, r, docPath)
-	if !errors.Is(resp.err, io.ErrUnexpectedEOF) {
-		t.Errorf("reading a truncated body: err = %v, want unexpected EOF", resp.err)
-	}
-	if resp.status != http.StatusOK {
-		t.Errorf("status %d", resp.status)
-	}
-	if len(resp.body) != len(full)/2 || !bytes.Equal(resp.body, full[:len(full)/2]) {
-		t.Errorf("got %d bytes, want the first %d of %d", len(resp.body), len(full)/2, len(full))
-	}
-	// The connection was dropped; the next request on a fresh one still works
-	// for other paths.
-	mustGet(t, r, "/left-pad")
-	r.ClearFaults()
-	if got := mustGet(t, r, docPath); !bytes.Equal(got, full) {
-		t.Error("ClearFaults did not restore the body")
+	for _, tls := range []bool{false, true} { // HTTP/1.1 and HTTP/2
+		r := withPackage(t, Options{TLS: tls})
+		full := mustGet(t, r, docPath)
+		r.Truncate(docPath)
+		resp := get(t, r, docPath)
+		if !errors.Is(resp.err, io.ErrUnexpectedEOF) {
+			t.Errorf("TLS %v: reading a truncated body: err = %v, want unexpected EOF", tls, resp.err)
+		}
+		if resp.status != http.StatusOK {
+			t.Errorf("TLS %v: status %d", tls, resp.status)
+		}
+		if len(resp.body) != len(full)/2 || !bytes.Equal(resp.body, full[:len(full)/2]) {
+			t.Errorf("TLS %v: got %d bytes, want the first %d of %d", tls, len(resp.body), len(full)/2, len(full))
+		}
+		// Other paths still work on a fresh connection.
+		mustGet(t, r, "/left-pad")
+		r.ClearFaults()
+		if got := mustGet(t, r, docPath); !bytes.Equal(got, full) {
+			t.Errorf("TLS %v: ClearFaults did not restore the body", tls)
+		}
 	}
 }
 

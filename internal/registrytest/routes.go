@@ -185,23 +185,14 @@ func (r *Registry) serveVersion(w http.ResponseWriter, name, spec string) {
 	var v *versionEntry
 	if ok {
 		v = p.versions[spec]
-		if v == nil {
-			if tag, ok := p.recordedTags[spec]; ok {
-				v = p.versions[tag]
-			}
-		}
 	}
 	r.mu.RUnlock()
-	if noVersion {
-		writeError(w, http.StatusNotFound, "Not found")
-		return
-	}
-	if !ok {
+	if noVersion || !ok {
 		writeError(w, http.StatusNotFound, "Not found")
 		return
 	}
 	if v == nil {
-		// A dist-tag of a generated package: resolve it from a snapshot.
+		// Maybe a dist-tag (recorded, or "latest" of generated versions).
 		if s, ok := r.snapshot(name); ok {
 			if tag, ok := s.tags[spec]; ok {
 				for _, e := range s.versions {
