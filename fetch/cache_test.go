@@ -10,11 +10,22 @@ import (
 	"testing"
 )
 
-func TestCacheRoundTrip(t *testing.T) {
-	c, err := OpenCache(t.TempDir())
+// openCache opens a cache in a temporary directory, flushed at cleanup.
+func openCache(t *testing.T, dir string) *Cache {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	c, err := OpenCache(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = c.Flush() })
+	return c
+}
+
+func TestCacheRoundTrip(t *testing.T) {
+	c := openCache(t, "")
 	if _, ok := c.Get("absent"); ok {
 		t.Fatal("hit on an empty cache")
 	}
@@ -22,9 +33,19 @@ func TestCacheRoundTrip(t *testing.T) {
 		if err := c.Put("k", data); err != nil {
 			t.Fatal(err)
 		}
-		got, ok := c.Get("k")
+		got, ok := c.Get("k") // possibly still queued
 		if !ok || !bytes.Equal(got, data) {
 			t.Fatalf("Get = %d bytes, %v; want %d bytes", len(got), ok, len(data))
+		}
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		fromDisk, err := OpenCache(c.Dir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := fromDisk.Get("k"); !ok || !bytes.Equal(got, data) {
+			t.Fatalf("from disk: %d bytes, %v; want %d bytes", len(got), ok, len(data))
 		}
 	}
 	if err := c.Put("other", []byte("y")); err != nil {
@@ -56,11 +77,11 @@ func TestCacheCorruption(t *testing.T) {
 			return bytes.Replace(raw, []byte(" 11 "), []byte(" 12 "), 1)
 		}},
 		{"entry of another key", func(t *testing.T, _ string, _ []byte) []byte {
-			other, err := OpenCache(t.TempDir())
-			if err != nil {
+			other := openCache(t, "")
+			if err := other.Put("another key", []byte("hello world")); err != nil {
 				t.Fatal(err)
 			}
-			if err := other.Put("another key", []byte("hello world")); err != nil {
+			if err := other.Flush(); err != nil {
 				t.Fatal(err)
 			}
 			_, p, _ := other.path("another key")
@@ -73,11 +94,11 @@ func TestCacheCorruption(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := OpenCache(t.TempDir())
-			if err != nil {
+			c := openCache(t, "")
+			if err := c.Put("the key", []byte("hello world")); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.Put("the key", []byte("hello world")); err != nil {
+			if err := c.Flush(); err != nil {
 				t.Fatal(err)
 			}
 			_, p, _ := c.path("the key")
@@ -95,6 +116,9 @@ func TestCacheCorruption(t *testing.T) {
 			if err := c.Put("the key", []byte("fresh")); err != nil {
 				t.Fatal(err)
 			}
+			if err := c.Flush(); err != nil {
+				t.Fatal(err)
+			}
 			if got, ok := c.Get("the key"); !ok || string(got) != "fresh" {
 				t.Errorf("after repair: %q, %v", got, ok)
 			}
@@ -107,14 +131,7 @@ func TestCacheCorruption(t *testing.T) {
 // a miss or one of the complete values, and no temporary file is left.
 func TestCacheConcurrentRuns(t *testing.T) {
 	dir := t.TempDir()
-	a, err := OpenCache(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := OpenCache(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := openCache(t, dir), openCache(t, dir)
 	value := func(writer, i int) []byte {
 		return bytes.Repeat([]byte(fmt.Sprintf("writer %d value %d;", writer, i)), 2000)
 	}
@@ -147,11 +164,22 @@ func TestCacheConcurrentRuns(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	for _, c := range []*Cache{a, b} {
+		if err := c.Flush(); err != nil {
+			t.Error(err)
+		}
+	}
+	// both writers' last values were complete; the survivor is one of them
+	for i := range 5 {
+		if data, ok := a.Get(fmt.Sprintf("key %d", i)); !ok || !valid(data) {
+			t.Errorf("key %d after the runs: %d bytes, %v", i, len(data), ok)
+		}
+	}
 	close(errs)
 	for err := range errs {
 		t.Error(err)
 	}
-	err = filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
 		if err == nil && strings.HasPrefix(filepath.Base(p), ".tmp-") {
 			t.Errorf("temporary file left: %s", p)
 		}
@@ -163,12 +191,11 @@ func TestCacheConcurrentRuns(t *testing.T) {
 }
 
 func TestCacheFilePermissions(t *testing.T) {
-	dir := t.TempDir()
-	c, err := OpenCache(dir)
-	if err != nil {
+	c := openCache(t, "")
+	if err := c.Put("k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Put("k", []byte("v")); err != nil {
+	if err := c.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	shard, p, _ := c.path("k")
@@ -180,5 +207,63 @@ func TestCacheFilePermissions(t *testing.T) {
 		if st.Mode() != want {
 			t.Errorf("%s: mode %v, want %v", path, st.Mode(), want)
 		}
+	}
+}
+
+func TestCacheWriteBehind(t *testing.T) {
+	c := openCache(t, "")
+	// the latest Put wins, also while an older value is being written
+	for i := range 200 {
+		if err := c.Put("k", []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := c.Get("k"); !ok || string(got) != fmt.Sprint(i) {
+			t.Fatalf("Get after Put %d = %q, %v", i, got, ok)
+		}
+	}
+	data := []byte("caller's buffer")
+	if err := c.Put("copy", data); err != nil {
+		t.Fatal(err)
+	}
+	data[0] = 'X'
+	if got, _ := c.Get("copy"); string(got) != "caller's buffer" {
+		t.Errorf("Put kept the caller's buffer: %q", got)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	disk, err := OpenCache(c.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := disk.Get("k"); !ok || string(got) != "199" {
+		t.Errorf("on disk: %q, %v; want the last value", got, ok)
+	}
+	if c.pendingBytes != 0 || len(c.pending) != 0 || c.writers != 0 {
+		t.Errorf("after Flush: %d bytes, %d entries pending, %d writers", c.pendingBytes, len(c.pending), c.writers)
+	}
+}
+
+func TestCacheFlushReportsFailures(t *testing.T) {
+	c := openCache(t, "")
+	shard, _, _ := c.path("doomed")
+	// a file where the shard directory should be: every write there fails
+	if err := os.WriteFile(shard, []byte("in the way"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put("doomed", []byte("v")); err != nil {
+		t.Fatalf("Put: %v (failures are Flush's to report)", err)
+	}
+	if err := c.Flush(); err == nil || !strings.Contains(err.Error(), "cache") {
+		t.Fatalf("Flush = %v, want the write failure", err)
+	}
+	if c.WriteErrors() != 1 {
+		t.Errorf("WriteErrors = %d", c.WriteErrors())
+	}
+	if err := c.Flush(); err != nil {
+		t.Errorf("second Flush = %v, want the failure reported once", err)
+	}
+	if _, ok := c.Get("doomed"); ok {
+		t.Error("a failed entry reads as a hit")
 	}
 }

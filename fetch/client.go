@@ -79,7 +79,9 @@ type Options struct {
 type Stats struct {
 	Requests, CacheHits, CacheMisses, Retries int64
 	BytesRead                                 int64
-	CacheWriteErrors                          int64
+	// CacheWriteErrors counts cache writes that failed (the cache is then
+	// only less useful: nothing reads a failed entry).
+	CacheWriteErrors int64
 }
 
 // Client fetches registry documents for provaudit. It is safe for
@@ -179,14 +181,16 @@ func (c *Client) Stats() Stats {
 		CacheMisses:      c.misses.Load(),
 		Retries:          c.retries.Load(),
 		BytesRead:        c.bytes.Load(),
-		CacheWriteErrors: c.cacheErrs.Load(),
+		CacheWriteErrors: c.cacheErrs.Load() + c.cache.WriteErrors(),
 	}
 }
 
-// Close releases idle connections. The Client stays usable.
+// Close waits for queued cache writes (Cache.Flush) and releases idle
+// connections; it returns the cache write failures. The Client stays
+// usable.
 func (c *Client) Close() error {
 	c.hc.CloseIdleConnections()
-	return nil
+	return c.cache.Flush()
 }
 
 // CloseIdleConnections forwards to the wrapped transport.

@@ -91,6 +91,7 @@ func TestDecodePublishFacts(t *testing.T) {
 			"1.0.0", PublishInfo{Time: time.Date(2021, 2, 3, 4, 5, 6, 789e6, time.UTC), NpmUser: "ann"}, nil},
 		{"time after versions", `{"versions":{"1.0.0":{"_npmUser":{"name":"ann"}}},"name":"p","time":{"1.0.0":"2021-02-03T04:05:06Z"}}`,
 			"1.0.0", PublishInfo{Time: time.Date(2021, 2, 3, 4, 5, 6, 0, time.UTC), NpmUser: "ann"}, nil},
+		{"escaped member name", `{"name":"p","versions":{"1.0.0":{"x\"":1,"_npm\u0055ser":{"name":"hidden"}}}}`, "1.0.0", PublishInfo{NpmUser: "hidden"}, nil},
 		{"string user", `{"name":"p","versions":{"1.0.0":{"_npmUser":"old <old@example.invalid>"}}}`, "1.0.0", PublishInfo{NpmUser: "old"}, nil},
 		{"no time, no user", `{"name":"p","versions":{"1.0.0":{}}}`, "1.0.0", PublishInfo{}, nil},
 		{"time not an object", `{"name":"p","time":"nope","versions":{"1.0.0":{}}}`, "1.0.0", PublishInfo{}, nil},

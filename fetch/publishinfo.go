@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json/jsontext"
 	"encoding/json/v2"
@@ -37,7 +38,7 @@ type versionFacts struct {
 // packumentFacts is what the streaming decoder keeps from a full packument.
 type packumentFacts struct {
 	times    map[string]string
-	versions map[string]*versionFacts
+	versions map[string]versionFacts
 }
 
 // PublishInfo gets the publish time and publisher of name@version from the
@@ -109,7 +110,7 @@ func (pf *packumentFacts) lookup(name, version, pURL string) (*PublishInfo, erro
 // and the publisher fields of every version. Memory is bounded by the
 // largest single token (a readme) plus the kept facts, not by the document.
 func decodePublishFacts(r io.Reader, name, pURL string) (*packumentFacts, error) {
-	pf := &packumentFacts{times: map[string]string{}, versions: map[string]*versionFacts{}}
+	pf := &packumentFacts{times: map[string]string{}, versions: map[string]versionFacts{}}
 	gotName := ""
 	err := walkObject(r, pURL, name, func(dec *jsontext.Decoder, key string) error {
 		switch key {
@@ -133,44 +134,9 @@ func decodePublishFacts(r io.Reader, name, pURL string) (*packumentFacts, error)
 			})
 		case "versions":
 			return eachMember(dec, func(v string) error {
-				vf := &versionFacts{}
+				vf, err := decodeVersionFacts(dec, v)
 				pf.versions[v] = vf
-				if dec.PeekKind() != '{' {
-					vf.err = fmt.Errorf("versions[%s] is not an object", clip(v))
-					return dec.SkipValue()
-				}
-				return eachMember(dec, func(field string) error {
-					switch field {
-					case "_npmUser":
-						raw, err := dec.ReadValue()
-						if err != nil {
-							return err
-						}
-						user, tp, ferr := parseNpmUser(raw)
-						if ferr != nil && vf.err == nil {
-							vf.err = fmt.Errorf("versions[%s]._npmUser: %w", clip(v), ferr)
-						}
-						vf.info.NpmUser = user
-						if tp != "" {
-							vf.info.TrustedPublisher = tp
-						}
-						return nil
-					case "trustedPublisher":
-						raw, err := dec.ReadValue()
-						if err != nil {
-							return err
-						}
-						tp, ferr := parseTrustedPublisher(raw)
-						if ferr != nil && vf.err == nil {
-							vf.err = fmt.Errorf("versions[%s].trustedPublisher: %w", clip(v), ferr)
-						}
-						if tp != "" {
-							vf.info.TrustedPublisher = tp
-						}
-						return nil
-					}
-					return dec.SkipValue()
-				})
+				return err
 			})
 		}
 		return dec.SkipValue()
@@ -182,6 +148,67 @@ func decodePublishFacts(r io.Reader, name, pURL string) (*packumentFacts, error)
 		return nil, fmt.Errorf("%w: %s: GET %s: the packument is for %s", ErrMalformed, name, pURL, clip(gotName))
 	}
 	return pf, nil
+}
+
+// decodeVersionFacts reads versions[v] at the decoder's position, keeping
+// _npmUser and trustedPublisher. Member names are compared without
+// allocating; other members are skipped unparsed.
+func decodeVersionFacts(dec *jsontext.Decoder, v string) (versionFacts, error) {
+	var vf versionFacts
+	if dec.PeekKind() != '{' {
+		vf.err = fmt.Errorf("versions[%s] is not an object", clip(v))
+		return vf, dec.SkipValue()
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return vf, err
+	}
+	var scratch []byte
+	for dec.PeekKind() != '}' {
+		raw, err := dec.ReadValue() // the member name, valid until the next read
+		if err != nil {
+			return vf, err
+		}
+		field := raw[1 : len(raw)-1]
+		if bytes.IndexByte(field, '\\') >= 0 {
+			if scratch, err = jsontext.AppendUnquote(scratch[:0], raw); err != nil {
+				return vf, err
+			}
+			field = scratch
+		}
+		switch string(field) {
+		case "_npmUser":
+			val, err := dec.ReadValue()
+			if err != nil {
+				return vf, err
+			}
+			user, tp, ferr := parseNpmUser(val)
+			if ferr != nil && vf.err == nil {
+				vf.err = fmt.Errorf("versions[%s]._npmUser: %w", clip(v), ferr)
+			}
+			vf.info.NpmUser = user
+			if tp != "" {
+				vf.info.TrustedPublisher = tp
+			}
+		case "trustedPublisher":
+			val, err := dec.ReadValue()
+			if err != nil {
+				return vf, err
+			}
+			tp, ferr := parseTrustedPublisher(val)
+			if ferr != nil && vf.err == nil {
+				vf.err = fmt.Errorf("versions[%s].trustedPublisher: %w", clip(v), ferr)
+			}
+			if tp != "" {
+				vf.info.TrustedPublisher = tp
+			}
+		default:
+			if err := dec.SkipValue(); err != nil {
+				return vf, err
+			}
+		}
+	}
+	_, err := dec.ReadToken() // '}'
+	return vf, err
 }
 
 // parseNpmUser reads _npmUser: an object {name, email, trustedPublisher}

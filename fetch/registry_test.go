@@ -148,6 +148,9 @@ func TestManifestCache(t *testing.T) {
 	}
 
 	// a second client on the same directory (another run) hits
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
 	c2 := testClient(t, cfg, Options{CacheDir: dir, Transport: failTransport{t}})
 	if m, err := c2.Manifest(ctx, "cached", "1.0.0", lockSRI); err != nil || !m.FromCache {
 		t.Fatalf("second run: %+v, %v", m, err)
@@ -400,6 +403,9 @@ func TestOffline(t *testing.T) {
 	}
 	// age the keys entry beyond KeysMaxAge: offline uses it anyway
 	ageKeys(t, online.Cache(), r.URL(), 48*time.Hour)
+	if err := online.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	off := testClient(t, cfg, Options{CacheDir: dir, Offline: true, Transport: failTransport{t}})
 	om, err := off.Manifest(ctx, "@o/warm", "1.0.0", m.Integrity)
