@@ -201,6 +201,9 @@ func (t *authTransport) CloseIdleConnections() {
 }
 
 func (c *Client) cacheGet(key string) ([]byte, bool) {
+	if !c.cache.enabled() {
+		return nil, false
+	}
 	data, ok := c.cache.Get(key)
 	if ok {
 		c.hits.Add(1)

@@ -8,5 +8,65 @@
 // os.UserCacheDir()/provaudit and the --offline mode.
 //
 // It never verifies anything and never prints: it hands bytes and the few
-// decoded fields verification needs to its caller.
+// decoded fields verification needs to its caller. It takes plain strings
+// (name, version, integrity), not the lockfile model.
+//
+// # Configuration
+//
+// LoadConfig follows npm's precedence: --registry, then npm_config_*
+// variables, the project .npmrc (beside the lockfile), the user npmrc
+// (npm_config_userconfig or $HOME/.npmrc), the global npmrc
+// (npm_config_globalconfig or $PREFIX/etc/npmrc; without either there is
+// none), and for the default registry last the most common registry origin
+// of the lockfile's resolved URLs. No registry host is built in: with none
+// of these, LoadConfig fails with ErrNoRegistry and says how to set one.
+// Everything comes from ConfigOptions.Env, never the process environment.
+//
+// # Credentials
+//
+// //host[:port]/path/:_authToken, :_auth and :username + :_password apply
+// to a request whose host and port match (no port in the key means the
+// scheme's default) and whose path lies inside the key's path; the longest
+// such path wins (npm's nerf-dart rule). The Authorization header is set
+// per request by the transport from the request's own URL, so a redirect
+// hop gets the credential of its own target or none: a token never follows
+// a redirect to another host or path prefix. Redirects from https to http
+// are refused. Credentials are never printed: Config's String, GoString and
+// Format redact them, registry URLs lose their userinfo (which becomes a
+// basic-auth credential) and errors only name URLs without credentials.
+//
+// # Requests
+//
+// For a unit name@version the client gets the version document
+// GET <registry><escaped name>/<version>, with scoped names escaped as npm
+// does (npm-package-arg's escapedName: "@scope/name" -> "@scope%2fname"),
+// so path-prefixed registries (https://host/api/npm/repo/) work. Where the
+// version endpoint answers 404, 405 or 501, or serves no dist.signatures
+// while the registry has keys (a stripping proxy), the abbreviated packument
+// (Accept: application/vnd.npm.install-v1+json) is used and the Manifest
+// says Abbreviated. Attestations come from
+// <registry>-/npm/v1/attestations/<escaped name>@<version> of the registry
+// that served the version; dist.attestations.url only says that there are
+// some and is never followed (npm's pacote also keeps the configured
+// registry's origin), so a document cannot send a request, or a token,
+// elsewhere. Publish time and publisher come from the full packument,
+// decoded as a stream (PublishInfo). Keys come from <registry>-/npm/v1/keys.
+//
+// Every request holds one of Options.Concurrency slots (shared by all calls
+// on a Client), has its own timeout, and is retried with exponential
+// backoff and jitter on 429, 408, 5xx other than 501/505, connection resets
+// and timeouts, honouring Retry-After up to 60 s; other 4xx are final.
+// Bodies are capped (ErrTooLarge) and must be JSON (an HTML page is
+// ErrMalformed), for the name and version asked for. Cancelling the context
+// aborts requests in flight and backoff waits.
+//
+// # Cache
+//
+// Registry answers are cached by registry URL + name@version (they are
+// immutable once published) in one file per entry, checksummed and written
+// atomically; see Cache. A cached version document is used only when its
+// integrity does not contradict the lockfile's; otherwise it is refetched.
+// Attestation bodies and publish facts are kept forever, key sets for
+// KeysMaxAge. Offline uses the cache alone and fails with ErrNotInCache
+// ("not in cache") for anything missing; NoCache neither reads nor writes.
 package fetch

@@ -5,6 +5,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/provaudit/provaudit/internal/registrytest"
 )
 
 func writeCA(t testing.TB, path string, f *fakeRegistry) {
@@ -270,5 +274,91 @@ func TestTokenNeverPrinted(t *testing.T) {
 	}
 	if s := cfg.String(); strings.Contains(s, testToken) {
 		t.Errorf("Config.String contains the token:\n%s", s)
+	}
+}
+
+// connectProxy is an HTTPS forward proxy: it tunnels CONNECT requests and
+// records their targets.
+type connectProxy struct {
+	*httptest.Server
+	mu      sync.Mutex
+	targets []string
+}
+
+func newConnectProxy(t *testing.T) *connectProxy {
+	p := &connectProxy{}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		p.mu.Lock()
+		p.targets = append(p.targets, r.Host)
+		p.mu.Unlock()
+		upstream, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			upstream.Close()
+			return
+		}
+		fmt.Fprint(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
+		var wg sync.WaitGroup
+		wg.Go(func() { _, _ = io.Copy(upstream, conn); upstream.Close() })
+		wg.Go(func() { _, _ = io.Copy(conn, upstream); conn.Close() })
+		wg.Wait()
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+// TestHTTPSProxyAndHTTP2 goes through an HTTPS_PROXY tunnel to a TLS
+// registry (trusted through cafile), and talks HTTP/2 to a TLS registry
+// that offers it.
+func TestHTTPSProxyAndHTTP2(t *testing.T) {
+	checkGoroutines(t)
+	r := registrytest.New(registrytest.Options{TLS: true})
+	t.Cleanup(r.Close)
+	if err := r.Add(registrytest.Package{Name: "h2", Version: "1.0.0", Signed: true}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var protos []int
+	r.Handle("/-/npm/v1/keys", func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		protos = append(protos, req.ProtoMajor)
+		mu.Unlock()
+		fmt.Fprint(w, `{"keys":[]}`)
+	})
+	caPath := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.Certificate()}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	proxy := newConnectProxy(t)
+	for _, viaProxy := range []bool{false, true} {
+		var env []string
+		if viaProxy {
+			env = []string{"HTTPS_PROXY=" + proxy.URL}
+		}
+		c := testClient(t, testConfig(t, r.URL(), "cafile="+caPath+"\n", env...), Options{NoCache: true})
+		if _, err := c.Manifest(context.Background(), "h2", "1.0.0", ""); err != nil {
+			t.Fatalf("proxy %v: %v", viaProxy, err)
+		}
+		if _, err := c.RegistryKeys(context.Background(), r.URL()); err != nil {
+			t.Fatalf("proxy %v: %v", viaProxy, err)
+		}
+		c.Close()
+	}
+	proxy.mu.Lock()
+	targets := proxy.targets
+	proxy.mu.Unlock()
+	if want := strings.TrimSuffix(strings.TrimPrefix(r.URL(), "https://"), "/"); len(targets) != 1 || targets[0] != want {
+		t.Errorf("proxy tunnels %q, want one to %s", targets, want)
+	}
+	if len(protos) != 2 || protos[0] != 2 || protos[1] != 2 {
+		t.Errorf("HTTP versions %v, want HTTP/2 with and without the proxy", protos)
 	}
 }

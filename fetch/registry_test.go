@@ -203,6 +203,9 @@ func TestNoCache(t *testing.T) {
 	if r.Requests() != 2 {
 		t.Errorf("%d requests, want 2 (no cache)", r.Requests())
 	}
+	if s := c.Stats(); s.CacheHits != 0 || s.CacheMisses != 0 {
+		t.Errorf("stats %+v: a disabled cache counts nothing", s)
+	}
 	if c.Cache() == nil || c.Cache().Dir() != "" {
 		t.Errorf("Cache() = %v, want a disabled cache", c.Cache())
 	}
