@@ -10,4 +10,56 @@
 // unique name@version#integrity units that are fetched and verified once.
 //
 // The package reads only the files it is given and never touches the network.
+//
+// # Formats
+//
+// For lockfileVersion 2 and 3 the packages object is read and the v1
+// dependencies mirror of version 2 is ignored. A lockfile without packages
+// (lockfileVersion 1, or a 2 that lacks it) is read from its nested
+// dependencies, whose install paths are synthesized as npm 7 and later
+// would write them: node_modules/a/node_modules/b, and for the dependencies
+// of a file: directory (a link), paths inside that directory, which is then
+// an entry of its own. A v1 version field may hold an "npm:name@version"
+// alias, a git, file: or URL spec, or a version. A lockfileVersion 1 file
+// without "requires" was written by npm 5.0 and is refused as ancient.
+// Repeated keys are read as JSON.parse reads them: the last one wins.
+//
+// # Kinds
+//
+// An install location (a path whose last part after node_modules/ is a
+// package folder) is:
+//
+//   - registry when its resolved URL is <registry>/<name>/-/<base>-<version>.tgz
+//     for its own name and version (any host, any path prefix, the name
+//     possibly percent-encoded), or when it has no resolved URL and a semver
+//     version, with or without an integrity: such an entry must be checked,
+//     and the audit reports what it cannot check;
+//   - git for git+..., git://, git@..., github:, gitlab:, bitbucket:, gist:
+//     and http(s) URLs of .git repositories;
+//   - file for file: specs and relative paths;
+//   - remote for any other http(s) URL, or a resolved value of another
+//     scheme;
+//   - file as well when the lockfile records nothing for it (no version,
+//     resolved or integrity): npm drops such damaged entries and installs
+//     nothing there.
+//
+// A link (link: true) is a workspace when its target matches the root's
+// workspaces globs, else a link; it is named after its target entry. Any
+// other path is a folder: a workspace folder when the workspaces globs
+// match it, else a local folder (kind file), which npm never fetches.
+//
+// # Errors
+//
+// Errors wrap [ErrNotFound], [ErrSyntax] (with file:line:col),
+// [ErrUnsupportedVersion] or [ErrMalformed] (with file:line and the entry's
+// path). A file with several problems reports up to ten of them, in line
+// order, joined. A truncated file wraps both ErrSyntax and ErrMalformed.
+//
+// # Performance
+//
+// Parsing is one pass over the bytes by a small JSON scanner that validates
+// the whole document as encoding/json does, keeps the strings it needs as
+// substrings of one copy of the input, and counts lines as it skips
+// whitespace. The work a hostile file can cause is bounded: nesting depth,
+// the total size of synthesized v1 paths, and workspace glob matching.
 package lockfile

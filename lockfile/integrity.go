@@ -42,6 +42,11 @@ func ParseIntegrity(sri string) ([]Hash, error) {
 // allocate for the usual SRI strings.
 func checkIntegrity(sri string) error {
 	var buf [128]byte
+	if sri != "" && !strings.ContainsAny(sri, " \t\n\r\v\f") {
+		// One token, the usual case.
+		_, _, err := parseHash(sri, buf[:0])
+		return err
+	}
 	n := 0
 	for tok := range strings.FieldsSeq(sri) {
 		if _, _, err := parseHash(tok, buf[:0]); err != nil {

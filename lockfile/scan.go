@@ -237,6 +237,15 @@ func (sc *scanner) element(first bool) (ok bool, err error) {
 	return true, nil
 }
 
+// plain marks the bytes a string can hold that need no attention: not a
+// quote, backslash, control character or non-ASCII byte.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str reads the string at pos (which is '"') and returns its decoded value.
 // Strings without escapes are returned as substrings of the input.
 func (sc *scanner) str() (string, error) {
@@ -244,6 +253,12 @@ func (sc *scanner) str() (string, error) {
 	start := sc.pos + 1
 	ascii := true
 	for i := start; i < len(s); i++ {
+		for i < len(s) && plain[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		switch {
 		case c == '"':
@@ -372,6 +387,10 @@ func (sc *scanner) skipStr() error {
 	s := sc.s
 	i := sc.pos + 1
 	for i < len(s) {
+		if plain[s[i]] {
+			i++
+			continue
+		}
 		c := s[i]
 		switch {
 		case c == '"':
@@ -574,18 +593,6 @@ func (sc *scanner) end() error {
 	sc.ws()
 	if sc.pos < len(sc.s) {
 		return sc.errChar("after top-level value")
-	}
-	return nil
-}
-
-// validate reports the first syntax error in s, or nil if s is one JSON value.
-func validate(s string) *syntaxError {
-	sc := newScanner(s)
-	if err := sc.skip(); err != nil {
-		return err.(*syntaxError)
-	}
-	if err := sc.end(); err != nil {
-		return err.(*syntaxError)
 	}
 	return nil
 }

@@ -255,8 +255,14 @@ func registryTarball(u, name, version string) bool {
 	if i := strings.IndexByte(name, '/'); i >= 0 {
 		base = name[i+1:]
 	}
-	suffix := "/" + name + "/-/" + base + "-" + version + ".tgz"
-	return strings.HasSuffix(p, suffix)
+	// p ends with "/" + name + "/-/" + base + "-" + version + ".tgz".
+	for _, part := range [...]string{".tgz", version, "-", base, "/-/", name, "/"} {
+		var ok bool
+		if p, ok = strings.CutSuffix(p, part); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // versionFromTarball returns the version in u when u is a registry tarball
