@@ -4,7 +4,7 @@ import "strings"
 
 // This file turns raw entries into Entries: paths, names, kinds and reasons.
 
-const emptyReason = "the lockfile records no version, resolved or integrity for this install location: npm installs nothing here (it drops such entries as damaged)"
+const emptyReason = "the lockfile records no version, resolved or integrity for this install location: npm ci installs nothing here (it drops such entries as damaged; npm install may resolve the package anew, outside the lockfile)"
 
 // newEntry copies what a raw entry says as written.
 func newEntry(r *rawEntry) Entry {

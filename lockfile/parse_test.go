@@ -339,14 +339,16 @@ func TestParseEdges(t *testing.T) {
     "node_modules/a": {"resolved": "https://r.invalid/a/-/a-1.2.3.tgz", "integrity": "` + sriA + `"},
     "node_modules/b": {},
     "node_modules/.pnpm/r/c/1.0.0": {},
-    "node_modules/g": {"resolved": "git+ssh://git@host.invalid/g.git#0123"}
+    "node_modules/g": {"resolved": "git+ssh://git@host.invalid/g.git#0123"},
+    "node_modules/@s": {}
   }
 }`,
 			want: []Entry{
 				{Path: "node_modules/a", Name: "a", Version: "1.2.3", Integrity: sriA, Resolved: "https://r.invalid/a/-/a-1.2.3.tgz", Kind: KindRegistry, Line: 4},
-				{Path: "node_modules/b", Name: "b", Kind: KindFile, Reason: "npm installs nothing here", Line: 5},
+				{Path: "node_modules/b", Name: "b", Kind: KindFile, Reason: "npm ci installs nothing here", Line: 5},
 				{Path: "node_modules/.pnpm/r/c/1.0.0", Name: "1.0.0", Kind: KindFile, Reason: "local folder node_modules/.pnpm/r/c/1.0.0 (not an install location)", Line: 6},
 				{Path: "node_modules/g", Name: "g", Resolved: "git+ssh://git@host.invalid/g.git#0123", Kind: KindGit, Reason: "git dependency", Line: 7},
+				{Path: "node_modules/@s", Name: "@s", Kind: KindFile, Reason: "local folder node_modules/@s (not an install location)", Line: 8},
 			},
 		},
 		{

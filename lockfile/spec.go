@@ -123,7 +123,8 @@ func installName(p string) (name string, ok bool) {
 	}
 	slash := strings.IndexByte(rest, '/')
 	if slash < 0 {
-		return rest, rest != "node_modules"
+		// A scope folder (node_modules/@s) holds packages but is none.
+		return rest, rest != "node_modules" && rest[0] != '@'
 	}
 	if rest[0] != '@' || slash == 1 || strings.IndexByte(rest[slash+1:], '/') >= 0 || slash == len(rest)-1 || rest[slash+1] == '.' {
 		return "", false
