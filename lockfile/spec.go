@@ -124,7 +124,10 @@ func installName(p string) (name string, ok bool) {
 	slash := strings.IndexByte(rest, '/')
 	if slash < 0 {
 		// A scope folder (node_modules/@s) holds packages but is none.
-		return rest, rest != "node_modules" && rest[0] != '@'
+		if rest == "node_modules" || rest[0] == '@' {
+			return "", false
+		}
+		return rest, true
 	}
 	if rest[0] != '@' || slash == 1 || strings.IndexByte(rest[slash+1:], '/') >= 0 || slash == len(rest)-1 || rest[slash+1] == '.' {
 		return "", false
