@@ -126,7 +126,7 @@ func BenchmarkFetch10k(b *testing.B) {
 	run := func(b *testing.B, opts Options, publish bool, wantRequests int) {
 		r.SetLatency(benchLatency)
 		b.ReportAllocs()
-		var wall, flush time.Duration
+		var wall, flush, cpu time.Duration
 		var peak float64
 		var requests int64
 		for b.Loop() {
@@ -142,11 +142,12 @@ func BenchmarkFetch10k(b *testing.B) {
 			r.ResetStats()
 			runtime.GC()
 			stop := heapPeak()
-			start := time.Now()
+			start, cpu0 := time.Now(), processCPU()
 			b.StartTimer()
 			failed := fetchAll(ctx, c, locked, publish)
 			b.StopTimer()
 			wall += time.Since(start)
+			cpu += processCPU() - cpu0
 			requests = r.Requests()
 			fstart := time.Now()
 			if err := c.Close(); err != nil {
@@ -169,6 +170,10 @@ func BenchmarkFetch10k(b *testing.B) {
 		}
 		b.ReportMetric(float64(requests), "requests/op")
 		b.ReportMetric((flush / time.Duration(b.N)).Seconds(), "flush-s")
+		// CPU seconds of the whole process (client and fake registry) during
+		// the fetch: with wall time far above the bound and CPU far below
+		// wall x cores, the process was waiting for a busy machine.
+		b.ReportMetric((cpu / time.Duration(b.N)).Seconds(), "cpu-s")
 		b.ReportMetric(peak, "peak-heap-MB")
 		if requests > 0 {
 			bound := time.Duration(requests) * benchLatency / time.Duration(conc)
