@@ -208,12 +208,14 @@ func TestCancelAbortsPromptly(t *testing.T) {
 	reg := newFakeRegistry(t)
 	reg.add(&fakePkg{name: "c", version: "1.0.0"})
 	reg.fail("/c/1.0.0", 100, http.StatusServiceUnavailable, "60") // long Retry-After
-	blocked := make(chan struct{})
+	aborted := make(chan struct{})
 	reg.handle("/hang/1.0.0", func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
-		close(blocked)
+		close(aborted)
 	})
 	c := testClient(t, testConfig(t, reg.URL(), ""), Options{NoCache: true})
+	// cancel once the request reached the server: during the backoff wait
+	// ("c") and while the request is in flight ("hang")
 	for _, name := range []string{"c", "hang"} {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -221,7 +223,12 @@ func TestCancelAbortsPromptly(t *testing.T) {
 			_, err := c.Manifest(ctx, name, "1.0.0", "")
 			done <- err
 		}()
-		time.Sleep(100 * time.Millisecond)
+		for deadline := time.Now().Add(10 * time.Second); reg.hitsFor("/"+name+"/1.0.0") == 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the request never reached the server", name)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
 		cancel()
 		select {
 		case err := <-done:
@@ -232,7 +239,11 @@ func TestCancelAbortsPromptly(t *testing.T) {
 			t.Fatalf("%s: Manifest did not return after cancel", name)
 		}
 	}
-	<-blocked // the server saw the in-flight request aborted
+	select {
+	case <-aborted: // the server saw the in-flight request go away
+	case <-time.After(10 * time.Second):
+		t.Fatal("the in-flight request was not aborted")
+	}
 }
 
 func TestConcurrencyLimit(t *testing.T) {
