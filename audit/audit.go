@@ -339,10 +339,6 @@ func (a *auditor) fetch(ctx context.Context, w *work) {
 		}
 		return
 	}
-	if u.Integrity == "" {
-		w.err = fmt.Errorf("the lockfile pins no integrity for %s@%s, so nothing can be bound to it (run npm install to record it)", u.Name, u.Version)
-		return
-	}
 	m, err := a.opts.Client.Manifest(ctx, u.Name, u.Version, u.Integrity)
 	if err != nil {
 		w.err = err
@@ -390,6 +386,24 @@ func (a *auditor) finish(w *work, p *Package) {
 	v := a.verdict(w)
 	p.RegistrySignature, p.Attestations = v.Sig, v.Att
 	p.Status, p.Reason, p.Findings = classify(v, a.pol)
+	if v.WeakIntegrity {
+		p.Reason += " (the lockfile pins only a sha1 digest: bound through the registry's dist.shasum)"
+	}
+	if w.unit.Integrity == "" {
+		p.Unpinned = true
+		p.Reason += " (the lockfile pins no integrity: checked against the integrity the registry serves, " + w.manifest.Integrity + ")"
+	}
+}
+
+// boundIntegrity is the integrity a package's signature and attestations
+// must be bound to: the lockfile's, or, for entries whose lockfile records
+// none (npm then installs whatever the registry serves for name@version),
+// the registry's, which the result marks as unpinned.
+func boundIntegrity(w *work) string {
+	if w.unit.Integrity != "" {
+		return w.unit.Integrity
+	}
+	return w.manifest.Integrity
 }
 
 // verdict verifies a package, or reuses a cached verdict for exactly the
@@ -459,7 +473,7 @@ func (a *auditor) verify(w *work) verdict {
 	if m.Attestations != nil {
 		ar = vf.Attestations(verify.AttestationInput{
 			Name: u.Name, Version: u.Version,
-			Integrity:         u.Integrity,
+			Integrity:         boundIntegrity(w),
 			ServedIntegrity:   m.Integrity,
 			ServedShasum:      m.Shasum,
 			ExpectedPredicate: m.Attestations.PredicateType,
@@ -475,7 +489,7 @@ func (a *auditor) verify(w *work) verdict {
 
 	in := verify.SignatureInput{
 		Name: u.Name, Version: u.Version,
-		Integrity:       u.Integrity,
+		Integrity:       boundIntegrity(w),
 		ServedIntegrity: m.Integrity,
 		ServedShasum:    m.Shasum,
 		Signatures:      sigs(m),
@@ -488,6 +502,7 @@ func (a *auditor) verify(w *work) verdict {
 	}
 	sr := vf.RegistrySignature(in)
 	v.Sig = signatureCheck(sr)
+	v.WeakIntegrity = sr.WeakIntegrity
 	if errors.Is(sr.Err, verify.ErrPublishTimeUnknown) {
 		v.SigUndetermined = true
 	}

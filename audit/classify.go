@@ -18,6 +18,9 @@ type verdict struct {
 	// IntegrityMismatch: the registry serves another integrity than the
 	// lockfile pins.
 	IntegrityMismatch bool `json:"integrityMismatch,omitempty"`
+	// WeakIntegrity: the lockfile pins only a sha1 digest, so the binding
+	// went through the registry's dist.shasum.
+	WeakIntegrity bool `json:"weakIntegrity,omitempty"`
 }
 
 // policy holds the options that turn verdicts into findings.

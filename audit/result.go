@@ -115,6 +115,10 @@ type Package struct {
 	Dev      bool   `json:"dev,omitempty"`
 	Optional bool   `json:"optional,omitempty"`
 	Peer     bool   `json:"peer,omitempty"`
+	// Unpinned: the lockfile records no integrity for this package, so it
+	// was checked against the integrity the registry serves (what npm would
+	// install), not bound to the lockfile.
+	Unpinned bool   `json:"unpinned,omitempty"`
 	Status   Status `json:"status"`
 	// Reason says in one sentence why the status is what it is.
 	Reason string `json:"reason"`

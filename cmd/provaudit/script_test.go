@@ -84,6 +84,7 @@ func setupScript(env *testscript.Env) error {
 //	registry tamper-attestation NAME@VERSION [publish|provenance]
 //	registry attest-integrity NAME@VERSION SRI   attestations made for another integrity
 //	registry serve-integrity NAME@VERSION SRI    the registry serves another dist.integrity
+//	registry serve-tarball NAME@VERSION CONTENT  serve a version whose tarball is CONTENT
 //	registry fail PATH N STATUS        the next N requests to PATH fail
 //	registry nokeys                    the keys endpoint answers 404
 //	registry down                      stop the server (connections refused)
@@ -139,6 +140,10 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 		needArgs(ts, args, 3)
 		name, version := splitSpec(ts, args[1])
 		ts.Check(reg.Add(registrytest.Package{Name: name, Version: version, Integrity: args[2], Signed: true}))
+	case "serve-tarball":
+		needArgs(ts, args, 3)
+		name, version := splitSpec(ts, args[1])
+		ts.Check(reg.Add(registrytest.Package{Name: name, Version: version, Tarball: []byte(args[2]), Signed: true}))
 	case "fail":
 		needArgs(ts, args, 4)
 		n, err := strconv.Atoi(args[2])
