@@ -84,7 +84,7 @@ func TestDemo(t *testing.T) {
 	var res struct {
 		Packages []struct {
 			Name, Version, Status, Kind string
-			Attestations               *struct {
+			Attestations                *struct {
 				Provenance *struct{ SourceRepository, Commit string }
 			}
 		}
