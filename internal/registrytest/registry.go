@@ -349,7 +349,9 @@ func (r *Registry) ResetStats() {
 	r.maxInFlight.Store(r.inFlight.Load())
 }
 
-// Stats is the JSON body of GET /-/registrytest/stats.
+// Stats is the JSON body of GET /-/registrytest/stats: the counts of
+// Requests and MaxInFlight, the requests in flight now and the number of
+// package names served.
 type Stats struct {
 	Requests    int64 `json:"requests"`
 	MaxInFlight int64 `json:"maxInFlight"`
