@@ -267,10 +267,8 @@ func (c *Cache) write(key string, data []byte) error {
 	}
 	sum := sha256.Sum256(data)
 	header := fmt.Sprintf("provaudit-cache %s %s %d %s\n", cacheFormat, hex.EncodeToString(keySum[:]), len(data), hex.EncodeToString(sum[:]))
-	_, werr := tmp.WriteString(header)
-	if werr == nil {
-		_, werr = tmp.Write(data)
-	}
+	buf := make([]byte, 0, len(header)+len(data))
+	_, werr := tmp.Write(append(append(buf, header...), data...)) // one write call
 	cerr := tmp.Close()
 	if werr == nil {
 		werr = cerr
