@@ -117,7 +117,7 @@ func Prepare(ctx context.Context, opts Options) (*Rig, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
 	}
-	registry, host, err := checkRegistryURL(opts.RegistryURL)
+	registry, keysName, err := checkRegistryURL(opts.RegistryURL)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,6 @@ func Prepare(ctx context.Context, opts Options) (*Rig, error) {
 		return nil, err
 	}
 
-	keysName := host + registryPath(registry) + "keys.json"
 	repo, err := newTUFRepo(map[string][]byte{
 		trustedRootTarget: opts.TrustedRoot,
 		keysName:          opts.KeysTUF,
@@ -276,10 +275,10 @@ func (r *Rig) Close() error {
 }
 
 // checkRegistryURL checks that the registry is plain HTTP on loopback and
-// returns it normalized (trailing slash) with its host as WHATWG URL.host
-// writes it (lower case, default port dropped), which is how npm names the
-// TUF target of its keys.
-func checkRegistryURL(raw string) (registry, host string, err error) {
+// returns it normalized (with a trailing slash) and the name of the TUF
+// target npm looks its keys up under: "<host[:port]><path>/keys.json", with
+// the host as WHATWG URL.host writes it (lower case, default port dropped).
+func checkRegistryURL(raw string) (registry, keysTarget string, err error) {
 	if raw == "" {
 		return "", "", fmt.Errorf("%w: RegistryURL is empty", ErrOptions)
 	}
@@ -297,7 +296,7 @@ func checkRegistryURL(raw string) (registry, host string, err error) {
 	if hostname != "127.0.0.1" && hostname != "localhost" {
 		return "", "", fmt.Errorf("%w: RegistryURL %q: the host must be 127.0.0.1 or localhost (everything stays on loopback)", ErrOptions, raw)
 	}
-	host = hostname
+	host := hostname
 	if port := u.Port(); port != "" && port != "80" {
 		host = net.JoinHostPort(hostname, port)
 	} else if strings.HasSuffix(u.Host, ":") {
@@ -307,17 +306,11 @@ func checkRegistryURL(raw string) (registry, host string, err error) {
 	if !strings.HasSuffix(p, "/") {
 		p += "/"
 	}
-	return "http://" + u.Host + p, host, nil
-}
-
-// registryPath is the path of a normalized registry URL, with its trailing
-// slash ("/" for a registry at the root).
-func registryPath(registry string) string {
-	rest := strings.TrimPrefix(registry, "http://")
-	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		return rest[i:]
+	keysTarget = host + p + "keys.json"
+	if err := checkTargetName(keysTarget); err != nil {
+		return "", "", fmt.Errorf("%w: RegistryURL %q: its path cannot name a TUF target", ErrOptions, raw)
 	}
-	return "/"
+	return "http://" + u.Host + p, keysTarget, nil
 }
 
 // checkTrustedRoot checks that b is a Sigstore trusted root npm can load.

@@ -25,7 +25,7 @@ import (
 // certAuthority is the rig's own CA and the server certificate it issued
 // for TUFHost.
 type certAuthority struct {
-	certPEM []byte          // the CA certificate, for NODE_EXTRA_CA_CERTS
+	certPEM []byte // the CA certificate, for NODE_EXTRA_CA_CERTS
 	cert    *x509.Certificate
 	leaf    tls.Certificate // TUFHost's certificate and key
 }
