@@ -43,8 +43,9 @@ func generatedTree(n int) (rootDeps, rootDevDeps map[string]string, pkgs []testP
 }
 
 // BenchmarkNPMAuditSignatures measures one cold `npm audit signatures` run
-// (signatures on every package, attestations on a third) for generated
-// trees of 20 and 400 install locations and a real 319-location lockfile.
+// (signatures on every package, attestations on a third or on all) for
+// generated trees of 20 and 400 install locations and a real 319-location
+// lockfile.
 // Run with: go test -run '^$' -bench NPMAuditSignatures -benchtime 3x ./bench/npmrig
 func BenchmarkNPMAuditSignatures(b *testing.B) {
 	needNPM(b)
@@ -64,15 +65,19 @@ func BenchmarkNPMAuditSignatures(b *testing.B) {
 	cases := []struct {
 		name string
 		lock lockSource
+		// attestEvery: every attestEvery-th unit is attested.
+		attestEvery int
 	}{
-		{"generated-20", generated(20)},
-		{"generated-400", generated(400)},
-		{"real-319", real("../../testdata/lockfiles/real-projects/slsa-verifier-actions-installer/package-lock.json")},
+		{"generated-20", generated(20), 3},
+		{"generated-20-all-attested", generated(20), 1},
+		{"generated-400", generated(400), 3},
+		{"generated-400-all-attested", generated(400), 1},
+		{"real-319", real("../../testdata/lockfiles/real-projects/slsa-verifier-actions-installer/package-lock.json"), 3},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			lock := c.lock(b)
-			reg, attested := registryFor(b, lock, 3)
+			reg, attested := registryFor(b, lock, c.attestEvery)
 			rig := prepare(b, reg, lock, 10*time.Minute)
 			var cpu time.Duration
 			var maxRSS int64
