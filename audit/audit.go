@@ -254,7 +254,11 @@ func (a *auditor) buildRegistryTrust(ctx context.Context, registry string) *regi
 			return rt
 		default:
 			listed, err = verify.ParseNpmKeys(body)
-			if err != nil {
+			switch {
+			case errors.Is(err, verify.ErrNoKeys):
+				// {"keys": []}: a registry that signs nothing.
+				hasKeys, listed = false, nil
+			case err != nil:
 				rt.err = fmt.Errorf("signing keys of %s: %w", registry, err)
 				return rt
 			}

@@ -87,6 +87,7 @@ func setupScript(env *testscript.Env) error {
 //	registry serve-tarball NAME@VERSION CONTENT  serve a version whose tarball is CONTENT
 //	registry fail PATH N STATUS        the next N requests to PATH fail
 //	registry nokeys                    the keys endpoint answers 404
+//	registry emptykeys                 the keys endpoint lists no keys
 //	registry down                      stop the server (connections refused)
 //	registry requests N                assert the number of requests served since the last reset
 //	registry reset                     reset the request counters
@@ -153,6 +154,8 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 		reg.Fail(args[1], n, status, "")
 	case "nokeys":
 		reg.SetNoKeys(true)
+	case "emptykeys":
+		reg.SetKeys([]byte(`{"keys": []}`))
 	case "down":
 		reg.Close()
 	case "requests":
