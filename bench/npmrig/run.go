@@ -71,10 +71,12 @@ func (r *Rig) Run(ctx context.Context) (*Result, error) {
 		res.Sys = ps.SystemTime()
 		res.MaxRSSKB = maxRSSKB(ps)
 	}
-	if err := ctx.Err(); err != nil {
+	// A run that ended on its own just as the context ended still counts.
+	killed := cmd.ProcessState == nil || !cmd.ProcessState.Exited()
+	if err := ctx.Err(); err != nil && killed {
 		return res, fmt.Errorf("%w: npm killed: %w", ErrRun, err)
 	}
-	if errors.Is(runCtx.Err(), context.DeadlineExceeded) {
+	if errors.Is(runCtx.Err(), context.DeadlineExceeded) && killed {
 		res.TimedOut = true
 		return res, nil
 	}
