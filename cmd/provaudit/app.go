@@ -263,6 +263,13 @@ func auditAction(c *cli.Context) error {
 	if prog != nil {
 		prog.done()
 	}
+	if opts.Client != nil {
+		// Waits for queued cache writes; a failed write only costs time on
+		// the next run, so it is worth a warning, not a failure.
+		if err := opts.Client.Close(); err != nil && !s.quiet {
+			fmt.Fprintln(stderr, "provaudit: warning: cache:", err)
+		}
+	}
 	if res == nil {
 		return runErr
 	}
