@@ -56,20 +56,27 @@ type Package struct {
 // Locked is one lockfile unit: a name, version and integrity.
 type Locked struct{ Name, Version, Integrity string }
 
-// Packages builds signed Packages for lockfile units, one per name@version
-// (the first wins). A package name is attested when a hash of the name falls
-// below attestedFraction, so all versions of a name agree and the choice is
-// the same in every run; units without a sha512 integrity are never
-// attested. Every package gets publishTime.
+// Packages builds signed Packages for lockfile units, one per name@version:
+// the first unit that records an integrity wins, so a bundled copy without
+// one (listed first by path) does not make the registry serve an integrity
+// that contradicts the copy installed from the registry. A package name is
+// attested when a hash of the name falls below attestedFraction, so all
+// versions of a name agree and the choice is the same in every run; units
+// without a sha512 integrity are never attested. Every package gets
+// publishTime.
 func Packages(locked []Locked, attestedFraction float64, publishTime time.Time) []Package {
-	seen := make(map[string]bool, len(locked))
+	at := make(map[string]int, len(locked)) // name@version -> index in out
 	out := make([]Package, 0, len(locked))
 	for _, l := range locked {
 		key := l.Name + "@" + l.Version
-		if seen[key] {
+		if i, ok := at[key]; ok {
+			if out[i].Integrity == "" && l.Integrity != "" {
+				out[i].Integrity = l.Integrity
+				out[i].Attested = nameFraction(l.Name) < attestedFraction && hasSHA512(l.Integrity)
+			}
 			continue
 		}
-		seen[key] = true
+		at[key] = len(out)
 		out = append(out, Package{
 			Name:        l.Name,
 			Version:     l.Version,

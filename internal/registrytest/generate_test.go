@@ -509,4 +509,13 @@ func TestPackages(t *testing.T) {
 			t.Fatal("fraction 0 attested a package")
 		}
 	}
+	// A bundled copy without integrity listed first does not decide what
+	// the registry serves for that name@version.
+	bundled := []Locked{
+		{Name: "wrappy", Version: "1.0.2"},
+		{Name: "wrappy", Version: "1.0.2", Integrity: sriSHA512([]byte("wrappy"))},
+	}
+	if got := Packages(bundled, 1, published); len(got) != 1 || got[0].Integrity != bundled[1].Integrity || !got[0].Attested {
+		t.Errorf("bundled copy first: %+v", got)
+	}
 }
