@@ -4,51 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/provaudit/provaudit/audit"
+	"github.com/provaudit/provaudit/internal/sarifschema"
 )
-
-// sarifSchemaFile is the OASIS SARIF 2.1.0 schema (see testdata/README.md).
-var sarifSchemaFile = filepath.Join("testdata", "sarif-schema-2.1.0.json")
-
-var loadSARIFSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	f, err := os.Open(sarifSchemaFile)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		return nil, err
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	const url = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-	if err := c.AddResource(url, doc); err != nil {
-		return nil, err
-	}
-	return c.Compile(url)
-})
 
 // validateSARIF validates doc against the SARIF 2.1.0 schema.
 func validateSARIF(t testing.TB, doc []byte) error {
 	t.Helper()
-	sch, err := loadSARIFSchema()
-	if err != nil {
-		t.Fatalf("loading the SARIF schema: %v", err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		return err
-	}
-	return sch.Validate(inst)
+	return sarifschema.Validate(doc)
 }
 
 func renderSARIF(t testing.TB, r *audit.Result) []byte {

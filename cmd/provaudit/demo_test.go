@@ -22,6 +22,7 @@ import (
 
 	"github.com/provaudit/provaudit/fetch"
 	"github.com/provaudit/provaudit/internal/registrytest"
+	"github.com/provaudit/provaudit/internal/sarifschema"
 	"github.com/provaudit/provaudit/lockfile"
 )
 
@@ -113,6 +114,20 @@ func TestDemo(t *testing.T) {
 	}
 	if after := treeDigest(t, cache); after != before {
 		t.Error("the offline demo modified its cache directory")
+	}
+
+	// SARIF of the same audit is valid SARIF 2.1.0 and points at the
+	// tampered package's lockfile line.
+	stdout.Reset()
+	code = run(context.Background(), []string{"provaudit", "--offline", "--cache-dir", cache, "--format", "sarif", demoDir}, &stdout, &stderr)
+	if code != exitFindings {
+		t.Fatalf("sarif: exit code %d, want %d", code, exitFindings)
+	}
+	if err := sarifschema.Validate(stdout.Bytes()); err != nil {
+		t.Fatalf("the demo's SARIF does not validate: %v", err)
+	}
+	if !strings.Contains(stdout.String(), `"startLine": 32`) || !strings.Contains(stdout.String(), "gundam-visor@1.0.1") {
+		t.Errorf("SARIF does not point at gundam-visor's line 32:\n%s", stdout.String())
 	}
 
 	// The table (the README's actual command) names the tampered package.
