@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/provaudit/provaudit/audit"
 )
 
@@ -200,10 +202,29 @@ func comparePackages(a, b *audit.Package) int {
 	if c := strings.Compare(a.Name, b.Name); c != 0 {
 		return c
 	}
-	if c := strings.Compare(a.Version, b.Version); c != 0 {
+	if c := compareVersions(a.Version, b.Version); c != 0 {
 		return c
 	}
 	return strings.Compare(a.Integrity, b.Integrity)
+}
+
+// compareVersions orders versions by semantic version precedence (1.9.0
+// before 1.10.0, prereleases before their release), with versions that are
+// not semver after those that are, in string order.
+func compareVersions(a, b string) int {
+	va, errA := semver.StrictNewVersion(a)
+	vb, errB := semver.StrictNewVersion(b)
+	switch {
+	case errA == nil && errB == nil:
+		if c := va.Compare(vb); c != 0 {
+			return c
+		}
+	case errA == nil:
+		return -1
+	case errB == nil:
+		return 1
+	}
+	return strings.Compare(a, b)
 }
 
 // pkgID is name@version, or the name alone when there is no version (links
