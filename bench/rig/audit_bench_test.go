@@ -1,0 +1,184 @@
+package rig
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/provaudit/provaudit/audit"
+	"github.com/provaudit/provaudit/bench/lockgen"
+	"github.com/provaudit/provaudit/fetch"
+	"github.com/provaudit/provaudit/lockfile"
+	"github.com/provaudit/provaudit/verify"
+)
+
+// Environment of the registry helper process (see TestHelperRegistry).
+const (
+	helperEnv        = "PROVAUDIT_BENCH_HELPER_REGISTRY"
+	helperLatencyEnv = "PROVAUDIT_BENCH_HELPER_LATENCY"
+	helperTrustEnv   = "PROVAUDIT_BENCH_HELPER_TRUST"
+)
+
+// TestHelperRegistry is not a test: BenchmarkAudit10k runs the test binary
+// again with this test selected and the lockfile path in the environment,
+// so that the fake registry runs in a process of its own and neither its
+// CPU time nor its allocations show in the benchmark's profile. It serves
+// until its stdin is closed.
+func TestHelperRegistry(t *testing.T) {
+	path := os.Getenv(helperEnv)
+	if path == "" {
+		t.Skip("helper process of BenchmarkAudit10k")
+	}
+	lat, err := time.ParseDuration(os.Getenv(helperLatencyEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf, err := lockfile.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Serve(context.Background(), ServeOptions{Lockfile: lf, Attested: 0.33, Latency: lat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.WriteTrust(os.Getenv(helperTrustEnv)); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := json.Marshal(s.Expect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("REGISTRY %s %s\n", s.Registry.URL(), exp)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// helperRegistry starts the registry helper for the lockfile at path.
+func helperRegistry(b *testing.B, path string, latency time.Duration) (url string, trust TrustFiles, exp Expect) {
+	b.Helper()
+	dir := b.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperRegistry$", "-test.v")
+	cmd.Env = append(os.Environ(), helperEnv+"="+path, helperLatencyEnv+"="+latency.String(), helperTrustEnv+"="+dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	})
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 3 && f[0] == "REGISTRY" {
+			if err := json.Unmarshal([]byte(f[2]), &exp); err != nil {
+				b.Fatal(err)
+			}
+			go func() { _, _ = io.Copy(io.Discard, stdout) }()
+			return f[1], TrustFiles{TrustedRoot: filepath.Join(dir, "trusted_root.json"), NpmKeys: filepath.Join(dir, "npm-keys.json")}, exp
+		}
+	}
+	b.Fatalf("the registry helper ended without a URL: %v", sc.Err())
+	return "", TrustFiles{}, Expect{}
+}
+
+// BenchmarkAudit10k runs provaudit's pipeline in-process (audit.Run with
+// the fetch client and verifier the CLI builds) on the generated
+// 10,000-package lockfile against the fake registry (20 ms latency) in a
+// helper process: what a cold (fresh cache directory each iteration) and a
+// warm (the same directory again) provaudit run does, minus process start
+// and report rendering. For profiles:
+//
+//	go test -run '^$' -bench 'Audit10k/cold' -benchtime 1x -cpuprofile cpu.out ./bench/rig
+//	go tool pprof -top rig.test cpu.out
+func BenchmarkAudit10k(b *testing.B) {
+	files, err := filepath.Glob("../../testdata/lockfiles/real-projects/*/package-lock.json")
+	if err != nil || len(files) == 0 {
+		b.Fatal("no real-project lockfiles in testdata")
+	}
+	srcs, err := lockgen.LoadSources(files...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gen, err := lockgen.Generate(lockgen.Options{Sources: srcs, Packages: 10000, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	path := filepath.Join(dir, "package-lock.json")
+	if err := os.WriteFile(path, gen.JSON, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	url, tf, exp := helperRegistry(b, path, 20*time.Millisecond)
+	lf, err := lockfile.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	root, err := os.ReadFile(tf.TrustedRoot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, err := os.ReadFile(tf.NpmKeys)
+	if err != nil {
+		b.Fatal(err)
+	}
+	auditOnce := func(b *testing.B, cacheDir string) {
+		b.Helper()
+		trust, err := verify.NewTrust(verify.TrustOptions{TrustedRoot: root, NpmKeys: keys})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg, err := fetch.LoadConfig(fetch.ConfigOptions{ProjectDir: dir, Registry: url, Env: []string{"HOME=" + dir}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		client, err := fetch.NewClient(cfg, fetch.Options{CacheDir: cacheDir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer client.Close()
+		res, err := audit.Run(context.Background(), audit.Options{
+			Lockfile: lf, Config: cfg, Client: client, Trust: trust, PinnedKeysOnly: true,
+			Tool: audit.Tool{Name: "provaudit", Version: "bench"},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s := res.Summary; s.Audited != exp.Audited || s.Verified != exp.Verified || s.Signed != exp.Signed {
+			b.Fatalf("not clean: %+v, want %+v", s, exp)
+		}
+	}
+	b.Run("cold", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i++
+			auditOnce(b, filepath.Join(dir, "cache-cold-"+strconv.Itoa(i)))
+		}
+		b.ReportMetric(float64(exp.Audited), "packages")
+	})
+	b.Run("warm", func(b *testing.B) {
+		cache := filepath.Join(dir, "cache-warm")
+		auditOnce(b, cache) // fill it, untimed
+		for b.Loop() {
+			auditOnce(b, cache)
+		}
+		b.ReportMetric(float64(exp.Audited), "packages")
+	})
+}
