@@ -506,3 +506,61 @@ func TestProvauditEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestMain lets the test binary act as the launcher of measured runs.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == LaunchArg {
+		os.Exit(LaunchMain(os.Args[1:], os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestLauncherRSS shows why runs go through a launcher: a child started
+// directly by a process with a large peak reports that peak as its own
+// maxrss (Linux, vfork-style spawn); through the launcher it does not.
+func TestLauncherRSS(t *testing.T) {
+	if runtime.GOOS != "linux" || testing.Short() {
+		t.Skip("Linux rusage accounting; allocates 256 MB")
+	}
+	ballast := make([]byte, 256<<20)
+	for i := 0; i < len(ballast); i += 4096 {
+		ballast[i] = 1
+	}
+	report := `{"schemaVersion": 1, "summary": {"packages": 0}, "packages": []}`
+	bin := fakeProvaudit(t, report, 0)
+	opts := RunOptions{Binary: bin, Lockfile: "l", Registry: "r", Trust: TrustFiles{"a", "b"}, CacheDir: "c", Home: t.TempDir()}
+	direct, err := RunProvaudit(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Launcher = os.Args[0]
+	launched, err := RunProvaudit(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.KeepAlive(ballast)
+	if direct.MaxRSSKB < 200<<10 {
+		t.Logf("direct child reports %d KiB: this kernel does not charge the parent's peak", direct.MaxRSSKB)
+	}
+	if launched.MaxRSSKB <= 0 || launched.MaxRSSKB > 100<<10 || launched.RSSFloorKB <= 0 || launched.RSSFloorKB > 100<<10 {
+		t.Fatalf("through the launcher: maxrss %d KiB, launcher %d KiB; want both small", launched.MaxRSSKB, launched.RSSFloorKB)
+	}
+	if launched.ExitCode != 0 || launched.Wall <= 0 {
+		t.Fatalf("%+v", launched)
+	}
+	t.Logf("maxrss direct %d KiB, launched %d KiB (launcher %d KiB)", direct.MaxRSSKB, launched.MaxRSSKB, launched.RSSFloorKB)
+}
+
+func TestLaunchMainUsage(t *testing.T) {
+	var stderr strings.Builder
+	for _, args := range [][]string{{LaunchArg}, {LaunchArg, "x", "y"}, {"other", "--", "y"}} {
+		if code := LaunchMain(args, &stderr); code != 125 {
+			t.Errorf("LaunchMain(%q) = %d, want 125", args, code)
+		}
+	}
+	// A launcher whose program cannot be started is a failed run.
+	opts := RunOptions{Binary: filepath.Join(t.TempDir(), "missing"), Lockfile: "l", Registry: "r", Trust: TrustFiles{"a", "b"}, CacheDir: "c", Home: t.TempDir(), Launcher: os.Args[0]}
+	if _, err := RunProvaudit(context.Background(), opts); !errors.Is(err, ErrRun) {
+		t.Fatalf("missing program through the launcher: %v", err)
+	}
+}

@@ -33,6 +33,11 @@ type RunOptions struct {
 	Home string
 	// Timeout bounds the run (0: none but the context's).
 	Timeout time.Duration
+	// Launcher is a program that implements LaunchMain (benchrig): the
+	// run goes through it so that the peak RSS is provaudit's own (see
+	// LaunchArg). Empty: provaudit is started directly, and on Linux its
+	// peak RSS is at least this process's.
+	Launcher string
 }
 
 // Run is the outcome of one provaudit run.
@@ -40,8 +45,9 @@ type Run struct {
 	// Wall is the time from start to exit; User and Sys the CPU times
 	// from the child's rusage.
 	Wall, User, Sys time.Duration
-	// MaxRSSKB is the peak resident set size in KiB.
-	MaxRSSKB int64
+	// MaxRSSKB is the peak resident set size in KiB; RSSFloorKB the
+	// launcher's peak, below which MaxRSSKB cannot go (0 without one).
+	MaxRSSKB, RSSFloorKB int64
 	// ExitCode is provaudit's exit status.
 	ExitCode int
 	// Summary is the JSON report's summary.
@@ -113,23 +119,35 @@ func RunProvaudit(ctx context.Context, o RunOptions) (*Run, error) {
 		args = append(args, "--concurrency", strconv.Itoa(o.Concurrency))
 	}
 	args = append(args, o.Lockfile)
-	cmd := exec.CommandContext(ctx, o.Binary, args...)
-	cmd.Env = isolatedEnv(os.Environ(), o.Home)
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		return nil, fmt.Errorf("%w: %s: %w", ErrRun, o.Binary, err)
+	env := isolatedEnv(os.Environ(), o.Home)
+	r := &Run{}
+	if o.Launcher != "" {
+		u, err := launch(ctx, o.Launcher, o.Binary, args, func(cmd *exec.Cmd) {
+			cmd.Env, cmd.Stdout, cmd.Stderr = env, &stdout, &stderr
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w; stderr: %s", err, clip(stderr.String(), 2000))
+		}
+		r.Wall, r.User, r.Sys, r.MaxRSSKB, r.RSSFloorKB, r.ExitCode = u.Wall, u.User, u.Sys, u.MaxRSSKB, u.LauncherRSSKB, u.ExitCode
+	} else {
+		cmd := exec.CommandContext(ctx, o.Binary, args...)
+		cmd.Env, cmd.Stdout, cmd.Stderr = env, &stdout, &stderr
+		start := time.Now()
+		err := cmd.Run()
+		r.Wall = time.Since(start)
+		var exitErr *exec.ExitError
+		if err != nil && !errors.As(err, &exitErr) {
+			return nil, fmt.Errorf("%w: %s: %w", ErrRun, o.Binary, err)
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrRun, o.Lockfile, ctx.Err())
+		}
+		r.ExitCode = cmd.ProcessState.ExitCode()
+		r.User, r.Sys = cmd.ProcessState.UserTime(), cmd.ProcessState.SystemTime()
+		r.MaxRSSKB = maxRSSKB(cmd.ProcessState)
 	}
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrRun, o.Lockfile, ctx.Err())
-	}
-	r := &Run{Wall: wall, ExitCode: cmd.ProcessState.ExitCode(), Stderr: stderr.Bytes()}
-	r.User, r.Sys = cmd.ProcessState.UserTime(), cmd.ProcessState.SystemTime()
-	r.MaxRSSKB = maxRSSKB(cmd.ProcessState)
+	r.Stderr = stderr.Bytes()
 	if err := r.readReport(stdout.Bytes()); err != nil {
 		return nil, fmt.Errorf("%w: exit status %d: %w; stderr: %s", ErrRun, r.ExitCode, err, clip(stderr.String(), 2000))
 	}

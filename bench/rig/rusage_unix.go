@@ -4,7 +4,10 @@ package rig
 
 import (
 	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -16,10 +19,35 @@ func maxRSSKB(ps *os.ProcessState) int64 {
 	if !ok || ru == nil {
 		return 0
 	}
+	return rssKB(int64(ru.Maxrss)) // int32 on 32-bit platforms
+}
+
+func rssKB(maxrss int64) int64 {
 	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
-		return int64(ru.Maxrss) / 1024
+		return maxrss / 1024
 	}
-	return int64(ru.Maxrss)
+	return maxrss
+}
+
+// SelfPeakRSSKB is the peak resident set size of this process's memory in
+// KiB: VmHWM from /proc/self/status where there is one (getrusage's maxrss
+// of a process started by a larger one is that one's peak, see LaunchArg),
+// else maxrss.
+func SelfPeakRSSKB() int64 {
+	if data, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64); err == nil {
+					return kb
+				}
+			}
+		}
+	}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return rssKB(int64(ru.Maxrss)) // int32 on 32-bit platforms
 }
 
 // SelfCPU is the user plus system CPU time this process has used so far:
@@ -30,4 +58,12 @@ func SelfCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// setGroup starts cmd in a process group of its own and makes cancelling
+// kill the whole group (the launcher and what it started).
+func setGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 }

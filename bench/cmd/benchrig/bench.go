@@ -28,7 +28,8 @@ type bench struct {
 	moduleDir   string
 	work        string
 	home        string
-	concurrency int // provaudit's concurrency in effect
+	concurrency int    // provaudit's concurrency in effect
+	self        string // this executable: the launcher of measured runs
 	rep         *report
 }
 
@@ -53,6 +54,9 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	}
 	defer b.cleanWork()
 	if err := b.describeTools(ctx); err != nil {
+		return nil, err
+	}
+	if b.self, err = os.Executable(); err != nil {
 		return nil, err
 	}
 	b.rep.loadStart = loadAverage()
@@ -248,6 +252,7 @@ type npmSample struct {
 	requests    int64
 	maxInFlight int64
 	registryCPU time.Duration
+	rssFloorKB  int64 // the npm helper's peak: npm's RSS cannot read lower
 }
 
 // measure serves one lockfile and runs everything on it.
@@ -284,22 +289,26 @@ func (b *bench) measure(ctx context.Context, d *dataset) error {
 		return err
 	}
 
-	var rigNPM *npmrig.Rig
+	var npm *npmProc
 	if b.cfg.npm {
 		b.logf("%s: laying out the installed tree for npm", d.label)
-		rigNPM, err = npmrig.Prepare(ctx, npmrig.Options{
-			RegistryURL: served.Registry.URL(),
-			Lockfile:    d.path,
-			TrustedRoot: served.TrustedRoot,
-			KeysTUF:     served.KeysTUF,
-			WorkDir:     b.work,
-			NPM:         b.cfg.npmBin,
-			Timeout:     b.cfg.npmTimeout,
-		})
+		keysTUF := filepath.Join(filepath.Dir(trust.NpmKeys), "keys.json")
+		if err := os.WriteFile(keysTUF, served.KeysTUF, 0o644); err != nil {
+			return err
+		}
+		npm, err = startNPM(ctx, npmConfig{
+			RegistryURL:     served.Registry.URL(),
+			Lockfile:        d.path,
+			TrustedRootFile: trust.TrustedRoot,
+			KeysTUFFile:     keysTUF,
+			WorkDir:         b.work,
+			NPM:             b.cfg.npmBin,
+			Timeout:         b.cfg.npmTimeout,
+		}, b.log)
 		if err != nil {
 			return err
 		}
-		defer rigNPM.Close()
+		defer npm.close()
 	}
 
 	reg := served.Registry
@@ -329,17 +338,17 @@ func (b *bench) measure(ctx context.Context, d *dataset) error {
 				}
 			}
 		}
-		if rigNPM != nil {
+		if npm != nil {
 			b.logf("%s, latency %s: npm audit signatures (up to %s)", d.label, lat, b.cfg.npmTimeout)
 			reg.ResetStats()
 			cpu0 := rig.SelfCPU()
-			res, err := rigNPM.Run(ctx)
-			r.npm = &npmSample{res: res, err: err, requests: reg.Stats().Requests, maxInFlight: reg.MaxInFlight(), registryCPU: rig.SelfCPU() - cpu0}
+			res, floor, err := npm.run()
+			r.npm = &npmSample{res: res, err: err, requests: reg.Stats().Requests, maxInFlight: reg.MaxInFlight(), registryCPU: rig.SelfCPU() - cpu0, rssFloorKB: floor}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			if res != nil {
-				b.logf("%s, latency %s: npm wall %.1fs, exit %d, timed out %t, err %v", d.label, lat, res.Wall.Seconds(), res.ExitCode, res.TimedOut, err)
+				b.logf("%s, latency %s: npm wall %.1fs, CPU %.1fs, RSS %d MB, exit %d, timed out %t, err %v", d.label, lat, res.Wall.Seconds(), (res.User + res.Sys).Seconds(), res.MaxRSSKB>>10, res.ExitCode, res.TimedOut, err)
 			} else {
 				b.logf("%s, latency %s: npm failed: %v", d.label, lat, err)
 			}
@@ -362,6 +371,7 @@ func (b *bench) provaudit(ctx context.Context, served *rig.Served, lockPath stri
 		Concurrency: b.cfg.concurrency,
 		Home:        b.home,
 		Timeout:     b.cfg.timeout,
+		Launcher:    b.self,
 	})
 	cpu := rig.SelfCPU() - cpu0
 	if err != nil {

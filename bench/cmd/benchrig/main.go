@@ -41,9 +41,21 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/provaudit/provaudit/bench/rig"
 )
 
 func main() {
+	// Helper modes: this executable is also the launcher of measured
+	// provaudit runs and the host of npm runs (see rig.LaunchArg, npmMain).
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case rig.LaunchArg:
+			os.Exit(rig.LaunchMain(os.Args[1:], os.Stderr))
+		case npmArg:
+			os.Exit(npmMain(os.Stdin, os.Stdout))
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args, os.Stdout, os.Stderr)
 	stop()

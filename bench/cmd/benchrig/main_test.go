@@ -191,3 +191,25 @@ func TestMarkdown(t *testing.T) {
 		t.Errorf("an npm failure is not shown:\n%s", md)
 	}
 }
+
+func TestNPMHelperErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		code     int
+		want     string
+	}{
+		{"no configuration", "", 2, "no configuration"},
+		{"bad configuration", "{\n", 2, "configuration"},
+		{"missing trusted root", `{"trustedRootFile": "/nonexistent/trusted_root.json"}` + "\n", 1, "nonexistent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if code := npmMain(strings.NewReader(tc.in), &out); code != tc.code {
+				t.Fatalf("exit %d, want %d", code, tc.code)
+			}
+			if !strings.Contains(out.String(), tc.want) || !strings.Contains(out.String(), `"error"`) {
+				t.Fatalf("reply %q lacks %q", out.String(), tc.want)
+			}
+		})
+	}
+}

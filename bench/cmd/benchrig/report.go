@@ -87,6 +87,9 @@ func (r *report) markdown() string {
 		w("- CPU floor per operation, same run (`go test -run '^$' -bench %s -cpu 1 ./verify`, %s, bare sigstore-go / ECDSA loops on real public-good data): provenance bundle %s, publish bundle %s, registry signature %s. CPU floor = (provenance + publish bundles × their cost + signatures × theirs) / %d cores. Network bound = requests × latency / concurrency.\n",
 			rig.FloorBench, r.floor.Metric, ms(r.floor.Provenance), ms(r.floor.Publish), ms(r.floor.Signature), r.cores)
 	}
+	if pa, npm := r.rssFloors(); pa > 0 || npm > 0 {
+		w("- Peak RSS is the child's rusage maxrss. Go starts children on the parent's memory and Linux charges the parent's peak to the child at exec, so provaudit runs go through a small launcher process and npm runs in a small helper process: their own peaks (%.0f MB and %.0f MB) are the lowest the RSS columns can read.\n", float64(pa)/1024, float64(npm)/1024)
+	}
 	if len(r.sources) > 0 {
 		w("- Generated lockfiles (seed %d) take names, versions and integrities from %s.\n", r.seed, strings.Join(r.sources, ", "))
 	}
@@ -172,6 +175,21 @@ func (r *report) markdown() string {
 	r.targets(w)
 	r.problems(w)
 	return b.String()
+}
+
+// rssFloors are the largest launcher and npm helper peaks (KiB).
+func (r *report) rssFloors() (provaudit, npm int64) {
+	for _, d := range r.datasets {
+		for _, row := range d.rows {
+			for _, s := range append(slices.Clone(row.cold), row.warm...) {
+				provaudit = max(provaudit, s.run.RSSFloorKB)
+			}
+			if row.npm != nil {
+				npm = max(npm, row.npm.rssFloorKB)
+			}
+		}
+	}
+	return provaudit, npm
 }
 
 func (r *report) anyServedFloor() bool {
