@@ -295,10 +295,12 @@ type work struct {
 
 // pipeline fetches packages concurrently (bounded by Concurrency) and
 // verifies them as they arrive on VerifyWorkers goroutines, so verification
-// overlaps the network.
+// overlaps the network. The queue holds every package, so a fetch slot is
+// freed as soon as its package is fetched: when verification is the
+// bottleneck the network keeps going instead of waiting for the CPU.
 func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []int, out []Package) {
 	a.total = len(todo)
-	queue := make(chan *work, a.opts.VerifyWorkers*4)
+	queue := make(chan *work, len(todo))
 
 	var wg sync.WaitGroup
 	for range a.opts.VerifyWorkers {

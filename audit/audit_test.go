@@ -1,0 +1,205 @@
+package audit
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/provaudit/provaudit/fetch"
+	"github.com/provaudit/provaudit/internal/registrytest"
+	"github.com/provaudit/provaudit/lockfile"
+	"github.com/provaudit/provaudit/verify"
+)
+
+// testLockfile builds a v3 lockfile of n registry packages, the first
+// attested ones named att-*, the others plain-*.
+func testLockfile(t *testing.T, attested, plain int) (*lockfile.Lockfile, []registrytest.Package) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(`{"name": "t", "version": "1.0.0", "lockfileVersion": 3, "packages": {"": {"name": "t", "version": "1.0.0"}`)
+	var pkgs []registrytest.Package
+	add := func(name string, att bool) {
+		integ := registrytestSRI(name)
+		fmt.Fprintf(&b, `,
+"node_modules/%s": {"version": "1.0.0", "resolved": "https://registry.invalid/%s/-/%s-1.0.0.tgz", "integrity": %q}`, name, name, name, integ)
+		pkgs = append(pkgs, registrytest.Package{Name: name, Version: "1.0.0", Integrity: integ, Signed: true, Attested: att})
+	}
+	for i := range attested {
+		add(fmt.Sprintf("att-%03d", i), true)
+	}
+	for i := range plain {
+		add(fmt.Sprintf("plain-%03d", i), false)
+	}
+	b.WriteString("}}")
+	lf, err := lockfile.Parse("package-lock.json", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lf, pkgs
+}
+
+// registrytestSRI is a valid, distinct sha512 SRI per name.
+func registrytestSRI(name string) string {
+	sum := make([]byte, 64)
+	copy(sum, name)
+	return "sha512-" + b64(sum)
+}
+
+type setup struct {
+	reg   *registrytest.Registry
+	lf    *lockfile.Lockfile
+	trust *verify.Trust
+	cfg   *fetch.Config
+}
+
+func newSetup(t *testing.T, attested, plain int) *setup {
+	t.Helper()
+	reg := registrytest.New(registrytest.Options{})
+	t.Cleanup(reg.Close)
+	lf, pkgs := testLockfile(t, attested, plain)
+	if err := reg.Add(pkgs...); err != nil {
+		t.Fatal(err)
+	}
+	trust, err := verify.NewTrust(verify.TrustOptions{TrustedRoot: reg.Sigstore().TrustedRoot()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := fetch.LoadConfig(fetch.ConfigOptions{Registry: reg.URL(), Env: []string{"HOME=" + t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &setup{reg: reg, lf: lf, trust: trust, cfg: cfg}
+}
+
+func (s *setup) client(t *testing.T, cacheDir string) *fetch.Client {
+	t.Helper()
+	opts := fetch.Options{CacheDir: cacheDir, NoCache: cacheDir == ""}
+	c, err := fetch.NewClient(s.cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestRunStatusesAndProgress(t *testing.T) {
+	s := newSetup(t, 4, 6)
+	var mu sync.Mutex
+	last := map[Phase]Event{}
+	res, err := Run(context.Background(), Options{
+		Lockfile: s.lf, Config: s.cfg, Client: s.client(t, ""), Trust: s.trust,
+		Concurrency: 3,
+		Progress: func(e Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			if prev, ok := last[e.Phase]; ok && e.Done != prev.Done+1 {
+				t.Errorf("%s progress jumped from %d to %d", e.Phase, prev.Done, e.Done)
+			}
+			last[e.Phase] = e
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Summary.Verified != 4 || res.Summary.Signed != 6 || res.Summary.Packages != 10 || res.Summary.Findings != 0 {
+		t.Errorf("summary %+v", res.Summary)
+	}
+	for _, ph := range []Phase{PhaseFetch, PhaseVerify} {
+		if e := last[ph]; e.Done != 10 || e.Total != 10 {
+			t.Errorf("last %s event %+v, want 10/10", ph, e)
+		}
+	}
+	if m := s.reg.MaxInFlight(); m > 3 {
+		t.Errorf("%d requests in flight with Concurrency 3", m)
+	}
+	for _, p := range res.Packages {
+		if p.RegistrySignature == nil || p.Attestations == nil || p.Findings == nil || p.Reason == "" {
+			t.Errorf("%s: incomplete result %+v", p.Name, p)
+		}
+	}
+}
+
+// A cancelled audit never reports a package as checked that was not.
+func TestRunCancelled(t *testing.T) {
+	s := newSetup(t, 2, 8)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := Run(ctx, Options{Lockfile: s.lf, Config: s.cfg, Client: s.client(t, ""), Trust: s.trust})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if res == nil || res.Summary.Error != 10 {
+		t.Fatalf("want every package with status error, got %+v", res)
+	}
+	for _, p := range res.Packages {
+		if p.Status != StatusError || p.Reason == "" {
+			t.Errorf("%s: %s %q", p.Name, p.Status, p.Reason)
+		}
+	}
+}
+
+// A warm cache gives the same verdicts without any request; a cached
+// verdict is bound to the bytes it was computed from.
+func TestRunWarmCache(t *testing.T) {
+	s := newSetup(t, 3, 3)
+	dir := t.TempDir()
+	opts := Options{Lockfile: s.lf, Config: s.cfg, Client: s.client(t, dir), Trust: s.trust}
+	cold, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := opts.Client.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.reg.ResetStats()
+	opts.Client = s.client(t, dir)
+	warm, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.reg.Requests(); n != 0 {
+		t.Errorf("warm run made %d requests", n)
+	}
+	for i := range cold.Packages {
+		c, w := cold.Packages[i], warm.Packages[i]
+		if c.Status != w.Status || c.Reason != w.Reason || c.RegistrySignature.Status != w.RegistrySignature.Status || c.Attestations.Status != w.Attestations.Status {
+			t.Errorf("%s: cold %s %q, warm %s %q", c.Name, c.Status, c.Reason, w.Status, w.Reason)
+		}
+	}
+	if warm.Summary.Verified != 3 || warm.Summary.Signed != 3 {
+		t.Errorf("warm summary %+v", warm.Summary)
+	}
+
+	// Other trust material (another fake Sigstore) must not reuse the
+	// verdicts: the attestations no longer verify.
+	other := registrytest.New(registrytest.Options{})
+	defer other.Close()
+	otherTrust, err := verify.NewTrust(verify.TrustOptions{TrustedRoot: other.Sigstore().TrustedRoot()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Trust, opts.Client = otherTrust, s.client(t, dir)
+	res, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Summary.Invalid != 3 {
+		t.Errorf("with other trust material: summary %+v, want the 3 attested packages invalid", res.Summary)
+	}
+}
+
+func TestRunNeedsOptions(t *testing.T) {
+	if _, err := Run(context.Background(), Options{}); !errors.Is(err, ErrOptions) {
+		t.Errorf("empty options: %v", err)
+	}
+	s := newSetup(t, 0, 1)
+	if _, err := Run(context.Background(), Options{Lockfile: s.lf, Trust: s.trust}); !errors.Is(err, ErrOptions) {
+		t.Errorf("registry packages without a client: %v", err)
+	}
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
