@@ -64,18 +64,20 @@ func (c *Client) Attestations(ctx context.Context, m *Manifest) ([]byte, error) 
 }
 
 // checkAttestationsBody checks the shape {"attestations": [...]}.
-func checkAttestationsBody(data []byte) error {
-	var doc struct {
-		Attestations []jsontext.Value `json:"attestations"`
-	}
+func checkAttestationsBody(data []byte) error { return checkArrayBody(data, "attestations") }
+
+// checkArrayBody checks that data is a JSON object whose member is an
+// array, without judging the array's elements (verify does that).
+func checkArrayBody(data []byte, member string) error {
 	if looksHTML(data) {
 		return errors.New("the response is an HTML page, not JSON")
 	}
+	var doc map[string]jsontext.Value
 	if err := json.Unmarshal(data, &doc, jsonOpts); err != nil {
 		return err
 	}
-	if doc.Attestations == nil {
-		return errors.New(`no "attestations" array`)
+	if v, ok := doc[member]; !ok || v.Kind() != '[' {
+		return fmt.Errorf("no %q array", member)
 	}
 	return nil
 }

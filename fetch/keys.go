@@ -2,7 +2,6 @@ package fetch
 
 import (
 	"context"
-	"encoding/json/jsontext"
 	"encoding/json/v2"
 	"errors"
 	"fmt"
@@ -82,21 +81,7 @@ func (c *Client) RegistryKeys(ctx context.Context, registry string) ([]byte, err
 }
 
 // checkKeysBody checks the shape {"keys": [...]} without judging the keys.
-func checkKeysBody(data []byte) error {
-	var doc struct {
-		Keys []jsontext.Value `json:"keys"`
-	}
-	if looksHTML(data) {
-		return errors.New("the response is an HTML page, not JSON")
-	}
-	if err := json.Unmarshal(data, &doc, jsonOpts); err != nil {
-		return err
-	}
-	if doc.Keys == nil {
-		return errors.New(`no "keys" array`)
-	}
-	return nil
-}
+func checkKeysBody(data []byte) error { return checkArrayBody(data, "keys") }
 
 // keyless reports whether RegistryKeys found that registry has no keys.
 func (c *Client) keyless(registry string) bool {
