@@ -188,22 +188,10 @@ func (a *auditor) skipReason(u *lockfile.Unit) (string, bool) {
 	if u.Omitted(a.opts.Omit) {
 		return "omitted by --omit", true
 	}
-	if allInBundle(u) {
+	if u.Bundled() {
 		return "bundled in its parent's tarball: installed from the parent, covered by the parent's integrity", true
 	}
 	return "", false
-}
-
-func allInBundle(u *lockfile.Unit) bool {
-	if len(u.Entries) == 0 {
-		return false
-	}
-	for _, e := range u.Entries {
-		if !e.InBundle {
-			return false
-		}
-	}
-	return true
 }
 
 // prepareRegistries fetches the signing keys of every registry the audited

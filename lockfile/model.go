@@ -147,6 +147,21 @@ func (u *Unit) Omitted(o Omit) bool {
 	return true
 }
 
+// Bundled reports whether every entry of the unit is bundled in its
+// parent's tarball (inBundle): such a unit is installed from the parent, not
+// fetched from the registry. A unit without entries is not bundled.
+func (u *Unit) Bundled() bool {
+	if len(u.Entries) == 0 {
+		return false
+	}
+	for _, e := range u.Entries {
+		if !e.InBundle {
+			return false
+		}
+	}
+	return true
+}
+
 // source is what tells apart two non-registry entries with the same name,
 // version and integrity: where their contents come from.
 func source(e *Entry) string {

@@ -210,3 +210,11 @@ func TestV1V2SameUnits(t *testing.T) {
 		t.Errorf("the tree has %d entries, want 7:\n%s", n, d1)
 	}
 }
+
+func TestUnitBundled(t *testing.T) {
+	bundled := &Unit{Entries: []*Entry{{InBundle: true}, {InBundle: true}}}
+	mixed := &Unit{Entries: []*Entry{{InBundle: true}, {}}}
+	if !bundled.Bundled() || mixed.Bundled() || (&Unit{}).Bundled() {
+		t.Errorf("Bundled: all %v, mixed %v, none %v", bundled.Bundled(), mixed.Bundled(), (&Unit{}).Bundled())
+	}
+}
