@@ -111,19 +111,26 @@ const maxPackages = 1_000_000
 //     generated from its name@version;
 //   - every package depends on what its real entry declares
 //     (dependencies and optionalDependencies; generated versions copy a
-//     real version's), each resolved to a version present, the highest one
-//     satisfying the declared range seven times in ten, another satisfying
-//     one otherwise (which makes duplicate versions), any one with a
-//     rewritten range when none satisfies;
+//     real version's), each resolved as a fresh npm install does, to the
+//     highest real version present that satisfies the declared range, or
+//     to another real version with a rewritten range when none does
+//     (generated versions are never chosen: a patch above a real version
+//     would win every range);
 //   - the root project declares the union of the sources' root and
 //     workspace dependencies (prod, dev and optional);
-//   - install locations are laid out as npm places them: at the top level
-//     unless a different version is already visible there, else nested in
-//     the dependent's node_modules; a package no edge reaches becomes a
-//     dependency of a seeded random placed package;
+//   - install locations are laid out as npm hoists them: the top-level
+//     folder of a name goes to the version the root declares, else to the
+//     one the most edges want; a dependency is installed as high as
+//     possible on its dependent's chain of ancestors below any conflicting
+//     version, without shadowing a resolution already made, which gives
+//     nested node_modules/a/node_modules/b duplicates; a package no edge
+//     reaches (every generated version) becomes a dependency of a seeded
+//     random installed package;
 //   - dev, optional and devOptional flags are computed from the graph as
-//     npm computes them; descriptive fields (license, engines, bin, ...)
-//     are copied from the real entry.
+//     npm computes them, after root production dependencies are turned
+//     into devDependencies until the dev share reaches the sources' (see
+//     tuneFlags); descriptive fields (license, engines, bin, ...) are
+//     copied from the real entry.
 func Generate(opts Options) (*Lockfile, error) {
 	switch {
 	case len(opts.Sources) == 0:
@@ -406,23 +413,16 @@ func (g *generator) resolveDeps(from string, deps []dep) []plannedEdge {
 		if len(cands) == 0 {
 			continue
 		}
-		h := g.hash(from, d.folder)
 		c := g.constraint(d.rng)
-		var sat []*unit
+		var to *unit
 		for _, t := range cands {
-			if c == nil || t.sv != nil && c.Check(t.sv) {
-				sat = append(sat, t)
+			if (c == nil || t.sv != nil && c.Check(t.sv)) && (to == nil || compareVersions(t.version, to.version) > 0) {
+				to = t
 			}
 		}
-		var to *unit
 		rng := d.rng
-		switch {
-		case len(sat) > 0 && h%100 < pickHighest:
-			to = slices.MaxFunc(sat, func(a, b *unit) int { return compareVersions(a.version, b.version) })
-		case len(sat) > 0:
-			to = sat[(h/100)%uint64(len(sat))]
-		default:
-			to = cands[h%uint64(len(cands))]
+		if to == nil {
+			to = cands[g.hash(from, d.folder)%uint64(len(cands))]
 			rng = caret(to.version)
 		}
 		if c == nil {
@@ -800,7 +800,3 @@ func sortNodes(nodes []*node) {
 	slices.SortFunc(nodes, func(a, b *node) int { return cmp.Compare(a.path, b.path) })
 }
 
-// pickHighest is the percentage of edges resolved to the highest version
-// satisfying their range (npm's choice on a fresh install); the others take
-// another satisfying version, as older lockfiles keep them.
-var pickHighest uint64 = 100

@@ -128,6 +128,11 @@ type Expect struct {
 	// Locations, LocationsAttested count the install locations of those
 	// units, and of the attested ones (what npm counts).
 	Locations, LocationsAttested int
+	// BundledLocations, BundledAttestedLocations count the install
+	// locations of registry units bundled in their parent's tarball, which
+	// provaudit skips (the parent's integrity covers them) and npm audit
+	// signatures checks against the registry like any other.
+	BundledLocations, BundledAttestedLocations int
 }
 
 // Serve generates and starts a fake registry for every registry package of
@@ -262,7 +267,14 @@ func (s *Served) expect(units []lockfile.Unit) Expect {
 	var e Expect
 	for i := range units {
 		u := &units[i]
-		if u.Kind != lockfile.KindRegistry || allBundled(u) {
+		if u.Kind != lockfile.KindRegistry {
+			continue
+		}
+		if allBundled(u) {
+			e.BundledLocations += len(u.Paths)
+			if s.attested[u.Name+"@"+u.Version] {
+				e.BundledAttestedLocations += len(u.Paths)
+			}
 			continue
 		}
 		e.Audited++

@@ -273,7 +273,7 @@ func TestServeBundledFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.Expect.Audited != 2 || s.Expect.Locations != 2 || s.Packages != 2 {
+	if s.Expect.Audited != 2 || s.Expect.Locations != 2 || s.Packages != 2 || s.Expect.BundledLocations != 1 {
 		t.Fatalf("expect %+v, %d served: the bundled copy is not audited", s.Expect, s.Packages)
 	}
 }

@@ -213,3 +213,27 @@ func TestNPMHelperErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestNPMVerdict(t *testing.T) {
+	e := rig.Expect{Audited: 90, Verified: 30, Signed: 60, Locations: 100, LocationsAttested: 40}
+	pa := &rig.Run{SignatureLocations: 100, AttestationLocations: 40}
+	eb := e
+	eb.BundledLocations, eb.BundledAttestedLocations = 20, 5
+	for _, tc := range []struct {
+		name string
+		npm  npmrig.Result
+		e    rig.Expect
+		want string
+	}{
+		{"agree", npmrig.Result{Audited: 100, VerifiedSignatures: 100, VerifiedAttestations: 40}, e, "agree"},
+		{"npm finds an invalid one", npmrig.Result{Audited: 100, VerifiedSignatures: 99, VerifiedAttestations: 40, Invalid: 1}, e, "**DIFFER**"},
+		{"fewer attestations", npmrig.Result{Audited: 100, VerifiedSignatures: 100, VerifiedAttestations: 39}, e, "**DIFFER**"},
+		{"both short of the expected", npmrig.Result{Audited: 99, VerifiedSignatures: 100, VerifiedAttestations: 40}, e, "not with the expected counts"},
+		{"bundled only", npmrig.Result{Audited: 120, VerifiedSignatures: 120, VerifiedAttestations: 45}, eb, "differ only by bundled packages"},
+		{"bundled and more", npmrig.Result{Audited: 120, VerifiedSignatures: 120, VerifiedAttestations: 46}, eb, "**DIFFER**"},
+	} {
+		if got := npmVerdict(&tc.npm, pa, tc.e); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
