@@ -799,4 +799,3 @@ func (g *generator) stats() Stats {
 func sortNodes(nodes []*node) {
 	slices.SortFunc(nodes, func(a, b *node) int { return cmp.Compare(a.path, b.path) })
 }
-
