@@ -358,7 +358,7 @@ func (r *report) targets(w func(string, ...any)) {
 			}
 			cw := medianDur(row.cold, func(s *sample) time.Duration { return s.run.Wall })
 			ww := medianDur(row.warm, func(s *sample) time.Duration { return s.run.Wall })
-			rss := medianInt(row.cold, func(s *sample) int64 { return s.run.MaxRSSKB }) >> 10
+			rss := int((float64(medianInt(row.cold, func(s *sample) int64 { return s.run.MaxRSSKB })) / 1024) + 0.5) // MB, rounded as in the table
 			lat := latencyLabel(row.latency)
 			switch {
 			case d.gen != nil && d.packages == 10000 && row.latency == 20*time.Millisecond:
