@@ -284,7 +284,9 @@ func (b *bench) measure(ctx context.Context, d *dataset) error {
 			return err
 		}
 	}
-	trust, err := served.WriteTrust(filepath.Join(filepath.Dir(d.path), "trust-"+safeName(d.label)))
+	// Trust files go to the scratch directory: the real lockfiles live in
+	// the repository's testdata, which a benchmark must not write into.
+	trust, err := served.WriteTrust(filepath.Join(b.work, "trust-"+safeName(d.label)))
 	if err != nil {
 		return err
 	}
