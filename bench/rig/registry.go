@@ -228,9 +228,10 @@ func Serve(ctx context.Context, opts ServeOptions) (*Served, error) {
 func (s *Served) Close() { s.Registry.Close() }
 
 // lockedUnits lists the registry units to serve. registrytest.Packages keeps
-// the first unit of each name@version, so units that pin an integrity and
-// are installed from the registry come first: a bundled copy without an
-// integrity, listed earlier in path order, must not decide what is served.
+// the first unit of each name@version that has an integrity, so units that
+// are installed from the registry come first: a bundled copy (which came
+// inside its parent's tarball, with its own integrity or none), listed
+// earlier in path order, must not decide what is served.
 func lockedUnits(units []lockfile.Unit) []registrytest.Locked {
 	var first, later []registrytest.Locked
 	for i := range units {
@@ -239,27 +240,13 @@ func lockedUnits(units []lockfile.Unit) []registrytest.Locked {
 			continue
 		}
 		l := registrytest.Locked{Name: u.Name, Version: u.Version, Integrity: u.Integrity}
-		if u.Integrity != "" && !allBundled(u) {
+		if u.Integrity != "" && !u.Bundled() {
 			first = append(first, l)
 		} else {
 			later = append(later, l)
 		}
 	}
 	return append(first, later...)
-}
-
-// allBundled reports whether every entry of u is bundled in its parent's
-// tarball (provaudit skips such units).
-func allBundled(u *lockfile.Unit) bool {
-	if len(u.Entries) == 0 {
-		return false
-	}
-	for _, e := range u.Entries {
-		if !e.InBundle {
-			return false
-		}
-	}
-	return true
 }
 
 // expect counts what a clean audit of units against s reports.
@@ -270,7 +257,7 @@ func (s *Served) expect(units []lockfile.Unit) Expect {
 		if u.Kind != lockfile.KindRegistry {
 			continue
 		}
-		if allBundled(u) {
+		if u.Bundled() {
 			e.BundledLocations += len(u.Paths)
 			if s.attested[u.Name+"@"+u.Version] {
 				e.BundledAttestedLocations += len(u.Paths)
