@@ -403,7 +403,10 @@ func boundIntegrity(w *work) string {
 // verdict verifies a package, or reuses a cached verdict for exactly the
 // same bytes and trust material. Only clean verdicts (nothing invalid or
 // undetermined) are cached, so failures are always recomputed and shown
-// with their full reason.
+// with their full reason; and only verdicts that verified attestations, the
+// expensive part (milliseconds of certificate chains and logs): a registry
+// signature alone costs less to check again than a cache file costs to
+// write.
 func (a *auditor) verdict(w *work) verdict {
 	key := a.verdictKey(w)
 	if a.cache != nil {
@@ -415,7 +418,7 @@ func (a *auditor) verdict(w *work) verdict {
 		}
 	}
 	v := a.verify(w)
-	if a.cache != nil && !a.opts.ReadOnlyCache && cleanVerdict(v) {
+	if a.cache != nil && !a.opts.ReadOnlyCache && cacheable(v) {
 		if b, err := json.Marshal(v); err == nil {
 			_ = a.cache.Put(key, b) // a failed cache write only costs time
 		}
@@ -423,9 +426,9 @@ func (a *auditor) verdict(w *work) verdict {
 	return v
 }
 
-func cleanVerdict(v verdict) bool {
+func cacheable(v verdict) bool {
 	return !v.SigUndetermined && !v.IntegrityMismatch &&
-		v.Sig.Status != CheckInvalid && v.Att.Status != CheckInvalid
+		v.Sig.Status != CheckInvalid && v.Att.Status == CheckVerified
 }
 
 // verdictKey names a verdict by every input it depends on: the trust

@@ -134,7 +134,20 @@ func (b *bench) setupWork() error {
 			return err
 		}
 	} else {
-		dir, err := os.MkdirTemp("", "provaudit-bench-")
+		// Scratch (and so provaudit's --cache-dir and npm's cache) lives
+		// where provaudit's cache lives by default, the user cache
+		// directory, not in /tmp: on these machines /tmp creates files
+		// about 8 times slower (0.31 ms against 0.04 ms per file, measured
+		// on 2026-11-26), which would charge the cold runs for the
+		// machine's /tmp instead of for provaudit's cache.
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(base, 0o700); err != nil {
+			return err
+		}
+		dir, err := os.MkdirTemp(base, "provaudit-bench-")
 		if err != nil {
 			return err
 		}

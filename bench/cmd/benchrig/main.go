@@ -107,7 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Float64Var(&c.attested, "attested", 0.33, "fraction of package names with attestations")
 	fs.IntVar(&c.concurrency, "concurrency", 0, "provaudit --concurrency (0: its default)")
 	fs.StringVar(&c.out, "out", "", "also write the report to this file")
-	fs.StringVar(&c.work, "work", "", "scratch directory (default: a new temporary one, removed at the end)")
+	fs.StringVar(&c.work, "work", "", "scratch directory (default: a new one in the user cache directory, where provaudit's cache lives by default; removed at the end)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the scratch directory")
 	fs.BoolVar(&c.floor, "floor", true, "measure the CPU floor with the verify package's floor benchmarks")
 	fs.StringVar(&c.command, "command", "", "the command line to print in the report (default: this one)")
