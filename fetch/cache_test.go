@@ -59,37 +59,36 @@ func TestCacheRoundTrip(t *testing.T) {
 	}
 }
 
+// segmentOf returns the path of c's own segment (after a Flush).
+func segmentOf(t *testing.T, c *Cache) string {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.outPath == "" {
+		t.Fatal("the cache wrote no segment")
+	}
+	return c.outPath
+}
+
 func TestCacheCorruption(t *testing.T) {
 	tests := []struct {
 		name   string
-		mangle func(t *testing.T, path string, raw []byte) []byte
+		mangle func(raw []byte) []byte
 	}{
-		{"flipped data byte", func(_ *testing.T, _ string, raw []byte) []byte { raw[len(raw)-1] ^= 1; return raw }},
-		{"truncated", func(_ *testing.T, _ string, raw []byte) []byte { return raw[:len(raw)-3] }},
-		{"extended", func(_ *testing.T, _ string, raw []byte) []byte { return append(raw, 'x') }},
-		{"empty file", func(_ *testing.T, _ string, _ []byte) []byte { return nil }},
-		{"header only", func(_ *testing.T, _ string, raw []byte) []byte { return raw[:bytes.IndexByte(raw, '\n')+1] }},
-		{"no header", func(_ *testing.T, _ string, raw []byte) []byte { return raw[bytes.IndexByte(raw, '\n')+1:] }},
-		{"other format version", func(_ *testing.T, _ string, raw []byte) []byte {
-			return bytes.Replace(raw, []byte(" v1 "), []byte(" v0 "), 1)
+		{"flipped data byte", func(raw []byte) []byte { raw[len(raw)-1] ^= 1; return raw }},
+		{"flipped header byte", func(raw []byte) []byte { raw[40] ^= 1; return raw }},
+		{"truncated", func(raw []byte) []byte { return raw[:len(raw)-3] }},
+		{"empty file", func([]byte) []byte { return nil }},
+		{"header only", func(raw []byte) []byte { return raw[:bytes.IndexByte(raw, '\n')+1] }},
+		{"no header", func(raw []byte) []byte { return raw[bytes.IndexByte(raw, '\n')+1:] }},
+		{"other format version", func(raw []byte) []byte {
+			return bytes.Replace(raw, []byte(" v2 "), []byte(" v0 "), 1)
 		}},
-		{"wrong length", func(_ *testing.T, _ string, raw []byte) []byte {
+		{"wrong length", func(raw []byte) []byte {
 			return bytes.Replace(raw, []byte(" 11 "), []byte(" 12 "), 1)
 		}},
-		{"entry of another key", func(t *testing.T, _ string, _ []byte) []byte {
-			other := openCache(t, "")
-			if err := other.Put("another key", []byte("hello world")); err != nil {
-				t.Fatal(err)
-			}
-			if err := other.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			_, p, _ := other.path("another key")
-			raw, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return raw
+		{"record of another key", func(raw []byte) []byte {
+			return encodeRecord("another key", []byte("hello world"))
 		}},
 	}
 	for _, tt := range tests {
@@ -101,28 +100,112 @@ func TestCacheCorruption(t *testing.T) {
 			if err := c.Flush(); err != nil {
 				t.Fatal(err)
 			}
-			_, p, _ := c.path("the key")
+			p := segmentOf(t, c)
 			raw, err := os.ReadFile(p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(p, tt.mangle(t, p, raw), 0o600); err != nil {
+			if err := os.WriteFile(p, tt.mangle(raw), 0o600); err != nil {
 				t.Fatal(err)
 			}
+			// The writing Cache rereads and rechecks its record; so does
+			// a new one that indexes the damaged segment.
 			if got, ok := c.Get("the key"); ok {
 				t.Errorf("corrupted entry read as %q", got)
 			}
+			fresh, err := OpenCache(c.Dir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := fresh.Get("the key"); ok {
+				t.Errorf("a new cache read the corrupted entry as %q", got)
+			}
 			// a new Put repairs it
-			if err := c.Put("the key", []byte("fresh")); err != nil {
+			if err := fresh.Put("the key", []byte("fresh")); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.Flush(); err != nil {
+			if err := fresh.Flush(); err != nil {
 				t.Fatal(err)
 			}
-			if got, ok := c.Get("the key"); !ok || string(got) != "fresh" {
+			again, err := OpenCache(c.Dir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := again.Get("the key"); !ok || string(got) != "fresh" {
 				t.Errorf("after repair: %q, %v", got, ok)
 			}
 		})
+	}
+}
+
+// A record cut by a crash ends its segment's index; the records before it
+// still read.
+func TestCacheTornTail(t *testing.T) {
+	c := openCache(t, "")
+	for i := range 3 {
+		if err := c.Put(fmt.Sprint("k", i), []byte(fmt.Sprint("value ", i))); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := segmentOf(t, c)
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, raw[:len(raw)-4], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := OpenCache(c.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, true, false} {
+		if _, ok := fresh.Get(fmt.Sprint("k", i)); ok != want {
+			t.Errorf("k%d: hit %v, want %v", i, ok, want)
+		}
+	}
+}
+
+// Past 32 segments OpenCache merges them, keeping the newest value of
+// every key and dropping corrupted records.
+func TestCacheCompaction(t *testing.T) {
+	dir := t.TempDir()
+	for run := range compactAbove + 3 {
+		c, err := OpenCache(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Put("shared", []byte(fmt.Sprint("run ", run))); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Put(fmt.Sprint("own ", run), []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := OpenCache(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, err := c.segments()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segs) > 3 {
+		t.Errorf("%d segments after compaction", len(segs))
+	}
+	if got, ok := c.Get("shared"); !ok || string(got) != fmt.Sprint("run ", compactAbove+2) {
+		t.Errorf("shared = %q, %v; want the last run's value", got, ok)
+	}
+	for run := range compactAbove + 3 {
+		if _, ok := c.Get(fmt.Sprint("own ", run)); !ok {
+			t.Errorf("own %d lost in the merge", run)
+		}
 	}
 }
 
@@ -198,8 +281,7 @@ func TestCacheFilePermissions(t *testing.T) {
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	shard, p, _ := c.path("k")
-	for path, want := range map[string]os.FileMode{p: 0o600, shard: 0o700 | os.ModeDir} {
+	for path, want := range map[string]os.FileMode{segmentOf(t, c): 0o600, c.segDir(): 0o700 | os.ModeDir} {
 		st, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)
@@ -239,16 +321,18 @@ func TestCacheWriteBehind(t *testing.T) {
 	if got, ok := disk.Get("k"); !ok || string(got) != "199" {
 		t.Errorf("on disk: %q, %v; want the last value", got, ok)
 	}
-	if c.pendingBytes != 0 || len(c.pending) != 0 || c.writers != 0 {
-		t.Errorf("after Flush: %d bytes, %d entries pending, %d writers", c.pendingBytes, len(c.pending), c.writers)
+	if c.pendingBytes != 0 || len(c.pending) != 0 || c.writing {
+		t.Errorf("after Flush: %d bytes, %d entries pending, writing %v", c.pendingBytes, len(c.pending), c.writing)
 	}
 }
 
 func TestCacheFlushReportsFailures(t *testing.T) {
 	c := openCache(t, "")
-	shard, _, _ := c.path("doomed")
-	// a file where the shard directory should be: every write there fails
-	if err := os.WriteFile(shard, []byte("in the way"), 0o600); err != nil {
+	// the segment directory is gone: every write fails
+	if err := os.RemoveAll(c.segDir()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.segDir(), []byte("in the way"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Put("doomed", []byte("v")); err != nil {

@@ -63,8 +63,8 @@
 // # Cache
 //
 // Registry answers are cached by registry URL + name@version (they are
-// immutable once published) in one file per entry, checksummed and written
-// atomically; see Cache. A cached version document is used only when its
+// immutable once published) as checksummed records appended to one segment
+// file per run, each record checked again whenever it is read; see Cache. A cached version document is used only when its
 // integrity does not contradict the lockfile's; otherwise it is refetched.
 // Attestation bodies and publish facts are kept forever, key sets for
 // KeysMaxAge. Offline uses the cache alone and fails with ErrNotInCache

@@ -237,6 +237,9 @@ func buildDemoCache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := client.Close(); err != nil { // flushes the write-behind cache
+		t.Fatal(err)
+	}
 	t.Logf("rebuilt %s with %d requests", cacheDir, client.Stats().Requests)
 }
 
