@@ -45,7 +45,8 @@ type Options struct {
 	// ReadOnlyCache reads cached verdicts but writes none, so an offline
 	// audit leaves the cache exactly as it found it.
 	ReadOnlyCache bool
-	// Concurrency bounds the packages being fetched at once (default 48).
+	// Concurrency bounds the packages being fetched at once (default
+	// fetch.DefaultConcurrency).
 	Concurrency int
 	// VerifyWorkers bounds parallel verification (default GOMAXPROCS).
 	VerifyWorkers int
@@ -140,7 +141,7 @@ type registryTrust struct {
 
 func newAuditor(opts Options) *auditor {
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 48
+		opts.Concurrency = fetch.DefaultConcurrency
 	}
 	if opts.VerifyWorkers <= 0 {
 		opts.VerifyWorkers = runtime.GOMAXPROCS(0)

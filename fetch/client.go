@@ -23,7 +23,7 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultConcurrency  = 48
+	DefaultConcurrency  = 64
 	DefaultTimeout      = 30 * time.Second
 	DefaultRetries      = 3
 	DefaultMaxBody      = 64 << 20
@@ -43,7 +43,7 @@ const (
 // Options tune a Client. Zero values mean the defaults.
 type Options struct {
 	// Concurrency is the maximum number of requests in flight, across all
-	// calls on the Client (default 48).
+	// calls on the Client (default 64).
 	Concurrency int
 	// Timeout bounds one request attempt, body included (default 30s).
 	Timeout time.Duration

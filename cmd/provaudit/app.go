@@ -97,7 +97,7 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout"},
 		&cli.BoolFlag{Name: "all", Usage: "table and markdown: list every package with its source repository and commit"},
 		&cli.StringFlag{Name: "registry", Usage: "registry `URL` (default: npm configuration, then the lockfile's resolved URLs)"},
-		&cli.IntFlag{Name: "concurrency", Value: 48, Usage: "packages fetched at once"},
+		&cli.IntFlag{Name: "concurrency", Value: fetch.DefaultConcurrency, Usage: "requests in flight (and packages fetched at once)"},
 		&cli.BoolFlag{Name: "offline", Usage: "use only the cache; packages not in it end with status error"},
 		&cli.StringFlag{Name: "cache-dir", Usage: "cache `DIR` (default: the user cache directory/provaudit)"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the cache"},
