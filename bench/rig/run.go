@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/provaudit/provaudit/audit"
 )
 
 // RunOptions configures one provaudit run.
@@ -51,7 +53,7 @@ type Run struct {
 	// ExitCode is provaudit's exit status.
 	ExitCode int
 	// Summary is the JSON report's summary.
-	Summary Summary
+	Summary audit.Summary
 	// SignatureLocations and AttestationLocations count the install
 	// locations (paths) of the packages with a verified registry signature
 	// and verified attestations; InvalidLocations those of invalid
@@ -67,21 +69,6 @@ type Run struct {
 
 // CPU is the run's user plus system CPU time.
 func (r *Run) CPU() time.Duration { return r.User + r.Sys }
-
-// Summary is the summary object of provaudit's JSON report.
-type Summary struct {
-	Packages             int `json:"packages"`
-	Audited              int `json:"audited"`
-	Verified             int `json:"verified"`
-	Signed               int `json:"signed"`
-	Unsigned             int `json:"unsigned"`
-	Invalid              int `json:"invalid"`
-	Skipped              int `json:"skipped"`
-	Error                int `json:"error"`
-	SignaturesVerified   int `json:"signaturesVerified"`
-	AttestationsVerified int `json:"attestationsVerified"`
-	Findings             int `json:"findings"`
-}
 
 // Clean reports whether a run reported exactly the expected clean result:
 // exit status 0, every audited package verified (attested) or signed, none
@@ -156,8 +143,8 @@ func RunProvaudit(ctx context.Context, o RunOptions) (*Run, error) {
 
 // report is the part of provaudit's JSON report a run reads.
 type report struct {
-	SchemaVersion int      `json:"schemaVersion"`
-	Summary       *Summary `json:"summary"`
+	SchemaVersion int            `json:"schemaVersion"`
+	Summary       *audit.Summary `json:"summary"`
 	Packages      []struct {
 		Name              string   `json:"name"`
 		Version           string   `json:"version"`

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/provaudit/provaudit/audit"
 	"github.com/provaudit/provaudit/bench/lockgen"
 	"github.com/provaudit/provaudit/bench/npmrig"
 	"github.com/provaudit/provaudit/bench/rig"
@@ -121,11 +122,11 @@ func TestSpread(t *testing.T) {
 // fakeReport is a report with one generated 10k dataset, as a session
 // would fill it, without running anything.
 func fakeReport(clean bool, npm *npmSample) *report {
-	run := func(wall time.Duration, exit int, sum rig.Summary) *rig.Run {
+	run := func(wall time.Duration, exit int, sum audit.Summary) *rig.Run {
 		return &rig.Run{Wall: wall, User: wall / 2, Sys: wall / 10, MaxRSSKB: 200 << 10, ExitCode: exit, Summary: sum,
 			SignatureLocations: 12000, AttestationLocations: 4000}
 	}
-	good := rig.Summary{Packages: 10000, Audited: 10000, Verified: 3300, Signed: 6700, SignaturesVerified: 10000, AttestationsVerified: 3300}
+	good := audit.Summary{Packages: 10000, Audited: 10000, Verified: 3300, Signed: 6700, SignaturesVerified: 10000, AttestationsVerified: 3300}
 	d := &dataset{label: "generated 10,000", gen: &lockgen.Stats{Packages: 10000, Entries: 12000}, packages: 10000, entries: 12000,
 		served:     &rig.Served{Names: 2000, Expect: rig.Expect{Audited: 10000, Verified: 3300, Signed: 6700, Locations: 12000, LocationsAttested: 4000}},
 		servedProv: 2 * time.Millisecond, servedPub: 300 * time.Microsecond}
