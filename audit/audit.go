@@ -132,7 +132,6 @@ type auditor struct {
 // registryTrust is what one registry's keys allow: a verifier, or the reason
 // none could be built.
 type registryTrust struct {
-	url      string
 	verifier *verify.Verifier
 	// keysDigest identifies the key list the verifier was built from.
 	keysDigest string
@@ -225,7 +224,7 @@ func (a *auditor) prepareRegistries(ctx context.Context, units []lockfile.Unit, 
 }
 
 func (a *auditor) buildRegistryTrust(ctx context.Context, registry string) *registryTrust {
-	rt := &registryTrust{url: registry}
+	rt := &registryTrust{}
 	pinned := a.opts.Trust.PinnedKeys()
 	var (
 		listed  []verify.Key
