@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -116,12 +117,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 }
 
 type auditor struct {
-	opts   Options
-	now    func() time.Time
-	pol    policy
-	regs   map[string]*registryTrust
-	cache  *fetch.Cache
-	trustD string
+	opts  Options
+	now   func() time.Time
+	pol   policy
+	regs  map[string]*registryTrust
+	cache *fetch.Cache
+	// versions lists the audited versions of each name: one download of a
+	// full packument answers for all of them (fetch.Client.PublishInfo).
+	versions map[string][]string
+	trustD   string
 
 	progressMu sync.Mutex
 	fetched    int
@@ -288,6 +292,13 @@ type work struct {
 // bottleneck the network keeps going instead of waiting for the CPU.
 func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []int, out []Package) {
 	a.total = len(todo)
+	a.versions = make(map[string][]string)
+	for _, i := range todo {
+		u := &units[i]
+		if !slices.Contains(a.versions[u.Name], u.Version) {
+			a.versions[u.Name] = append(a.versions[u.Name], u.Version)
+		}
+	}
 	queue := make(chan *work, len(todo))
 
 	var wg sync.WaitGroup
@@ -352,7 +363,7 @@ func (a *auditor) fetch(ctx context.Context, w *work) {
 	// packument's time map is needed, but only when no signing key is valid
 	// today.
 	if m.Attestations == nil && len(m.Signatures) > 0 && w.reg.verifier.NeedsPublishTime(sigs(m)) {
-		pi, err := a.opts.Client.PublishInfo(ctx, u.Name, u.Version)
+		pi, err := a.opts.Client.PublishInfo(ctx, u.Name, u.Version, a.versions[u.Name]...)
 		if err != nil {
 			w.err = fmt.Errorf("publish time of %s@%s (needed to judge its signing key): %w", u.Name, u.Version, err)
 			return

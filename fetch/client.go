@@ -97,7 +97,10 @@ type Client struct {
 	requests, hits, misses, retries, bytes, cacheErrs atomic.Int64
 
 	flights singleflight.Group
-	noKeys  sync.Map // registry URL -> struct{}: keys endpoint said 404/400
+	// packuments holds, for this Client's lifetime, the facts kept from
+	// each full packument downloaded ("full\n"+URL -> *packumentFacts).
+	packuments sync.Map
+	noKeys     sync.Map // registry URL -> struct{}: keys endpoint said 404/400
 }
 
 // NewClient returns a Client for cfg. It creates the cache directory unless

@@ -3,6 +3,7 @@ package fetch
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -79,7 +80,6 @@ func TestIntegrityConflict(t *testing.T) {
 }
 
 func TestDecodePublishFacts(t *testing.T) {
-	const url = "https://r.invalid/p"
 	tests := []struct {
 		name    string
 		doc     string
@@ -120,29 +120,69 @@ func TestDecodePublishFacts(t *testing.T) {
 		{"HTML", `<html><body>502</body></html>`, "1.0.0", PublishInfo{}, ErrMalformed},
 		{"empty", ``, "1.0.0", PublishInfo{}, ErrMalformed},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			pf, err := decodePublishFacts(strings.NewReader(tt.doc), "p", url)
-			var pi *PublishInfo
-			if err == nil {
-				pi, err = pf.lookup("p", tt.version, url)
-			}
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tt.wantErr)
-				}
-				if !strings.Contains(err.Error(), "p") || !strings.Contains(err.Error(), url) {
-					t.Errorf("err %q does not name the package and URL", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !pi.Time.Equal(tt.want.Time) || pi.NpmUser != tt.want.NpmUser || pi.TrustedPublisher != tt.want.TrustedPublisher {
-				t.Errorf("got %+v, want %+v", *pi, tt.want)
-			}
-		})
+	// Every case holds whether all versions are kept or only the one asked
+	// for (what PublishInfo keeps when no siblings are given).
+	for _, keep := range []map[string]bool{nil, {"1.0.0": true}} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/keep=%v", tt.name, keep), func(t *testing.T) {
+				checkPublishFacts(t, tt.doc, tt.version, keep, tt.want, tt.wantErr)
+			})
+		}
+	}
+}
+
+// TestDecodePublishFactsKeep shows that only the versions asked for are
+// kept, that one not asked for reads as absent, and that a malformed
+// version not asked for still fails the document only when it is not JSON.
+func TestDecodePublishFactsKeep(t *testing.T) {
+	const doc = `{"name":"p","time":{"0.9.0":"2020-01-01T00:00:00Z","1.0.0":"2021-02-03T04:05:06Z","2.0.0":"bad"},` +
+		`"versions":{"0.9.0":{"_npmUser":{"name":"old"}},"1.0.0":{"_npmUser":{"name":"ann"}},"2.0.0":{"_npmUser":5}}}`
+	pf, err := decodePublishFacts(strings.NewReader(doc), "p", "u", map[string]bool{"1.0.0": true, "3.0.0": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pf.versions) != 1 || len(pf.times) != 1 {
+		t.Errorf("kept %d versions and %d times, want 1 and 1", len(pf.versions), len(pf.times))
+	}
+	if !pf.kept("1.0.0") || !pf.kept("3.0.0") || pf.kept("0.9.0") || pf.kept("2.0.0") {
+		t.Error("kept() does not follow the keep set")
+	}
+	pi, err := pf.lookup("p", "1.0.0", "u")
+	if err != nil || pi.NpmUser != "ann" || !pi.Time.Equal(time.Date(2021, 2, 3, 4, 5, 6, 0, time.UTC)) {
+		t.Errorf("lookup 1.0.0 = %+v, %v", pi, err)
+	}
+	if _, err := pf.lookup("p", "3.0.0", "u"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("lookup of a kept but absent version: %v, want ErrNotFound", err)
+	}
+	if _, err := decodePublishFacts(strings.NewReader(`{"name":"p","versions":{"0.9.0":{"x":},"1.0.0":{}}}`), "p", "u", map[string]bool{"1.0.0": true}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("a skipped version that is not JSON: %v, want ErrMalformed", err)
+	}
+}
+
+// checkPublishFacts decodes doc keeping keep, looks version up and
+// compares with want or wantErr.
+func checkPublishFacts(t *testing.T, doc, version string, keep map[string]bool, want PublishInfo, wantErr error) {
+	t.Helper()
+	const url = "https://r.invalid/p"
+	pf, err := decodePublishFacts(strings.NewReader(doc), "p", url, keep)
+	var pi *PublishInfo
+	if err == nil {
+		pi, err = pf.lookup("p", version, url)
+	}
+	if wantErr != nil {
+		if !errors.Is(err, wantErr) {
+			t.Fatalf("err = %v, want %v", err, wantErr)
+		}
+		if !strings.Contains(err.Error(), "p") || !strings.Contains(err.Error(), url) {
+			t.Errorf("err %q does not name the package and URL", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pi.Time.Equal(want.Time) || pi.NpmUser != want.NpmUser || pi.TrustedPublisher != want.TrustedPublisher {
+		t.Errorf("got %+v, want %+v", *pi, want)
 	}
 }
 
@@ -173,7 +213,7 @@ func TestDecodeRecordedPackuments(t *testing.T) {
 				t.Fatalf("%s: %+v (errors %v)", tt.version, m, cg.errs)
 			}
 			if !strings.HasSuffix(tt.file, ".min.json") {
-				pf, err := decodePublishFacts(strings.NewReader(string(data)), tt.name, "u")
+				pf, err := decodePublishFacts(strings.NewReader(string(data)), tt.name, "u", map[string]bool{tt.version: true})
 				if err != nil {
 					t.Fatal(err)
 				}

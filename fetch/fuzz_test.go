@@ -79,7 +79,7 @@ func FuzzPublishInfo(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, name := range []string{"p", "abbrev"} {
-			pf, err := decodePublishFacts(bytes.NewReader(data), name, "url")
+			pf, err := decodePublishFacts(bytes.NewReader(data), name, "url", nil)
 			if err != nil {
 				if !errors.Is(err, ErrMalformed) {
 					t.Fatalf("error %v is not ErrMalformed", err)

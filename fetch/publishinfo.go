@@ -35,10 +35,18 @@ type versionFacts struct {
 	err  error // malformed facts for this version
 }
 
-// packumentFacts is what the streaming decoder keeps from a full packument.
+// packumentFacts is what the streaming decoder keeps from a full packument:
+// the facts of the versions in keep (all versions when keep is nil).
 type packumentFacts struct {
+	keep     map[string]bool
 	times    map[string]string
 	versions map[string]versionFacts
+}
+
+// kept reports whether the facts of version were looked for (a version
+// that was looked for but is absent is an answer too: not found).
+func (pf *packumentFacts) kept(version string) bool {
+	return pf.keep == nil || pf.keep[version]
 }
 
 // PublishInfo gets the publish time and publisher of name@version from the
@@ -47,7 +55,14 @@ type packumentFacts struct {
 // and trustedPublisher: packuments run to tens of megabytes. The extracted
 // facts of the version are cached forever (they never change once
 // published); concurrent calls for the same packument share one request.
-func (c *Client) PublishInfo(ctx context.Context, name, version string) (*PublishInfo, error) {
+//
+// siblings are the other versions of name this run may ask about (an
+// auditor passes every version of the name in its lockfile): their facts
+// are kept in memory from the same download, so a packument is fetched and
+// decoded once per run rather than once per version. Concurrent callers
+// sharing a download should pass the same siblings; a version outside
+// them costs another download when asked for later.
+func (c *Client) PublishInfo(ctx context.Context, name, version string, siblings ...string) (*PublishInfo, error) {
 	if err := checkSpec(name, version); err != nil {
 		return nil, err
 	}
@@ -64,19 +79,37 @@ func (c *Client) PublishInfo(ctx context.Context, name, version string) (*Publis
 	if c.opts.Offline {
 		return nil, fmt.Errorf("%w: %s: publish time and publisher from the packument %s (offline)", ErrNotInCache, what, pURL)
 	}
-	v, err, _ := c.flights.Do("full\n"+pURL, func() (any, error) {
-		var pf *packumentFacts
-		err := c.get(ctx, getSpec{url: pURL, accept: acceptJSON, limit: c.opts.MaxBody, what: name}, func(r io.Reader) error {
-			var err error
-			pf, err = decodePublishFacts(r, name, pURL)
-			return err
+	memo := "full\n" + pURL
+	pf, _ := c.packuments.Load(memo)
+	// A download shared with callers that wanted other versions may not
+	// have kept this one: then one more, of this caller's own.
+	for _, flight := range []string{memo, memo + "\n" + version} {
+		if pf != nil && pf.(*packumentFacts).kept(version) {
+			break
+		}
+		v, err, _ := c.flights.Do(flight, func() (any, error) {
+			keep := make(map[string]bool, len(siblings)+1)
+			keep[version] = true
+			for _, s := range siblings {
+				keep[s] = true
+			}
+			var pf *packumentFacts
+			err := c.get(ctx, getSpec{url: pURL, accept: acceptJSON, limit: c.opts.MaxBody, what: name}, func(r io.Reader) error {
+				var err error
+				pf, err = decodePublishFacts(r, name, pURL, keep)
+				return err
+			})
+			if err == nil {
+				c.packuments.Store(memo, pf)
+			}
+			return pf, err
 		})
-		return pf, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: packument: %w", what, err)
+		if err != nil {
+			return nil, fmt.Errorf("%s: packument: %w", what, err)
+		}
+		pf = v
 	}
-	pi, err := v.(*packumentFacts).lookup(name, version, pURL)
+	pi, err := pf.(*packumentFacts).lookup(name, version, pURL)
 	if err != nil {
 		return nil, err
 	}
@@ -109,8 +142,8 @@ func (pf *packumentFacts) lookup(name, version, pURL string) (*PublishInfo, erro
 // decodePublishFacts streams a full packument for name, keeping time[*]
 // and the publisher fields of every version. Memory is bounded by the
 // largest single token (a readme) plus the kept facts, not by the document.
-func decodePublishFacts(r io.Reader, name, pURL string) (*packumentFacts, error) {
-	pf := &packumentFacts{times: map[string]string{}, versions: map[string]versionFacts{}}
+func decodePublishFacts(r io.Reader, name, pURL string, keep map[string]bool) (*packumentFacts, error) {
+	pf := &packumentFacts{keep: keep, times: map[string]string{}, versions: map[string]versionFacts{}}
 	gotName := ""
 	err := walkObject(r, pURL, name, func(dec *jsontext.Decoder, key string) error {
 		switch key {
@@ -127,13 +160,16 @@ func decodePublishFacts(r io.Reader, name, pURL string) (*packumentFacts, error)
 					return dec.SkipValue()
 				}
 				s, err := readString(dec)
-				if v != "created" && v != "modified" {
+				if v != "created" && v != "modified" && pf.kept(v) {
 					pf.times[v] = s
 				}
 				return err
 			})
 		case "versions":
 			return eachMember(dec, func(v string) error {
+				if !pf.kept(v) {
+					return dec.SkipValue()
+				}
 				vf, err := decodeVersionFacts(dec, v)
 				pf.versions[v] = vf
 				return err

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -655,5 +656,63 @@ func TestPublishInfoRecorded(t *testing.T) {
 	}
 	if len(m.Signatures) != 1 || m.Signatures[0].KeyID != "SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA" || m.Shasum != "68ee0892a1616893b7e6daed46b74ffdb5079ed6" {
 		t.Errorf("recorded manifest: %+v", m)
+	}
+}
+
+// TestPublishInfoSiblings shows that one download of a full packument
+// answers every version named as a sibling, that without siblings each
+// version costs a download, and that a version outside the siblings is
+// still answered (by a download of its own), never from a packument that
+// did not keep it.
+func TestPublishInfoSiblings(t *testing.T) {
+	checkGoroutines(t)
+	versions := []string{"1.0.0", "1.1.0", "2.0.0", "3.0.0"}
+	var pkgs []registrytest.Package
+	for i, v := range versions {
+		pkgs = append(pkgs, registrytest.Package{Name: "@s/many", Version: v, Signed: true,
+			PublishTime: published.Add(time.Duration(i) * time.Hour), NpmUser: "u" + v})
+		pkgs = append(pkgs, registrytest.Package{Name: "alone", Version: v, Signed: true, PublishTime: published})
+	}
+	r := newRT(t, pkgs...)
+	ctx := context.Background()
+	check := func(c *Client, name, v string, siblings ...string) {
+		t.Helper()
+		pi, err := c.PublishInfo(ctx, name, v, siblings...)
+		if err != nil {
+			t.Fatalf("PublishInfo(%s@%s): %v", name, v, err)
+		}
+		if name == "@s/many" {
+			i := slices.Index(versions, v)
+			if !pi.Time.Equal(published.Add(time.Duration(i)*time.Hour)) || pi.NpmUser != "u"+v {
+				t.Errorf("%s@%s: %+v", name, v, pi)
+			}
+		}
+	}
+
+	c := testClient(t, testConfig(t, r.URL(), ""), Options{NoCache: true})
+	siblings := versions[:3]
+	for _, v := range siblings {
+		check(c, "@s/many", v, siblings...)
+	}
+	if n := r.RequestsFor("/@s/many"); n != 1 {
+		t.Errorf("3 sibling versions: %d packument downloads, want 1", n)
+	}
+	check(c, "@s/many", "3.0.0", siblings...) // not kept: a download of its own
+	if n := r.RequestsFor("/@s/many"); n != 2 {
+		t.Errorf("a version outside the siblings: %d packument downloads in all, want 2", n)
+	}
+	check(c, "@s/many", "1.0.0") // the last download kept 3.0.0 and the siblings
+	if n := r.RequestsFor("/@s/many"); n != 2 {
+		t.Errorf("a sibling after the second download: %d packument downloads in all, want 2", n)
+	}
+
+	for _, v := range versions[:2] {
+		check(c, "alone", v)
+	}
+	if n := r.RequestsFor("/alone"); n != 2 {
+		t.Errorf("no siblings: %d packument downloads, want one per version (2)", n)
+	}
+	if _, err := c.PublishInfo(ctx, "alone", "9.9.9", "9.9.9", "1.0.0"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a version the packument does not list: %v, want ErrNotFound", err)
 	}
 }
