@@ -193,7 +193,7 @@ func (a *auditor) skipReason(u *lockfile.Unit) (string, bool) {
 		return "omitted by --omit", true
 	}
 	if u.Bundled() {
-		return "bundled in its parent's tarball: installed from the parent, covered by the parent's integrity", true
+		return fmt.Sprintf("bundled in the tarball of %s: installed from it, covered by its integrity", u.Entries[0].BundledBy), true
 	}
 	return "", false
 }

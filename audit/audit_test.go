@@ -203,3 +203,57 @@ func TestRunNeedsOptions(t *testing.T) {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// TestRunBundled: the project's own bundleDependencies are installed from
+// the registry and audited; a dependency's bundled packages come inside its
+// tarball and are skipped with a reason that names it.
+func TestRunBundled(t *testing.T) {
+	reg := registrytest.New(registrytest.Options{})
+	t.Cleanup(reg.Close)
+	own, parent := registrytestSRI("own"), registrytestSRI("parent")
+	doc := `{"name": "t", "version": "1.0.0", "lockfileVersion": 3, "packages": {
+  "": {"name": "t", "version": "1.0.0", "bundleDependencies": ["own"]},
+  "node_modules/own": {"version": "1.0.0", "resolved": "https://registry.invalid/own/-/own-1.0.0.tgz", "integrity": "` + own + `", "inBundle": true},
+  "node_modules/parent": {"version": "1.0.0", "resolved": "https://registry.invalid/parent/-/parent-1.0.0.tgz", "integrity": "` + parent + `"},
+  "node_modules/parent/node_modules/inside": {"version": "2.0.0", "inBundle": true}
+}}`
+	lf, err := lockfile.Parse("package-lock.json", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Add(
+		registrytest.Package{Name: "own", Version: "1.0.0", Integrity: own, Signed: true, Attested: true},
+		registrytest.Package{Name: "parent", Version: "1.0.0", Integrity: parent, Signed: true},
+	); err != nil {
+		t.Fatal(err)
+	}
+	trust, err := verify.NewTrust(verify.TrustOptions{TrustedRoot: reg.Sigstore().TrustedRoot()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := fetch.LoadConfig(fetch.ConfigOptions{Registry: reg.URL(), Env: []string{"HOME=" + t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &setup{reg: reg, lf: lf, trust: trust, cfg: cfg}
+	res, err := Run(context.Background(), Options{Lockfile: lf, Config: cfg, Client: s.client(t, ""), Trust: trust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Package{}
+	for _, p := range res.Packages {
+		got[p.Name] = p
+	}
+	if p := got["own"]; p.Status != StatusVerified {
+		t.Errorf("the project's bundled dependency: %s (%s), want verified", p.Status, p.Reason)
+	}
+	if p := got["parent"]; p.Status != StatusSigned {
+		t.Errorf("parent: %s (%s), want signed", p.Status, p.Reason)
+	}
+	if p := got["inside"]; p.Status != StatusSkipped || !strings.Contains(p.Reason, "node_modules/parent") {
+		t.Errorf("a dependency's bundled package: %s (%q), want skipped naming node_modules/parent", p.Status, p.Reason)
+	}
+	if n := reg.RequestsFor("/inside"); n != 0 {
+		t.Errorf("%d requests for the bundled package", n)
+	}
+}

@@ -1,6 +1,9 @@
 package lockfile
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // This file turns raw entries into Entries: paths, names, kinds and reasons.
 
@@ -365,4 +368,51 @@ func parseAlias(v string) (name, version string, ok bool) {
 		return "", "", false
 	}
 	return name, version, true
+}
+
+// markBundled sets BundledBy on the entries that come inside another
+// package's tarball, as npm's arborist finds a node's bundler: an inBundle
+// entry's parent location bundles it unless the parent is bundled itself
+// (then the parent's bundler does), and a bundler that is the project or
+// one of its workspace folders leaves the entry to be fetched on its own.
+// An inBundle entry whose parent location is not in the lockfile is taken
+// as fetched on its own, so that it is audited rather than skipped. entries
+// are sorted by Path, so a parent comes before its children.
+func markBundled(entries []Entry) {
+	if !slices.ContainsFunc(entries, func(e Entry) bool { return e.InBundle }) {
+		return
+	}
+	at := make(map[string]int, len(entries))
+	for i := range entries {
+		at[entries[i].Path] = i
+	}
+	for i := range entries {
+		e := &entries[i]
+		if !e.InBundle {
+			continue
+		}
+		j, ok := at[parentLocation(e.Path)]
+		if !ok {
+			continue // top level (the project bundles it) or no parent entry
+		}
+		switch parent := &entries[j]; {
+		case parent.BundledBy != "":
+			e.BundledBy = parent.BundledBy
+		case parent.InBundle || isFolderPath(parent.Path):
+			// bundled by the project, or by a workspace folder
+		default:
+			e.BundledBy = parent.Path
+		}
+	}
+}
+
+// parentLocation is the install path that holds p's node_modules folder:
+// "node_modules/a" for "node_modules/a/node_modules/@s/b", "packages/x"
+// for "packages/x/node_modules/b", "" for a top-level "node_modules/a".
+func parentLocation(p string) string {
+	i := strings.LastIndex(p, "node_modules/")
+	if i <= 0 {
+		return ""
+	}
+	return strings.TrimSuffix(p[:i], "/")
 }

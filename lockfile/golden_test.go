@@ -116,7 +116,7 @@ func summarize(file string, lf *Lockfile, err error) summary {
 				s.WeakIntegrity++
 			}
 		}
-		for name, set := range map[string]bool{"dev": e.Dev, "optional": e.Optional, "devOptional": e.DevOptional, "peer": e.Peer, "inBundle": e.InBundle, "alias": e.Alias != ""} {
+		for name, set := range map[string]bool{"dev": e.Dev, "optional": e.Optional, "devOptional": e.DevOptional, "peer": e.Peer, "inBundle": e.InBundle, "bundledBy": e.BundledBy != "", "alias": e.Alias != ""} {
 			if set {
 				s.Flags[name]++
 			}
@@ -130,6 +130,9 @@ func summarize(file string, lf *Lockfile, err error) summary {
 		}
 		if e.InBundle {
 			pick("first inBundle", e)
+		}
+		if e.BundledBy != "" {
+			pick("first bundled by a dependency", e)
 		}
 		if i == len(lf.Entries)-1 {
 			pick("last entry", e)

@@ -78,6 +78,15 @@ type Entry struct {
 	Link string
 	// Flags as recorded in the lockfile (v1 bundled is InBundle).
 	Dev, Optional, DevOptional, Peer, InBundle bool
+	// BundledBy is, for an entry installed from inside another package's
+	// tarball, the install path of that package: the entry is inBundle and
+	// its parent location is an installed package that is not itself
+	// bundled by the project (else BundledBy is the parent's BundledBy).
+	// It is empty for every entry fetched on its own, including the
+	// project's (or a workspace's) own bundleDependencies: those are
+	// inBundle too, but npm installs them from the registry and bundles
+	// them only when the project itself is packed.
+	BundledBy string
 	// Line is the 1-based line of the entry's key in the file.
 	Line int
 }
@@ -147,15 +156,16 @@ func (u *Unit) Omitted(o Omit) bool {
 	return true
 }
 
-// Bundled reports whether every entry of the unit is bundled in its
-// parent's tarball (inBundle): such a unit is installed from the parent, not
-// fetched from the registry. A unit without entries is not bundled.
+// Bundled reports whether every entry of the unit comes inside another
+// package's tarball (Entry.BundledBy): such a unit is installed from that
+// package, not fetched from the registry. A unit without entries is not
+// bundled.
 func (u *Unit) Bundled() bool {
 	if len(u.Entries) == 0 {
 		return false
 	}
 	for _, e := range u.Entries {
-		if !e.InBundle {
+		if e.BundledBy == "" {
 			return false
 		}
 	}

@@ -184,6 +184,7 @@ func (p *parser) parse() (*Lockfile, error) {
 		return nil, p.malformed()
 	}
 	slices.SortFunc(entries, func(a, b Entry) int { return cmp.Compare(a.Path, b.Path) })
+	markBundled(entries)
 	lf := &Lockfile{
 		Path:            p.file,
 		LockfileVersion: p.lockfileVersion,

@@ -181,7 +181,7 @@ func TestParseEdges(t *testing.T) {
 }`,
 			want: []Entry{
 				{Path: "node_modules/p", Name: "p", Version: "1.0.0", Integrity: sriA, Resolved: "https://r.invalid/p/-/p-1.0.0.tgz", Kind: KindRegistry, Line: 4},
-				{Path: "node_modules/p/node_modules/b", Name: "b", Version: "2.0.0", Kind: KindRegistry, InBundle: true, Dev: true, Line: 5},
+				{Path: "node_modules/p/node_modules/b", Name: "b", Version: "2.0.0", Kind: KindRegistry, InBundle: true, BundledBy: "node_modules/p", Dev: true, Line: 5},
 			},
 		},
 		{
@@ -202,7 +202,7 @@ func TestParseEdges(t *testing.T) {
 }`,
 			want: []Entry{
 				{Path: "node_modules/p", Name: "p", Version: "1.0.0", Integrity: sriA, Kind: KindRegistry, Line: 5},
-				{Path: "node_modules/p/node_modules/b", Name: "b", Version: "2.0.0", Kind: KindRegistry, InBundle: true, Optional: true, Line: 10},
+				{Path: "node_modules/p/node_modules/b", Name: "b", Version: "2.0.0", Kind: KindRegistry, InBundle: true, BundledBy: "node_modules/p", Optional: true, Line: 10},
 			},
 		},
 		{

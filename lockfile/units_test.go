@@ -212,9 +212,82 @@ func TestV1V2SameUnits(t *testing.T) {
 }
 
 func TestUnitBundled(t *testing.T) {
-	bundled := &Unit{Entries: []*Entry{{InBundle: true}, {InBundle: true}}}
-	mixed := &Unit{Entries: []*Entry{{InBundle: true}, {}}}
+	bundled := &Unit{Entries: []*Entry{{InBundle: true, BundledBy: "node_modules/p"}, {InBundle: true, BundledBy: "node_modules/q"}}}
+	mixed := &Unit{Entries: []*Entry{{InBundle: true, BundledBy: "node_modules/p"}, {InBundle: true}}}
 	if !bundled.Bundled() || mixed.Bundled() || (&Unit{}).Bundled() {
 		t.Errorf("Bundled: all %v, mixed %v, none %v", bundled.Bundled(), mixed.Bundled(), (&Unit{}).Bundled())
+	}
+}
+
+// TestBundledBy follows npm's arborist: the project's own (and a
+// workspace's) bundleDependencies are installed from the registry, so only
+// entries inside a dependency's bundle come from another tarball.
+func TestBundledBy(t *testing.T) {
+	const v3 = `{"name": "root", "lockfileVersion": 3, "requires": true, "packages": {
+  "": {"name": "root", "bundleDependencies": ["a"], "workspaces": ["ws"]},
+  "node_modules/a": {"version": "1.0.0", "inBundle": true},
+  "node_modules/a/node_modules/b": {"version": "1.0.0", "inBundle": true},
+  "node_modules/c": {"version": "1.0.0"},
+  "node_modules/c/node_modules/d": {"version": "1.0.0", "inBundle": true},
+  "node_modules/c/node_modules/d/node_modules/@s/e": {"version": "1.0.0", "inBundle": true},
+  "node_modules/c/node_modules/f": {"version": "1.0.0"},
+  "node_modules/ws": {"resolved": "ws", "link": true},
+  "ws": {"name": "ws", "version": "0.1.0", "bundleDependencies": ["g"]},
+  "ws/node_modules/g": {"version": "1.0.0", "inBundle": true},
+  "node_modules/x/node_modules/orphan": {"version": "1.0.0", "inBundle": true}
+}}`
+	const v1 = `{"name": "root", "lockfileVersion": 1, "requires": true, "dependencies": {
+  "a": {"version": "1.0.0", "bundled": true, "dependencies": {"b": {"version": "1.0.0", "bundled": true}}},
+  "c": {"version": "1.0.0", "dependencies": {
+    "d": {"version": "1.0.0", "bundled": true, "dependencies": {"@s/e": {"version": "1.0.0", "bundled": true}}},
+    "f": {"version": "1.0.0"}}}
+}}`
+	want := map[string]string{
+		"node_modules/a":                                  "", // the project bundles it: fetched from the registry
+		"node_modules/a/node_modules/b":                   "", // under a project-bundled package: so is it
+		"node_modules/c":                                  "",
+		"node_modules/c/node_modules/d":                   "node_modules/c",
+		"node_modules/c/node_modules/d/node_modules/@s/e": "node_modules/c", // d's bundler is c's tarball
+		"node_modules/c/node_modules/f":                   "",
+		"ws/node_modules/g":                               "", // a workspace bundles it
+		"node_modules/x/node_modules/orphan":              "", // no parent entry: audited, not skipped
+	}
+	for _, tc := range []struct{ name, doc string }{{"v3", v3}, {"v1", v1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			lf, err := Parse("package-lock.json", []byte(tc.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, e := range lf.Entries {
+				got[e.Path] = e.BundledBy
+			}
+			checked := 0
+			for path, by := range want {
+				g, ok := got[path]
+				if !ok {
+					if tc.name == "v3" {
+						t.Errorf("%s: no entry", path)
+					}
+					continue
+				}
+				checked++
+				if g != by {
+					t.Errorf("%s: BundledBy %q, want %q", path, g, by)
+				}
+			}
+			if checked < 6 {
+				t.Errorf("only %d paths checked: %v", checked, got)
+			}
+			bundled := 0
+			for _, u := range Units(lf) {
+				if u.Bundled() {
+					bundled++
+				}
+			}
+			if bundled != 2 { // d and @s/e, in c's tarball
+				t.Errorf("%d bundled units, want 2", bundled)
+			}
+		})
 	}
 }
