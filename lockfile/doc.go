@@ -8,6 +8,9 @@
 // flags, install path, source line and kind (registry, git, file, link,
 // workspace, remote tarball, root). [Units] deduplicates entries into the
 // unique name@version#integrity units that are fetched and verified once.
+// An inBundle entry that comes inside a dependency's tarball names that
+// dependency ([Entry.BundledBy]); the project's own bundleDependencies are
+// fetched from the registry and do not.
 //
 // The package reads only the files it is given and never touches the network.
 //
