@@ -58,9 +58,16 @@ type setup struct {
 
 func newSetup(t *testing.T, attested, plain int) *setup {
 	t.Helper()
+	lf, pkgs := testLockfile(t, attested, plain)
+	return newSetupFor(t, lf, pkgs...)
+}
+
+// newSetupFor serves pkgs from a fake registry and returns what auditing lf
+// against it needs.
+func newSetupFor(t *testing.T, lf *lockfile.Lockfile, pkgs ...registrytest.Package) *setup {
+	t.Helper()
 	reg := registrytest.New(registrytest.Options{})
 	t.Cleanup(reg.Close)
-	lf, pkgs := testLockfile(t, attested, plain)
 	if err := reg.Add(pkgs...); err != nil {
 		t.Fatal(err)
 	}
@@ -208,8 +215,6 @@ func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 // the registry and audited; a dependency's bundled packages come inside its
 // tarball and are skipped with a reason that names it.
 func TestRunBundled(t *testing.T) {
-	reg := registrytest.New(registrytest.Options{})
-	t.Cleanup(reg.Close)
 	own, parent := registrytestSRI("own"), registrytestSRI("parent")
 	doc := `{"name": "t", "version": "1.0.0", "lockfileVersion": 3, "packages": {
   "": {"name": "t", "version": "1.0.0", "bundleDependencies": ["own"]},
@@ -221,22 +226,11 @@ func TestRunBundled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := reg.Add(
+	s := newSetupFor(t, lf,
 		registrytest.Package{Name: "own", Version: "1.0.0", Integrity: own, Signed: true, Attested: true},
 		registrytest.Package{Name: "parent", Version: "1.0.0", Integrity: parent, Signed: true},
-	); err != nil {
-		t.Fatal(err)
-	}
-	trust, err := verify.NewTrust(verify.TrustOptions{TrustedRoot: reg.Sigstore().TrustedRoot()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := fetch.LoadConfig(fetch.ConfigOptions{Registry: reg.URL(), Env: []string{"HOME=" + t.TempDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &setup{reg: reg, lf: lf, trust: trust, cfg: cfg}
-	res, err := Run(context.Background(), Options{Lockfile: lf, Config: cfg, Client: s.client(t, ""), Trust: trust})
+	)
+	res, err := Run(context.Background(), Options{Lockfile: lf, Config: s.cfg, Client: s.client(t, ""), Trust: s.trust})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +247,7 @@ func TestRunBundled(t *testing.T) {
 	if p := got["inside"]; p.Status != StatusSkipped || !strings.Contains(p.Reason, "node_modules/parent") {
 		t.Errorf("a dependency's bundled package: %s (%q), want skipped naming node_modules/parent", p.Status, p.Reason)
 	}
-	if n := reg.RequestsFor("/inside"); n != 0 {
+	if n := s.reg.RequestsFor("/inside"); n != 0 {
 		t.Errorf("%d requests for the bundled package", n)
 	}
 }
