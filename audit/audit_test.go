@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -54,6 +55,9 @@ type setup struct {
 	lf    *lockfile.Lockfile
 	trust *verify.Trust
 	cfg   *fetch.Config
+	// secret is the user's cache secret: every client of the setup shares
+	// it, as runs of one user do.
+	secret []byte
 }
 
 func newSetup(t *testing.T, attested, plain int) *setup {
@@ -79,12 +83,18 @@ func newSetupFor(t *testing.T, lf *lockfile.Lockfile, pkgs ...registrytest.Packa
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &setup{reg: reg, lf: lf, trust: trust, cfg: cfg}
+	return &setup{reg: reg, lf: lf, trust: trust, cfg: cfg, secret: bytes.Repeat([]byte{7}, fetch.SecretSize)}
 }
 
 func (s *setup) client(t *testing.T, cacheDir string) *fetch.Client {
 	t.Helper()
-	opts := fetch.Options{CacheDir: cacheDir, NoCache: cacheDir == ""}
+	return s.clientWithSecret(t, cacheDir, s.secret)
+}
+
+// clientWithSecret is a client of another user (another cache secret).
+func (s *setup) clientWithSecret(t *testing.T, cacheDir string, secret []byte) *fetch.Client {
+	t.Helper()
+	opts := fetch.Options{CacheDir: cacheDir, NoCache: cacheDir == "", CacheSecret: secret}
 	c, err := fetch.NewClient(s.cfg, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,7 @@ var fixtures = []struct {
 	{"incomplete", incompleteResult},
 	{"hostile", hostileResult},
 	{"empty", emptyResult},
+	{"unchecked", uncheckedResult},
 }
 
 // variants are the renderings each fixture has a golden for.

@@ -20,8 +20,18 @@ var (
 	// carries no signature.
 	ErrSignatureMissing = errors.New("signature missing")
 	// ErrUnknownKey: a signature or publish attestation names a keyid that
-	// no usable key has (for that usage).
+	// no usable key has (for that usage). Where nothing else failed, it is
+	// reported as untrusted ([StatusUntrusted]), not as invalid: npm fails
+	// the same case with EMISSINGSIGNATUREKEY.
 	ErrUnknownKey = errors.New("unknown signing key")
+	// ErrUntrustedKey: a signature or publish attestation verifies, but only
+	// with a key that a registry named by the audited project lists (see
+	// [Key].Trusted).
+	ErrUntrustedKey = errors.New("signing key not trusted")
+	// ErrKeysUnknown: the version carries no registry signature and the
+	// registry's key list is unknown, so whether it should carry one cannot
+	// be told.
+	ErrKeysUnknown = errors.New("registry keys unknown")
 	// ErrKeyNotValidAtTime: the signing key was not valid at the time the
 	// signature is judged at (publish time, log time or now).
 	ErrKeyNotValidAtTime = errors.New("key not valid at signing time")

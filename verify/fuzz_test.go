@@ -110,7 +110,7 @@ func FuzzParseNpmKeys(f *testing.F) {
 				good = append(good, k)
 			}
 		}
-		if _, err := NewKeyring(nil, good, true); err != nil && !wrapsSentinel(err) {
+		if _, err := NewKeyring(nil, good, listedTrusted); err != nil && !wrapsSentinel(err) {
 			t.Fatalf("keyring: %v", err)
 		}
 	})

@@ -210,6 +210,13 @@ func auditAction(c *cli.Context) error {
 		return err
 	}
 
+	if s.output != "" {
+		// Before anything is read or fetched: a report that cannot be
+		// written must not cost an audit.
+		if err := checkOutput(s.output); err != nil {
+			return inputError{err}
+		}
+	}
 	lf, err := lockfile.Load(s.path)
 	if err != nil {
 		return inputError{err}
@@ -237,7 +244,12 @@ func auditAction(c *cli.Context) error {
 			Registry:     s.registry,
 			Env:          os.Environ(),
 			ResolvedURLs: resolvedURLs(lf),
+			NpmRegistry:  npmRegistry,
 		})
+		if err != nil {
+			return inputError{err}
+		}
+		secret, err := cacheSecret(s)
 		if err != nil {
 			return inputError{err}
 		}
@@ -246,6 +258,7 @@ func auditAction(c *cli.Context) error {
 			CacheDir:    s.cacheDir,
 			NoCache:     s.noCache,
 			Offline:     s.offline,
+			CacheSecret: secret,
 			UserAgent:   "provaudit/" + toolVersion(),
 		})
 		if err != nil {
@@ -379,6 +392,9 @@ func outcome(res *audit.Result, s *settings, runErr error) error {
 		return outcomeError{exitIncomplete, fmt.Sprintf("audit interrupted (%v): %s left unchecked", runErr, plural(res.Summary.Error, "package", "packages"))}
 	case res.Summary.Error > 0:
 		return outcomeError{exitIncomplete, "audit incomplete: " + plural(res.Summary.Error, "package", "packages") + " could not be checked"}
+	}
+	if msg := audit.NothingVerified(res); msg != "" {
+		return outcomeError{exitIncomplete, msg}
 	}
 	return nil
 }
