@@ -72,6 +72,13 @@ func newSetupFor(t *testing.T, lf *lockfile.Lockfile, pkgs ...registrytest.Packa
 	t.Helper()
 	reg := registrytest.New(registrytest.Options{})
 	t.Cleanup(reg.Close)
+	return newSetupOn(t, reg, lf, pkgs...)
+}
+
+// newSetupOn serves pkgs from reg, named by the person running the audit
+// (as --registry does), with reg's Sigstore as the trusted root.
+func newSetupOn(t *testing.T, reg *registrytest.Registry, lf *lockfile.Lockfile, pkgs ...registrytest.Package) *setup {
+	t.Helper()
 	if err := reg.Add(pkgs...); err != nil {
 		t.Fatal(err)
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/provaudit/provaudit/fetch"
 	"github.com/provaudit/provaudit/internal/registrytest"
@@ -116,5 +118,60 @@ func TestRunPoisonedCache(t *testing.T) {
 	}
 	if p := res.Packages[0]; p.Status != StatusVerified || p.Attestations.Reason != "forged" {
 		t.Fatalf("under the attacker's secret: %s %q", p.Status, p.Attestations.Reason)
+	}
+}
+
+// A key is valid strictly before its expires instant, through the whole
+// audit path: a version whose publish time (from the packument) or whose
+// publish attestation's log time is the very instant the registry key
+// expires is not signed by a valid key.
+func TestRunKeyExpiresAtPublishInstant(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	expires := now.AddDate(0, -6, 0)
+	ss, err := fakesigstore.New(fakesigstore.Options{Now: now, NpmKeys: []fakesigstore.KeySpec{
+		{Start: now.AddDate(-5, 0, 0), End: expires}, {Start: expires},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registrytest.New(registrytest.Options{Sigstore: ss})
+	t.Cleanup(reg.Close)
+	var b strings.Builder
+	b.WriteString(`{"name": "t", "version": "1.0.0", "lockfileVersion": 3, "packages": {"": {"name": "t", "version": "1.0.0"}`)
+	var pkgs []registrytest.Package
+	for _, c := range []struct {
+		name     string
+		at       time.Time
+		attested bool
+	}{
+		{"signed-before", expires.Add(-time.Second), false},
+		{"signed-at", expires, false},
+		{"attested-before", expires.Add(-time.Second), true},
+		{"attested-at", expires, true},
+	} {
+		integ := registrytestSRI(c.name)
+		fmt.Fprintf(&b, `,
+"node_modules/%s": {"version": "1.0.0", "resolved": "https://registry.invalid/%s/-/%s-1.0.0.tgz", "integrity": %q}`, c.name, c.name, c.name, integ)
+		p := registrytest.Package{Name: c.name, Version: "1.0.0", Integrity: integ, Signed: true, SignKey: 0, PublishTime: c.at}
+		if c.attested {
+			p.Attested, p.Attest = true, &fakesigstore.Attest{NpmKey: 0, IntegratedTime: c.at}
+		}
+		pkgs = append(pkgs, p)
+	}
+	b.WriteString("}}")
+	lf, err := lockfile.Parse("package-lock.json", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSetupOn(t, reg, lf, pkgs...)
+	res, err := Run(context.Background(), Options{Lockfile: s.lf, Config: s.cfg, Client: s.client(t, ""), Trust: s.trust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Status{"signed-before": StatusSigned, "signed-at": StatusInvalid, "attested-before": StatusVerified, "attested-at": StatusInvalid}
+	for _, p := range res.Packages {
+		if p.Status != want[p.Name] {
+			t.Errorf("%s: %s (%s), want %s", p.Name, p.Status, p.Reason, want[p.Name])
+		}
 	}
 }
