@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"runtime"
 	"slices"
 	"sort"
@@ -331,7 +332,12 @@ type work struct {
 	manifest *fetch.Manifest
 	attBody  []byte
 	publish  *fetch.PublishInfo
-	err      error
+	// tarball holds the digests of the registry's tarball when the lockfile
+	// and the registry share no hash algorithm; tarballErr why they could
+	// not be had (the signature then stays unbound: an error, not a pass).
+	tarball    string
+	tarballErr error
+	err        error
 }
 
 // pipeline fetches packages concurrently (bounded by Concurrency) and
@@ -399,6 +405,9 @@ func (a *auditor) fetch(ctx context.Context, w *work) {
 		return
 	}
 	w.manifest = m
+	if u.Integrity != "" && verify.NeedsTarball(u.Integrity, m.Integrity, m.Shasum) {
+		w.tarball, w.tarballErr = a.opts.Client.TarballDigests(ctx, m)
+	}
 	if m.Attestations != nil {
 		body, err := a.opts.Client.Attestations(ctx, m)
 		if err != nil {
@@ -440,13 +449,59 @@ func (a *auditor) finish(w *work, p *Package) {
 	v := a.verdict(w)
 	p.RegistrySignature, p.Attestations = v.Sig, v.Att
 	p.Status, p.Reason, p.Findings = classify(v, a.pol, w.reg.trustHint())
-	if v.WeakIntegrity {
+	switch {
+	case v.Unbound && w.tarballErr != nil:
+		p.Reason += " (" + w.tarballErr.Error() + ")"
+	case v.ViaTarball:
+		p.Reason += " (the lockfile and the registry share no hash algorithm: bound through the digests of the registry's tarball)"
+	case v.WeakIntegrity:
 		p.Reason += " (the lockfile pins only a sha1 digest: bound through the registry's dist.shasum)"
 	}
 	if w.unit.Integrity == "" {
 		p.Unpinned = true
 		p.Reason += " (the lockfile pins no integrity: checked against the integrity the registry serves, " + w.manifest.Integrity + ")"
+		if f, ok := unboundInstall(w); ok {
+			p.Findings = append(p.Findings, f)
+		}
 	}
+}
+
+// unboundInstall is the finding for an entry whose lockfile pins no
+// integrity and whose resolved tarball lives outside the registry that
+// signed the integrity: npm installs it from there unchecked, so what will
+// be installed is bound to nothing that was verified. An entry resolved
+// from the registry itself (or with no resolved, which npm fetches from
+// the registry) binds to the registry's signed integrity.
+func unboundInstall(w *work) (Finding, bool) {
+	res := w.unit.Resolved
+	if res == "" || sameRegistry(w.reg.url, res) {
+		return Finding{}, false
+	}
+	return Finding{Rule: RuleIntegrityUnbound, Severity: SeverityHigh,
+		Message: fmt.Sprintf("the lockfile pins no integrity and installs %s@%s from %s, outside %s, whose signed integrity was checked: what will be installed is bound to nothing that was verified (pin the integrity: npm install --package-lock-only)",
+			w.unit.Name, w.unit.Version, res, w.reg.url)}, true
+}
+
+// sameRegistry reports whether a resolved URL lies under registry: the
+// same scheme, host and port, and a path under the registry's path.
+func sameRegistry(registry, resolved string) bool {
+	r, err1 := url.Parse(registry)
+	u, err2 := url.Parse(resolved)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return strings.EqualFold(r.Scheme, u.Scheme) && strings.EqualFold(r.Hostname(), u.Hostname()) &&
+		effectivePort(r) == effectivePort(u) && strings.HasPrefix(u.EscapedPath(), r.EscapedPath())
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
 }
 
 // boundIntegrity is the integrity a package's signature and attestations
@@ -522,6 +577,7 @@ func (a *auditor) verdictKey(w *work) string {
 	if m.Attestations != nil {
 		write(m.Attestations.PredicateType)
 	}
+	write(w.tarball)
 	sum := sha256.Sum256(w.attBody)
 	write(hex.EncodeToString(sum[:]))
 	if w.publish != nil {
@@ -542,6 +598,7 @@ func (a *auditor) verify(w *work) verdict {
 			Integrity:         boundIntegrity(w),
 			ServedIntegrity:   m.Integrity,
 			ServedShasum:      m.Shasum,
+			TarballIntegrity:  w.tarball,
 			ExpectedPredicate: m.Attestations.PredicateType,
 			Body:              w.attBody,
 		})
@@ -555,10 +612,11 @@ func (a *auditor) verify(w *work) verdict {
 
 	in := verify.SignatureInput{
 		Name: u.Name, Version: u.Version,
-		Integrity:       boundIntegrity(w),
-		ServedIntegrity: m.Integrity,
-		ServedShasum:    m.Shasum,
-		Signatures:      sigs(m),
+		Integrity:        boundIntegrity(w),
+		ServedIntegrity:  m.Integrity,
+		ServedShasum:     m.Shasum,
+		TarballIntegrity: w.tarball,
+		Signatures:       sigs(m),
 	}
 	switch {
 	case ar.Publish != nil && !ar.Publish.IntegratedTime.IsZero():
@@ -568,7 +626,10 @@ func (a *auditor) verify(w *work) verdict {
 	}
 	sr := vf.RegistrySignature(in)
 	v.Sig = signatureCheck(sr)
-	v.WeakIntegrity = sr.WeakIntegrity
+	v.WeakIntegrity, v.ViaTarball = sr.WeakIntegrity, sr.ViaTarball
+	if errors.Is(sr.Err, verify.ErrIntegrityUnbound) {
+		v.Unbound = true
+	}
 	if errors.Is(sr.Err, verify.ErrPublishTimeUnknown) {
 		v.SigUndetermined = true
 	}

@@ -21,9 +21,14 @@ type verdict struct {
 	// IntegrityMismatch: the registry serves another integrity than the
 	// lockfile pins.
 	IntegrityMismatch bool `json:"integrityMismatch,omitempty"`
-	// WeakIntegrity: the lockfile pins only a sha1 digest, so the binding
-	// went through the registry's dist.shasum.
+	// WeakIntegrity: the binding rests on sha1 only.
 	WeakIntegrity bool `json:"weakIntegrity,omitempty"`
+	// ViaTarball: the lockfile and the registry share no hash algorithm and
+	// the digests of the registry's tarball linked them.
+	ViaTarball bool `json:"viaTarball,omitempty"`
+	// Unbound: they share no hash algorithm and nothing linked them, so the
+	// signature cannot be tied to what the lockfile installs.
+	Unbound bool `json:"unbound,omitempty"`
 }
 
 // policy holds the options that turn verdicts into findings.
@@ -59,7 +64,7 @@ func classify(v verdict, p policy, trustHint string) (Status, string, []Finding)
 		findings = append(findings, Finding{Rule: RuleIntegrityMismatch, Severity: SeverityCritical,
 			Message: "the registry serves a different integrity than the lockfile pins: " + firstNonEmpty(sig.Reason, att.Reason)})
 	}
-	if sig.Status == CheckInvalid && !v.SigUndetermined && !v.IntegrityMismatch {
+	if sig.Status == CheckInvalid && !v.SigUndetermined && !v.Unbound && !v.IntegrityMismatch {
 		findings = append(findings, Finding{Rule: RuleSignatureInvalid, Severity: SeverityCritical,
 			Message: "registry signature is invalid: " + sig.Reason})
 	}
@@ -72,6 +77,9 @@ func classify(v verdict, p policy, trustHint string) (Status, string, []Finding)
 	}
 	if v.SigUndetermined {
 		return StatusError, "registry signature could not be judged: " + sig.Reason, findings
+	}
+	if v.Unbound {
+		return StatusError, "registry signature could not be tied to the lockfile: " + sig.Reason, findings
 	}
 
 	if att.Status == CheckUntrusted {

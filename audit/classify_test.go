@@ -61,6 +61,8 @@ func TestClassify(t *testing.T) {
 		{"signed, attestations untrusted", verdict{Sig: sig(CheckVerified), Att: att(CheckUntrusted)}, policy{}, StatusSigned, []string{RuleAttestationUntrusted}},
 		{"no keys, attestations untrusted", verdict{Sig: sig(CheckUnsupported), Att: att(CheckUntrusted)}, policy{}, StatusUnsigned, []string{RuleAttestationUntrusted}},
 		{"untrusted key but another signature invalid", verdict{Sig: sig(CheckInvalid), Att: att(CheckUntrusted)}, policy{}, StatusInvalid, []string{RuleSignatureInvalid}},
+		{"integrity unbound (no shared algorithm, no tarball)", verdict{Sig: sig(CheckInvalid), Att: att(CheckMissing), Unbound: true}, policy{}, StatusError, nil},
+		{"integrity unbound but attestations invalid", verdict{Sig: sig(CheckInvalid), Att: att(CheckInvalid), Unbound: true}, policy{}, StatusInvalid, []string{RuleAttestationInvalid}},
 		{"keys unknown, attested", verdict{Sig: sig(CheckMissing), Att: att(CheckVerified), KeysUnknown: true}, policy{}, StatusVerified, nil},
 		{"keys unknown, nothing else", verdict{Sig: sig(CheckMissing), Att: att(CheckMissing), KeysUnknown: true}, policy{}, StatusError, nil},
 		{"keys unknown, attestations untrusted", verdict{Sig: sig(CheckMissing), Att: att(CheckUntrusted), KeysUnknown: true}, policy{}, StatusUnsigned, []string{RuleAttestationUntrusted}},

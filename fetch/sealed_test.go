@@ -46,7 +46,7 @@ func TestSealed(t *testing.T) {
 		t.Fatalf("same secret, new Cache: %q, %t", d, ok)
 	}
 	for name, c2 := range map[string]*Cache{
-		"another secret":              reopen(bytes.Repeat([]byte{2}, SecretSize)),
+		"another secret":               reopen(bytes.Repeat([]byte{2}, SecretSize)),
 		"a fresh secret (the default)": reopen(nil),
 	} {
 		if d, ok := c2.GetSealed("k1"); ok {

@@ -50,6 +50,8 @@ type AttestationInput struct {
 	// lockfile to the served sha512.
 	ServedIntegrity string
 	ServedShasum    string
+	// TarballIntegrity is as in [SignatureInput].
+	TarballIntegrity string
 	// ExpectedPredicate is dist.attestations.provenance.predicateType, ""
 	// when the manifest announces none.
 	ExpectedPredicate string
@@ -196,7 +198,7 @@ func (v *Verifier) Attestations(in AttestationInput) AttestationResult {
 		res.Err = fmt.Errorf("%w: attestations: package name or version missing (%q)", ErrMalformed, pkg)
 		return res
 	}
-	b, err := bindIntegrity(pkg, in.Integrity, in.ServedIntegrity, in.ServedShasum)
+	b, err := bindIntegrity(pkg, in.Integrity, in.ServedIntegrity, in.ServedShasum, in.TarballIntegrity)
 	if err != nil {
 		res.Err = err
 		return res

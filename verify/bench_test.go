@@ -115,7 +115,7 @@ func benchBundles(b *testing.B) (publish, provenance []byte, ra realAttestation)
 
 func benchWant(b *testing.B, ra realAttestation) *subjectWant {
 	b.Helper()
-	bd, err := bindIntegrity(ra.name+"@"+ra.version, ra.integrity(b), "", "")
+	bd, err := bindIntegrity(ra.name+"@"+ra.version, ra.integrity(b), "", "", "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 // wantFor builds the subject expectation of name@version bound to tarball.
 func wantFor(t testing.TB, name, version, tarball string) *subjectWant {
 	t.Helper()
-	b, err := bindIntegrity(name+"@"+version, sriOf(fixture(t, tarball)), "", "")
+	b, err := bindIntegrity(name+"@"+version, sriOf(fixture(t, tarball)), "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,11 @@ var (
 	// ErrIntegrityMismatch: the integrity the registry served (or signed)
 	// disagrees with the lockfile's integrity, or cannot be compared to it.
 	ErrIntegrityMismatch = errors.New("integrity mismatch")
+	// ErrIntegrityUnbound: the lockfile's integrity and the integrity the
+	// registry signed share no hash algorithm and no tarball digests link
+	// them. It is not a mismatch (nothing disagrees): the signature cannot
+	// be tied to what the lockfile installs, so it is not a pass either.
+	ErrIntegrityUnbound = errors.New("integrity not bound")
 	// ErrSubjectName: an attestation subject (or the publish predicate) names
 	// another package or version, or there is no subject at all.
 	ErrSubjectName = errors.New("attestation subject name mismatch")

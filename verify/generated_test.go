@@ -1,8 +1,10 @@
 package verify
 
 import (
+	"crypto/sha1"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -497,7 +499,7 @@ func TestClassifySigstoreWording(t *testing.T) {
 	g := generated(t)
 	integ := genIntegrity("wording", "1.0.0")
 	w := &subjectWant{pkg: "wording@1.0.0", name: "wording", version: "1.0.0", purl: npmPurl("wording", "1.0.0")}
-	b, err := bindIntegrity(w.pkg, integ, "", "")
+	b, err := bindIntegrity(w.pkg, integ, "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -598,5 +600,37 @@ func TestGeneratedOtherPredicateTypes(t *testing.T) {
 	bad.Body = mixed
 	if res := g.v.Attestations(bad); res.Status != StatusInvalid || !errors.Is(res.Err, ErrSubjectName) {
 		t.Fatalf("%s attestation of another version: %s %v", sbom, res.Status, res.Err)
+	}
+}
+
+// TestGeneratedSha1OnlyRegistry: an old version whose registry integrity is
+// sha1 only, signed over that, locked with sha512. The tarball's digests
+// link the two (as pacote checks both); without them the signature is
+// unbound, not a mismatch.
+func TestGeneratedSha1OnlyRegistry(t *testing.T) {
+	g := generated(t)
+	tarball := []byte("an old tarball")
+	s1, s512 := sha1.Sum(tarball), sha512.Sum512(tarball)
+	served := "sha1-" + base64.StdEncoding.EncodeToString(s1[:])
+	lock := "sha512-" + base64.StdEncoding.EncodeToString(s512[:])
+	keyid, sig := g.fs.SignRegistry(1, "old", "0.0.1", served)
+	in := SignatureInput{Name: "old", Version: "0.0.1", Integrity: lock, ServedIntegrity: served, ServedShasum: hex.EncodeToString(s1[:]),
+		Signatures: []Signature{{keyid, sig}}}
+	if !NeedsTarball(in.Integrity, in.ServedIntegrity, in.ServedShasum) {
+		t.Fatal("NeedsTarball = false")
+	}
+	res := g.v.RegistrySignature(in)
+	if res.Status != StatusInvalid || !errors.Is(res.Err, ErrIntegrityUnbound) || errors.Is(res.Err, ErrIntegrityMismatch) {
+		t.Fatalf("without the tarball: %s %v", res.Status, res.Err)
+	}
+	in.TarballIntegrity = served + " " + lock
+	res = g.v.RegistrySignature(in)
+	if res.Status != StatusVerified || !res.ViaTarball || !res.WeakIntegrity {
+		t.Fatalf("with the tarball: %+v", res)
+	}
+	other := sha512.Sum512([]byte("another tarball"))
+	in.TarballIntegrity = served + " sha512-" + base64.StdEncoding.EncodeToString(other[:])
+	if res := g.v.RegistrySignature(in); res.Status != StatusInvalid || !errors.Is(res.Err, ErrIntegrityMismatch) {
+		t.Fatalf("tarball that is not the lockfile's: %s %v", res.Status, res.Err)
 	}
 }

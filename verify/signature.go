@@ -56,7 +56,11 @@ type SignatureInput struct {
 	// ServedShasum is dist.shasum (sha1 hex), used to bind sha1-only
 	// lockfiles.
 	ServedShasum string
-	Signatures   []Signature
+	// TarballIntegrity is an SRI of the digests of the tarball the registry
+	// serves, needed only when Integrity and the served integrity share no
+	// hash algorithm ([NeedsTarball]): it links them.
+	TarballIntegrity string
+	Signatures       []Signature
 	// PublishTime is when the version was published; zero when unknown.
 	PublishTime time.Time
 	// TimeSource says where PublishTime came from: TimeSourcePublish
@@ -82,9 +86,12 @@ type SignatureResult struct {
 	// TimeSource is TimeSourcePublish, TimeSourceRekor or
 	// TimeSourceKeyValidNow.
 	TimeSource string
-	// WeakIntegrity is true when the lockfile pins only sha1, so the binding
-	// to the signed integrity went through sha1 (dist.shasum).
+	// WeakIntegrity is true when the binding to the signed integrity rests
+	// on sha1 only (a sha1-only lockfile, or a sha1-only registry integrity).
 	WeakIntegrity bool
+	// ViaTarball is true when the lockfile and the signed integrity share no
+	// hash algorithm and the tarball's digests linked them.
+	ViaTarball bool
 }
 
 // NeedsPublishTime reports whether judging these signatures needs the
@@ -141,14 +148,14 @@ func (v *Verifier) RegistrySignature(in SignatureInput) SignatureResult {
 		if in.ServedIntegrity == "" && len(in.Signatures) > 0 {
 			return fail(fmt.Errorf("%w: %s: signatures present but no served dist.integrity to check them over", ErrMalformed, pkg))
 		}
-		b, err := bindIntegrity(pkg, in.Integrity, in.ServedIntegrity, in.ServedShasum)
+		b, err := bindIntegrity(pkg, in.Integrity, in.ServedIntegrity, in.ServedShasum, in.TarballIntegrity)
 		if err != nil {
 			return fail(err)
 		}
 		if b.unbound && len(in.Signatures) > 0 {
-			return fail(fmt.Errorf("%w: %s: the signed integrity %q shares no hash algorithm with the lockfile's %q", ErrIntegrityMismatch, pkg, in.ServedIntegrity, in.Integrity))
+			return fail(fmt.Errorf("%w: %s: the signed integrity %q shares no hash algorithm with the lockfile's %q, and no digests of the tarball link them", ErrIntegrityUnbound, pkg, in.ServedIntegrity, in.Integrity))
 		}
-		res.WeakIntegrity = b.weak
+		res.WeakIntegrity, res.ViaTarball = b.weak, b.viaTarball
 	}
 	if len(in.Signatures) == 0 {
 		switch v.keys.registry {

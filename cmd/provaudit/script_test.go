@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -112,6 +114,7 @@ func setupScript(env *testscript.Env) error {
 //	registry attest-integrity NAME@VERSION SRI   attestations made for another integrity
 //	registry serve-integrity NAME@VERSION SRI    the registry serves another dist.integrity
 //	registry serve-tarball NAME@VERSION CONTENT  serve a version whose tarball is CONTENT
+//	registry serve-sha1 NAME@VERSION CONTENT     the same, with a sha1-only dist.integrity (old versions)
 //	registry fail PATH N STATUS        the next N requests to PATH fail
 //	registry nokeys                    the keys endpoint answers 404
 //	registry haskeys                   the keys endpoint answers again
@@ -178,6 +181,12 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 		needArgs(ts, args, 3)
 		name, version := splitSpec(ts, args[1])
 		ts.Check(reg.Add(registrytest.Package{Name: name, Version: version, Integrity: args[2], Signed: true}))
+	case "serve-sha1":
+		needArgs(ts, args, 3)
+		name, version := splitSpec(ts, args[1])
+		sum := sha1.Sum([]byte(args[2]))
+		ts.Check(reg.Add(registrytest.Package{Name: name, Version: version, Integrity: "sha1-" + base64.StdEncoding.EncodeToString(sum[:]),
+			Tarball: []byte(args[2]), Signed: true}))
 	case "serve-tarball":
 		needArgs(ts, args, 3)
 		name, version := splitSpec(ts, args[1])
