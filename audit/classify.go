@@ -104,7 +104,7 @@ func classify(v verdict, p policy, trustHint string) (Status, string, []Finding)
 		if v.KeysUnknown {
 			if attVerified {
 				provenance()
-				return StatusVerified, "attestations verified; the version carries no registry signature and the registry's keys are unknown (" + sig.Reason + ")", findings
+				return StatusVerified, "attestations verified; the version carries no registry signature and the registry's signing keys are unknown", findings
 			}
 			if att.Status == CheckUntrusted {
 				provenance()
