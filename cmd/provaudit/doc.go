@@ -17,14 +17,16 @@
 //
 //	0  every audited package passed the checks that apply
 //	1  findings: an invalid signature or attestation, a missing registry
-//	   signature, or a policy violation (--require-provenance,
+//	   signature, a signature by a key nothing trusts, an install bound to
+//	   nothing verified, or a policy violation (--require-provenance,
 //	   --require-signatures)
 //	2  usage or input error: bad flags, no, unreadable or malformed lockfile,
 //	   unreadable trust files; nothing was audited
 //	3  audit incomplete: some packages could not be checked (registry
-//	   unreachable, not in the cache with --offline, trust material unusable)
-//	   and no finding was made
+//	   unreachable, not in the cache with --offline, trust material unusable),
+//	   or not one audited package could be checked against a trusted key or
+//	   attestation, and no finding was made
 //
 // Findings win over incompleteness. provaudit never exits 0 when anything was
-// left unchecked.
+// left unchecked, nor when nothing was verified.
 package main
