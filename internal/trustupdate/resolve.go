@@ -32,12 +32,11 @@ type Resolved struct {
 }
 
 // Resolve loads the stored update and chooses, per piece, the newest valid
-// material as the package documentation describes. It fails only when the
+// material as the package documentation describes. It fails only when a
 // starting root was given (LoadOptions.Root, from --tuf-root) and no update
-// verifies from it, or
-// the root itself is unusable (errors wrap [ErrNotStored], [ErrStore] or
-// [ErrTUFRoot]); with the embedded root a missing or invalid update leaves
-// the embedded material in use.
+// verifies from it, or when the root itself is unusable (errors wrap
+// [ErrNotStored], [ErrStore] or [ErrTUFRoot]); with the embedded root a
+// missing or invalid update leaves the embedded material in use.
 func Resolve(opts LoadOptions) (*Resolved, error) {
 	res := &Resolved{
 		TrustedRoot: Piece{Data: verify.EmbeddedTrustedRoot()},
