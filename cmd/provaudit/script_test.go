@@ -39,6 +39,8 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"registry": cmdRegistry,
 			"jsonq":    cmdJSONQ,
+			"exits":    cmdExits,
+			"tuf":      cmdTUF,
 		},
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
@@ -22,6 +23,12 @@ import (
 //
 //go:embed tufroot/root.json
 var embeddedRoot []byte
+
+// EmbeddedAsOf dates the material embedded in the binary (this TUF root and
+// verify's trusted root and npm keys, all from @sigstore/tuf 4.0.2): the day
+// it was taken, as testdata/MANIFEST.md records it. trust show measures the
+// embedded material's age from it.
+var EmbeddedAsOf = time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 
 // EmbeddedRoot returns a copy of the embedded public-good TUF root.json.
 func EmbeddedRoot() []byte { return slices.Clone(embeddedRoot) }
