@@ -17,7 +17,7 @@ import (
 // whose targets are that Sigstore's trusted root and the registry's keys,
 // served over HTTP, and an empty cache directory.
 type tufEnv struct {
-	t          *testing.T
+	t          testing.TB
 	reg        *registrytest.Registry
 	repo       *faketuf.Repo
 	srv        *httptest.Server
@@ -25,7 +25,7 @@ type tufEnv struct {
 	keysTarget string
 }
 
-func newTUFEnv(t *testing.T) *tufEnv {
+func newTUFEnv(t testing.TB) *tufEnv {
 	t.Helper()
 	reg := registrytest.New(registrytest.Options{})
 	t.Cleanup(reg.Close)

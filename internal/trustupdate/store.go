@@ -99,22 +99,28 @@ func Load(opts LoadOptions) (*State, error) {
 	if anchor == nil {
 		anchor = embeddedRoot
 	}
-	if _, err := checkRoot(anchor); err != nil {
-		return nil, err
-	}
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
 	}
 	p := storePath(opts.CacheDir)
 	f, err := os.Open(p)
+	if err == nil {
+		defer f.Close()
+	}
+	// A given root is checked even when nothing is stored, so that a bad
+	// --tuf-root is reported as such; the embedded one only when needed.
+	if opts.Root != nil || err == nil {
+		if _, err := checkRoot(anchor); err != nil {
+			return nil, err
+		}
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w in %s", ErrNotStored, filepath.Dir(p))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStore, err)
 	}
-	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxStore+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrStore, p, err)
