@@ -188,15 +188,18 @@ func (r *Repo) publishRoot(signers ...*roleKey) error {
 	return nil
 }
 
-func (r *Repo) signer(role string, p Publish) (signature.Signer, error) {
+// signRole signs m with role's key, or with a fresh untrusted key when p
+// asks for one, and marshals it.
+func (r *Repo) signRole(m signable, role string, p Publish) ([]byte, error) {
+	s := r.keys[role].signer
 	if p.UntrustedKey == role {
 		k, err := newKey()
 		if err != nil {
 			return nil, err
 		}
-		return k.signer, nil
+		s = k.signer
 	}
-	return r.keys[role].signer, nil
+	return sign(m, s)
 }
 
 func (r *Repo) publish(p Publish) error {
@@ -221,11 +224,7 @@ func (r *Repo) publish(p Publish) error {
 		tg.Signed.Targets[name] = tf
 		r.files[targetPath(name, tf.Hashes["sha256"])] = slices.Clone(data)
 	}
-	s, err := r.signer(metadata.TARGETS, p)
-	if err != nil {
-		return err
-	}
-	targetsJSON, err := sign(tg, s)
+	targetsJSON, err := r.signRole(tg, metadata.TARGETS, p)
 	if err != nil {
 		return err
 	}
@@ -235,10 +234,7 @@ func (r *Repo) publish(p Publish) error {
 	if sn.Signed.Meta["targets.json"], err = metaFile(r.version.targets, targetsJSON); err != nil {
 		return err
 	}
-	if s, err = r.signer(metadata.SNAPSHOT, p); err != nil {
-		return err
-	}
-	snapshotJSON, err := sign(sn, s)
+	snapshotJSON, err := r.signRole(sn, metadata.SNAPSHOT, p)
 	if err != nil {
 		return err
 	}
@@ -252,10 +248,7 @@ func (r *Repo) publish(p Publish) error {
 	if ts.Signed.Meta["snapshot.json"], err = metaFile(r.version.snapshot, snapshotJSON); err != nil {
 		return err
 	}
-	if s, err = r.signer(metadata.TIMESTAMP, p); err != nil {
-		return err
-	}
-	timestampJSON, err := sign(ts, s)
+	timestampJSON, err := r.signRole(ts, metadata.TIMESTAMP, p)
 	if err != nil {
 		return err
 	}
