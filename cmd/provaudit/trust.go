@@ -162,7 +162,9 @@ func resolveTrust(f trustFlags) (*trustMaterial, error) {
 	if f.tufRoot != "" && f.noCache {
 		return nil, usagef("--tuf-root verifies the updated trust material kept in the cache, so it cannot be combined with --no-cache")
 	}
-	if (f.trustedRoot == "" || f.npmKeys == "") && !f.noCache {
+	// A --tuf-root is always checked, even when both files override what
+	// it would verify: an input that is given must be usable.
+	if (f.trustedRoot == "" || f.npmKeys == "" || f.tufRoot != "") && !f.noCache {
 		if err := m.loadUpdate(f); err != nil {
 			return nil, err
 		}
