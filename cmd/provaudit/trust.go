@@ -111,7 +111,6 @@ type trustSource struct {
 	flag    string    // sourceFile: the flag that named the file
 	file    string    // sourceFile: the file
 	fetched time.Time // sourceTUF: when the update ran
-	mirror  string    // sourceTUF: the TUF repository
 }
 
 func (s trustSource) String() string {
@@ -220,7 +219,7 @@ func (m *trustMaterial) updatedPiece(p trustupdate.Piece) trustPiece {
 	}
 	return trustPiece{
 		data:   p.Data,
-		source: trustSource{kind: sourceTUF, fetched: m.state.Fetched, mirror: m.state.Mirror},
+		source: trustSource{kind: sourceTUF, fetched: m.state.Fetched},
 		asOf:   m.state.Fetched,
 	}
 }
@@ -399,7 +398,8 @@ func trustShowAction(c *cli.Context) error {
 	if _, err := verify.NewTrust(m.options()); err != nil {
 		return inputError{fmt.Errorf("trust material: %w", err)}
 	}
-	rep, err := m.report(time.Now())
+	now := time.Now()
+	rep, err := m.report(now)
 	if err != nil {
 		return inputError{err}
 	}
@@ -408,7 +408,7 @@ func trustShowAction(c *cli.Context) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	return writeShowText(c.App.Writer, rep, time.Now())
+	return writeShowText(c.App.Writer, rep, now)
 }
 
 // report describes the material for trust show, judged at now.
