@@ -98,6 +98,29 @@ func TestUpdateFollowsRootRotation(t *testing.T) {
 
 // Each attack must fail the update with a clear error and leave the
 // previous update in use.
+// Roots fetched by an earlier update stay in the stored chain: an update
+// that starts from root 2 must still store what verifies from root 1.
+func TestUpdateKeepsTheRootChain(t *testing.T) {
+	e := newTUFEnv(t)
+	anchor := e.repo.Root()
+	if err := e.repo.RotateRoot(); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.mustUpdate(); st.RootVersion != 2 {
+		t.Fatalf("root v%d", st.RootVersion)
+	}
+	if err := e.repo.RotateRoot(); err != nil {
+		t.Fatal(err)
+	}
+	st := e.mustUpdate()
+	if st.RootVersion != 3 || len(st.raw.Roots) != 2 {
+		t.Fatalf("root v%d, %d roots stored", st.RootVersion, len(st.raw.Roots))
+	}
+	if _, err := Load(LoadOptions{CacheDir: e.cache, Root: anchor}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestUpdateRefusesAttacks(t *testing.T) {
 	cases := []struct {
 		name   string
