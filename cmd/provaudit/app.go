@@ -75,7 +75,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "provaudit",
 		Usage:     "verify the registry signatures and Sigstore provenance of every package an npm lockfile pins",
-		UsageText: "provaudit [flags] [PATH]\n\nPATH is a project directory or a lockfile (default: the current directory).\n\n" + helpExamples,
+		UsageText: "provaudit [flags] [PATH]\n" + trustUsage + "\n\nPATH is a project directory or a lockfile (default: the current directory).\n\n" + helpExamples + trustExamples,
 		Version:   toolVersion(),
 		Writer:    stdout,
 		ErrWriter: stderr,
@@ -86,8 +86,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
-		Flags:  flags(),
-		Action: auditAction,
+		Flags:    append(flags(), tufRootFlag()),
+		Action:   auditAction,
+		Commands: []*cli.Command{trustCommand()},
 	}
 }
 
@@ -130,6 +131,7 @@ type settings struct {
 	failOn      audit.Severity
 	trustedRoot string
 	npmKeys     string
+	tufRoot     string
 	quiet       bool
 	progress    bool
 	color       bool
@@ -149,6 +151,7 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 		requireSigs: c.Bool("require-signatures"),
 		trustedRoot: c.String("trusted-root"),
 		npmKeys:     c.String("npm-keys"),
+		tufRoot:     c.String("tuf-root"),
 		quiet:       c.Bool("quiet"),
 	}
 	switch c.NArg() {
@@ -221,7 +224,7 @@ func auditAction(c *cli.Context) error {
 	if err != nil {
 		return inputError{err}
 	}
-	trust, err := loadTrust(s)
+	trust, err := loadTrust(s, stderr)
 	if err != nil {
 		return inputError{err}
 	}
@@ -314,23 +317,16 @@ func resolvedURLs(lf *lockfile.Lockfile) []string {
 	return out
 }
 
-func loadTrust(s *settings) (*verify.Trust, error) {
-	var opts verify.TrustOptions
-	if s.trustedRoot != "" {
-		b, err := os.ReadFile(s.trustedRoot)
-		if err != nil {
-			return nil, fmt.Errorf("reading --trusted-root: %w", err)
-		}
-		opts.TrustedRoot = b
+// loadTrust builds the trust material resolveTrust chooses (see trust.go).
+func loadTrust(s *settings, stderr io.Writer) (*verify.Trust, error) {
+	m, err := resolveTrust(s.trustFlags())
+	if err != nil {
+		return nil, err
 	}
-	if s.npmKeys != "" {
-		b, err := os.ReadFile(s.npmKeys)
-		if err != nil {
-			return nil, fmt.Errorf("reading --npm-keys: %w", err)
-		}
-		opts.NpmKeys = b
+	if w := m.ignoredWarning(); w != "" && !s.quiet {
+		fmt.Fprintln(stderr, "provaudit: warning:", w)
 	}
-	t, err := verify.NewTrust(opts)
+	t, err := verify.NewTrust(m.options())
 	if err != nil {
 		return nil, fmt.Errorf("trust material: %w", err)
 	}

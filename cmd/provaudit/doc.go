@@ -11,6 +11,18 @@
 // package-lock.json) or a lockfile; the default is the current directory.
 // Run provaudit --help for the flags.
 //
+// # Trust material
+//
+//	provaudit trust update [--registry URL] [--tuf-mirror URL] [--tuf-root FILE]
+//	provaudit trust show [--format text|json]
+//
+// trust update refreshes the Sigstore trusted root and the registry's npm
+// keys through TUF into the cache directory; audits verify that update again
+// on every use and take the newest valid material (see package
+// internal/trustupdate). trust show says which material is in use, where it
+// came from, its validity windows and what needs attention. A project folder
+// named "trust" is audited as ./trust.
+//
 // # Exit codes
 //
 // The exit code is the same for every output format:
@@ -29,4 +41,9 @@
 //
 // Findings win over incompleteness. provaudit never exits 0 when anything was
 // left unchecked, nor when nothing was verified.
+//
+// trust update exits 0 when it stored new material, 2 for usage or input
+// errors (bad flags, unreadable or invalid --tuf-root, no registry
+// configured) and 3 when the update failed; the previous material then stays
+// in use. trust show exits 0, or 2 for usage or input errors.
 package main

@@ -42,6 +42,8 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"registry": cmdRegistry,
 			"jsonq":    cmdJSONQ,
+			"exits":    cmdExits,
+			"tuf":      cmdTUF,
 		},
 	})
 }
