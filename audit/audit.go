@@ -61,6 +61,8 @@ type Options struct {
 	Now func() time.Time
 	// Tool names the program in the result.
 	Tool Tool
+	// TrustInfo says where Trust came from, for the result.
+	TrustInfo TrustInfo
 }
 
 // ErrOptions reports a programming error in the Options given to Run.
@@ -82,6 +84,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{
 		SchemaVersion: SchemaVersion,
 		Tool:          opts.Tool,
+		Trust:         opts.TrustInfo,
 		Lockfile: LockfileInfo{
 			Path:            firstNonEmpty(opts.DisplayPath, opts.Lockfile.Path),
 			LockfileVersion: opts.Lockfile.LockfileVersion,

@@ -15,7 +15,7 @@ import "time"
 // provaudit does not interpret are verified and listed instead of making
 // the attestations invalid; provenance-missing under --require-provenance
 // means no verified SLSA provenance (a publish attestation alone is not
-// provenance). New fields: summary.checked, registries[].
+// provenance). New fields: summary.checked, registries[], trust.
 const SchemaVersion = 2
 
 // Status is the one overall verdict of a package.
@@ -75,11 +75,21 @@ type Result struct {
 	SchemaVersion int          `json:"schemaVersion"`
 	Tool          Tool         `json:"tool"`
 	Lockfile      LockfileInfo `json:"lockfile"`
+	// Trust says where the trust material came from.
+	Trust TrustInfo `json:"trust"`
 	// Registries lists every registry packages were checked against, the
 	// default one first, with where each came from and what its keys are.
 	Registries []Registry `json:"registries"`
 	Summary    Summary    `json:"summary"`
 	Packages   []Package  `json:"packages"`
+}
+
+// TrustInfo says where each piece of trust material came from:
+// "embedded", "updated on DATE via TUF", "--trusted-root FILE" or
+// "--npm-keys FILE".
+type TrustInfo struct {
+	TrustedRoot string `json:"trustedRoot"`
+	NpmKeys     string `json:"npmKeys"`
 }
 
 // Registry describes one registry an audit used.

@@ -47,6 +47,7 @@ func newResult(pkgs ...audit.Package) *audit.Result {
 	r.Summary = summarize(pkgs)
 	r.Summary.StartedAt = goldenStart
 	r.Summary.DurationMS = 1234
+	r.Trust = audit.TrustInfo{TrustedRoot: "embedded", NpmKeys: "embedded"}
 	r.Registries = []audit.Registry{{URL: "https://registry.invalid/", Source: "--registry", NamedBy: audit.NamedByUser, Keys: "listed",
 		Packages: r.Summary.Audited, Checked: r.Summary.Checked}}
 	return r

@@ -15,7 +15,7 @@ import (
 // The JSON contract of DESIGN.md, checked on the generic decoding of the
 // output (not on audit's Go types, which could drift with it).
 var (
-	topLevelKeys       = []string{"lockfile", "packages", "registries", "schemaVersion", "summary", "tool"}
+	topLevelKeys       = []string{"lockfile", "packages", "registries", "schemaVersion", "summary", "tool", "trust"}
 	packageKeys        = []string{"attestations", "findings", "integrity", "line", "name", "paths", "reason", "registrySignature", "status", "version"}
 	packageStatuses    = []string{"verified", "signed", "unsigned", "invalid", "skipped", "error"}
 	signatureEnum      = []string{"verified", "missing", "invalid", "untrusted", "unsupported"}
@@ -240,7 +240,7 @@ func TestJSONFieldOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	order := []string{`"schemaVersion"`, `"tool"`, `"lockfile"`, `"registries"`, `"summary"`, `"packages"`, `"name"`, `"version"`, `"integrity"`, `"paths"`, `"line"`, `"kind"`, `"status"`, `"reason"`, `"registrySignature"`, `"attestations"`, `"findings"`}
+	order := []string{`"schemaVersion"`, `"tool"`, `"lockfile"`, `"trust"`, `"registries"`, `"summary"`, `"packages"`, `"name"`, `"version"`, `"integrity"`, `"paths"`, `"line"`, `"kind"`, `"status"`, `"reason"`, `"registrySignature"`, `"attestations"`, `"findings"`}
 	at := 0
 	for _, k := range order {
 		i := strings.Index(out[at:], k)

@@ -224,7 +224,7 @@ func auditAction(c *cli.Context) error {
 	if err != nil {
 		return inputError{err}
 	}
-	trust, err := loadTrust(s, stderr)
+	trust, trustInfo, err := loadTrust(s, stderr)
 	if err != nil {
 		return inputError{err}
 	}
@@ -233,6 +233,7 @@ func auditAction(c *cli.Context) error {
 		Lockfile:          lf,
 		DisplayPath:       filepath.ToSlash(filepath.Clean(lf.Path)),
 		Trust:             trust,
+		TrustInfo:         trustInfo,
 		PinnedKeysOnly:    s.npmKeys != "",
 		Omit:              s.omit,
 		ReadOnlyCache:     s.offline,
@@ -318,19 +319,19 @@ func resolvedURLs(lf *lockfile.Lockfile) []string {
 }
 
 // loadTrust builds the trust material resolveTrust chooses (see trust.go).
-func loadTrust(s *settings, stderr io.Writer) (*verify.Trust, error) {
+func loadTrust(s *settings, stderr io.Writer) (*verify.Trust, audit.TrustInfo, error) {
 	m, err := resolveTrust(s.trustFlags())
 	if err != nil {
-		return nil, err
+		return nil, audit.TrustInfo{}, err
 	}
 	if w := m.ignoredWarning(); w != "" && !s.quiet {
 		fmt.Fprintln(stderr, "provaudit: warning:", w)
 	}
 	t, err := verify.NewTrust(m.options())
 	if err != nil {
-		return nil, fmt.Errorf("trust material: %w", err)
+		return nil, audit.TrustInfo{}, fmt.Errorf("trust material: %w", err)
 	}
-	return t, nil
+	return t, audit.TrustInfo{TrustedRoot: m.trustedRoot.source.String(), NpmKeys: m.npmKeys.source.String()}, nil
 }
 
 // writeReport renders the report to stdout, or atomically to --output.
