@@ -26,5 +26,19 @@
 //	   and no finding was made
 //
 // Findings win over incompleteness. provaudit never exits 0 when anything was
-// left unchecked.
+// left unchecked. With --sign-summary KEYFILE the audit also writes a signed
+// verification summary (see package summary); a key that cannot be read
+// exits 2 before anything is audited, and a summary that cannot be written
+// makes a passing run exit 3.
+//
+// # verify-summary
+//
+//	provaudit verify-summary --key PUBKEY.pem --lockfile FILE ENVELOPE
+//
+// checks a signed summary and prints it. It exits 0 when the summary
+// verifies and records a pass; 1 when the signature or the lockfile does not
+// verify, or the summary records findings; 2 for usage errors and unusable
+// input (unreadable or malformed envelope, key or lockfile, a payload that
+// is not a provaudit summary); 3 when it verifies and records an incomplete
+// audit.
 package main

@@ -22,7 +22,8 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"provaudit": func() { os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr)) },
+		"provaudit":      func() { os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr)) },
+		"provaudit-exit": provauditExit,
 	})
 }
 
@@ -37,8 +38,11 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup:               setupScript,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"registry": cmdRegistry,
-			"jsonq":    cmdJSONQ,
+			"registry":        cmdRegistry,
+			"jsonq":           cmdJSONQ,
+			"genkey":          cmdGenKey,
+			"tamper-envelope": cmdTamperEnvelope,
+			"sbom-valid":      cmdSBOMValid,
 		},
 	})
 }
