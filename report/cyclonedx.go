@@ -124,7 +124,7 @@ func cdxComponent(p *audit.Package, i int, refs map[string]int) (cdx.Component, 
 	if len(hs) > 0 {
 		hashes := make([]cdx.Hash, 0, len(hs))
 		for _, h := range hs {
-			hashes = append(hashes, cdx.Hash{Algorithm: cdxHashAlgorithms[h.alg], Value: h.hex})
+			hashes = append(hashes, cdx.Hash{Algorithm: cdx.HashAlgorithm(h.names.cdx), Value: h.hex})
 		}
 		c.Hashes = &hashes
 	}
@@ -144,14 +144,6 @@ func cdxComponent(p *audit.Package, i int, refs map[string]int) (cdx.Component, 
 		c.ExternalReferences = &ext
 	}
 	return c, nil
-}
-
-// cdxHashAlgorithms maps SRI algorithm names to CycloneDX's.
-var cdxHashAlgorithms = map[string]cdx.HashAlgorithm{
-	"sha1":   cdx.HashAlgoSHA1,
-	"sha256": cdx.HashAlgoSHA256,
-	"sha384": cdx.HashAlgoSHA384,
-	"sha512": cdx.HashAlgoSHA512,
 }
 
 func cdxProperties(ps []sbomProp) *[]cdx.Property {

@@ -161,12 +161,23 @@ func purlEscape(s string) string {
 	return b.String()
 }
 
-// sbomHash is one digest of a package's lockfile integrity, hex-encoded.
+// sbomHash is one digest of a package's lockfile integrity, hex-encoded,
+// with its algorithm as each format names it.
 type sbomHash struct {
-	// alg is the SRI algorithm name, in lower case: sha1, sha256, sha384
-	// or sha512.
-	alg string
-	hex string
+	names hashNames
+	hex   string
+}
+
+// hashNames are an algorithm's names in CycloneDX and SPDX.
+type hashNames struct{ cdx, spdx string }
+
+// sbomHashNames maps the SRI algorithms both SBOM formats know to their
+// names there.
+var sbomHashNames = map[string]hashNames{
+	"sha1":   {"SHA-1", "SHA1"},
+	"sha256": {"SHA-256", "SHA256"},
+	"sha384": {"SHA-384", "SHA384"},
+	"sha512": {"SHA-512", "SHA512"},
 }
 
 // integrityHashes decodes the lockfile integrity of p (SRI, base64) into
@@ -184,9 +195,8 @@ func integrityHashes(p *audit.Package) ([]sbomHash, error) {
 	}
 	var out []sbomHash
 	for _, h := range hs {
-		switch h.Algorithm {
-		case "sha1", "sha256", "sha384", "sha512":
-			out = append(out, sbomHash{alg: h.Algorithm, hex: hex.EncodeToString(h.Digest)})
+		if names, ok := sbomHashNames[h.Algorithm]; ok {
+			out = append(out, sbomHash{names: names, hex: hex.EncodeToString(h.Digest)})
 		}
 	}
 	return out, nil

@@ -113,7 +113,7 @@ func buildSPDX(r *audit.Result) (*spdx.Document, error) {
 			return nil, err
 		}
 		for _, h := range hs {
-			sp.PackageChecksums = append(sp.PackageChecksums, common.Checksum{Algorithm: spdxHashAlgorithms[h.alg], Value: h.hex})
+			sp.PackageChecksums = append(sp.PackageChecksums, common.Checksum{Algorithm: common.ChecksumAlgorithm(h.names.spdx), Value: h.hex})
 		}
 		if u := purl(p); u != "" {
 			sp.PackageExternalReferences = append(sp.PackageExternalReferences, &spdx.PackageExternalReference{
@@ -134,14 +134,6 @@ func buildSPDX(r *audit.Result) (*spdx.Document, error) {
 		})
 	}
 	return doc, nil
-}
-
-// spdxHashAlgorithms maps SRI algorithm names to SPDX's.
-var spdxHashAlgorithms = map[string]common.ChecksumAlgorithm{
-	"sha1":   common.SHA1,
-	"sha256": common.SHA256,
-	"sha384": common.SHA384,
-	"sha512": common.SHA512,
 }
 
 // spdxID is the element id of p without "SPDXRef-": "Package-", then its
