@@ -45,11 +45,7 @@ func CycloneDX(w io.Writer, r *audit.Result) error {
 }
 
 func buildCycloneDX(r *audit.Result) (*cdx.BOM, error) {
-	id, err := auditUUID(r)
-	if err != nil {
-		return nil, err
-	}
-	docProps, err := documentProps(r)
+	id, docProps, err := sbomDocument(r)
 	if err != nil {
 		return nil, err
 	}

@@ -99,6 +99,17 @@ var uuidNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte(informationURI))
 // sbomProp is one name-value pair of a package or document.
 type sbomProp struct{ name, value string }
 
+// sbomDocument returns what both SBOM formats say about the audit as a
+// whole: its UUID (see auditUUID) and its properties (see documentProps).
+func sbomDocument(r *audit.Result) (uuid.UUID, []sbomProp, error) {
+	id, err := auditUUID(r)
+	if err != nil {
+		return uuid.Nil, nil, err
+	}
+	ps, err := documentProps(r)
+	return id, ps, err
+}
+
 // auditUUID is the identity of one audit result in SBOM form: a
 // name-based (version 5) UUID of the result's JSON report. The same result
 // (same packages, verdicts, lockfile path and start time) always gets the

@@ -52,11 +52,7 @@ func SPDX(w io.Writer, r *audit.Result) error {
 }
 
 func buildSPDX(r *audit.Result) (*spdx.Document, error) {
-	id, err := auditUUID(r)
-	if err != nil {
-		return nil, err
-	}
-	docProps, err := documentProps(r)
+	id, docProps, err := sbomDocument(r)
 	if err != nil {
 		return nil, err
 	}
