@@ -131,8 +131,8 @@ func cdxComponent(p *audit.Package, i int, refs map[string]int) (cdx.Component, 
 			ext = append(ext, cdx.ExternalReference{Type: cdx.ERTypeVCS, URL: loc,
 				Comment: "source repository and commit of the verified SLSA provenance"})
 		}
-		if pv.RunURL != "" {
-			ext = append(ext, cdx.ExternalReference{Type: cdx.ERTypeBuildSystem, URL: pv.RunURL,
+		if run := referenceURL(pv.RunURL); run != "" {
+			ext = append(ext, cdx.ExternalReference{Type: cdx.ERTypeBuildSystem, URL: run,
 				Comment: "CI run that built the package, from the verified SLSA provenance"})
 		}
 	}

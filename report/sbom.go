@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -215,8 +217,10 @@ func integrityHashes(p *audit.Package) ([]sbomHash, error) {
 
 // vcsLocation is the source repository and commit of a verified
 // provenance in the VCS location form both SPDX (download location) and
-// purl (vcs_url) use: git+https://host/org/repo@COMMIT. It is "" without
-// a repository.
+// purl (vcs_url) use: git+https://host/org/repo@COMMIT. It is "" without a
+// repository, or when the result is not a URL without spaces, which both
+// formats require of references (the properties keep the facts as they
+// are).
 func vcsLocation(pv *audit.Provenance) string {
 	if pv == nil || pv.SourceRepository == "" {
 		return ""
@@ -228,7 +232,19 @@ func vcsLocation(pv *audit.Provenance) string {
 	if pv.Commit != "" {
 		loc += "@" + pv.Commit
 	}
-	return loc
+	return referenceURL(loc)
+}
+
+// referenceURL returns s when it is an absolute URL with no space or
+// control character, else "".
+func referenceURL(s string) string {
+	if strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f || unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return ""
+	}
+	if u, err := url.Parse(s); err != nil || !u.IsAbs() || u.Host == "" {
+		return ""
+	}
+	return s
 }
 
 // packageProps lists the properties of p, in a fixed order (see the Prop

@@ -486,3 +486,25 @@ func TestSBOMReproducible(t *testing.T) {
 		}
 	}
 }
+
+// TestSBOMHostileReferences: a source repository or run URL that is not a
+// plain URL gives no external reference (the schemas would refuse it, and
+// consumers would follow it); the properties keep the facts.
+func TestSBOMHostileReferences(t *testing.T) {
+	r := cleanResult()
+	pv := r.Packages[1].Attestations.Provenance // @sigstore/bundle, verified
+	pv.SourceRepository = "https://github.com/evil org/repo\x1b[2J"
+	pv.RunURL = "javascript:alert(1)"
+	for _, f := range sbomFormats {
+		out := renderSBOM(t, f.render, r)
+		if err := f.validate(out); err != nil {
+			t.Errorf("%s: %v", f.name, err)
+		}
+		if bytes.Contains(out, []byte("git+https://github.com/evil")) || bytes.Contains(out, []byte(`"url": "javascript:`)) {
+			t.Errorf("%s made a reference of a hostile URL", f.name)
+		}
+		if !bytes.Contains(out, []byte(`https://github.com/evil org/repo\u001b[2J`)) {
+			t.Errorf("%s dropped the source repository property", f.name)
+		}
+	}
+}
