@@ -11,10 +11,12 @@ import (
 
 func TestRenderDispatch(t *testing.T) {
 	direct := map[string]func(*bytes.Buffer, *audit.Result, Options) error{
-		"table":    func(b *bytes.Buffer, r *audit.Result, o Options) error { return Table(b, r, o) },
-		"json":     func(b *bytes.Buffer, r *audit.Result, _ Options) error { return JSON(b, r) },
-		"sarif":    func(b *bytes.Buffer, r *audit.Result, _ Options) error { return SARIF(b, r) },
-		"markdown": func(b *bytes.Buffer, r *audit.Result, o Options) error { return Markdown(b, r, o) },
+		"table":     func(b *bytes.Buffer, r *audit.Result, o Options) error { return Table(b, r, o) },
+		"json":      func(b *bytes.Buffer, r *audit.Result, _ Options) error { return JSON(b, r) },
+		"sarif":     func(b *bytes.Buffer, r *audit.Result, _ Options) error { return SARIF(b, r) },
+		"markdown":  func(b *bytes.Buffer, r *audit.Result, o Options) error { return Markdown(b, r, o) },
+		"cyclonedx": func(b *bytes.Buffer, r *audit.Result, _ Options) error { return CycloneDX(b, r) },
+		"spdx":      func(b *bytes.Buffer, r *audit.Result, _ Options) error { return SPDX(b, r) },
 	}
 	if len(direct) != len(Formats) {
 		t.Fatalf("Formats = %v, test knows %d", Formats, len(direct))

@@ -27,7 +27,7 @@ var (
 
 // Formats lists the names [Render] accepts, in the order the CLI's help
 // shows them.
-var Formats = []string{"table", "json", "sarif", "markdown"}
+var Formats = []string{"table", "json", "sarif", "markdown", "cyclonedx", "spdx"}
 
 // DefaultWidth is the line width the table wraps reasons to when
 // [Options].Width is 0.
@@ -67,6 +67,10 @@ func Render(w io.Writer, format string, r *audit.Result, opts Options) error {
 		return SARIF(w, r)
 	case "markdown":
 		return Markdown(w, r, opts)
+	case "cyclonedx":
+		return CycloneDX(w, r)
+	case "spdx":
+		return SPDX(w, r)
 	}
 	return fmt.Errorf("%w: %q (want one of %s)", ErrUnknownFormat, format, strings.Join(Formats, ", "))
 }

@@ -86,9 +86,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
-		Flags:    append(flags(), tufRootFlag()),
+		Flags:    append(append(flags(), tufRootFlag()), signFlags()...),
 		Action:   auditAction,
-		Commands: []*cli.Command{trustCommand()},
+		Commands: []*cli.Command{trustCommand(), verifySummaryCommand()},
 	}
 }
 
@@ -135,6 +135,7 @@ type settings struct {
 	quiet       bool
 	progress    bool
 	color       bool
+	sign        signSettings
 }
 
 func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
@@ -190,6 +191,10 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 		s.failOn = sev
 	default:
 		return nil, usagef("unknown --fail-on %q: use critical, high, medium or low", sev)
+	}
+	var err error
+	if s.sign, err = parseSignSettings(c, s.output); err != nil {
+		return nil, err
 	}
 	tty := isTerminal(stderr)
 	s.progress = tty && !s.quiet && !c.Bool("no-progress")
@@ -294,7 +299,7 @@ func auditAction(c *cli.Context) error {
 	if err := writeReport(stdout, s, res); err != nil {
 		return err
 	}
-	return outcome(res, s, runErr)
+	return signOutcome(stderr, s, lf, res, outcome(res, s, runErr))
 }
 
 // needsRegistry reports whether any package will be fetched: a lockfile of

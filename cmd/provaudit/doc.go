@@ -40,10 +40,24 @@
 //	   attestation, and no finding was made
 //
 // Findings win over incompleteness. provaudit never exits 0 when anything was
-// left unchecked, nor when nothing was verified.
+// left unchecked, nor when nothing was verified. With --sign-summary KEYFILE
+// the audit also writes a signed verification summary (see package
+// summary); a key that cannot be read exits 2 before anything is audited,
+// and a summary that cannot be written makes a passing run exit 3.
 //
 // trust update exits 0 when it stored new material, 2 for usage or input
 // errors (bad flags, unreadable or invalid --tuf-root, no registry
 // configured) and 3 when the update failed; the previous material then stays
 // in use. trust show exits 0, or 2 for usage or input errors.
+//
+// # verify-summary
+//
+//	provaudit verify-summary --key PUBKEY.pem --lockfile FILE ENVELOPE
+//
+// checks a signed summary and prints it. It exits 0 when the summary
+// verifies and records a pass; 1 when the signature or the lockfile does not
+// verify, or the summary records findings; 2 for usage errors and unusable
+// input (unreadable or malformed envelope, key or lockfile, a payload that
+// is not a provaudit summary); 3 when it verifies and records an incomplete
+// audit.
 package main

@@ -24,7 +24,8 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"provaudit": func() { os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr)) },
+		"provaudit":      func() { os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr)) },
+		"provaudit-exit": provauditExit,
 	})
 }
 
@@ -40,10 +41,13 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup:               setupScript,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"registry": cmdRegistry,
-			"jsonq":    cmdJSONQ,
-			"exits":    cmdExits,
-			"tuf":      cmdTUF,
+			"registry":        cmdRegistry,
+			"jsonq":           cmdJSONQ,
+			"exits":           cmdExits,
+			"tuf":             cmdTUF,
+			"genkey":          cmdGenKey,
+			"tamper-envelope": cmdTamperEnvelope,
+			"sbom-valid":      cmdSBOMValid,
 		},
 	})
 }
