@@ -212,7 +212,7 @@ func basePackage(u *lockfile.Unit) Package {
 		Integrity: u.Integrity,
 		Paths:     append([]string{}, u.Paths...),
 		Line:      u.Line,
-		Kind:      string(u.Kind),
+		Kind:      u.Kind,
 		Findings:  []Finding{},
 	}
 	p.Dev, p.Optional, p.Peer = true, true, true
@@ -623,9 +623,9 @@ func (a *auditor) verify(w *work) verdict {
 	}
 	switch {
 	case ar.Publish != nil && !ar.Publish.IntegratedTime.IsZero():
-		in.PublishTime, in.TimeSource = ar.Publish.IntegratedTime, "rekor"
+		in.PublishTime, in.TimeSource = ar.Publish.IntegratedTime, verify.TimeSourceRekor
 	case w.publish != nil && !w.publish.Time.IsZero():
-		in.PublishTime, in.TimeSource = w.publish.Time, "publish-time"
+		in.PublishTime, in.TimeSource = w.publish.Time, verify.TimeSourcePublish
 	}
 	sr := vf.RegistrySignature(in)
 	v.Sig = signatureCheck(sr)
@@ -646,7 +646,7 @@ func (a *auditor) verify(w *work) verdict {
 }
 
 func signatureCheck(r verify.SignatureResult) *SignatureCheck {
-	c := &SignatureCheck{Status: r.Status, KeyID: r.KeyID, TimeSource: r.TimeSource}
+	c := &SignatureCheck{Status: CheckStatus(r.Status), KeyID: r.KeyID, TimeSource: TimeSource(r.TimeSource)}
 	if r.Err != nil {
 		c.Reason = r.Err.Error()
 	} else {
@@ -664,7 +664,7 @@ func signatureCheck(r verify.SignatureResult) *SignatureCheck {
 }
 
 func attestationCheck(r verify.AttestationResult) *AttestationCheck {
-	c := &AttestationCheck{Status: r.Status, PredicateTypes: r.PredicateTypes}
+	c := &AttestationCheck{Status: CheckStatus(r.Status), PredicateTypes: r.PredicateTypes}
 	switch {
 	case r.Err != nil:
 		c.Reason = r.Err.Error()

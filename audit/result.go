@@ -1,6 +1,11 @@
 package audit
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/provaudit/provaudit/lockfile"
+)
 
 // SchemaVersion is the version of the JSON contract of [Result]. Any change
 // that removes or renames a field, or changes its meaning, bumps it.
@@ -56,17 +61,46 @@ const (
 	SeverityLow      Severity = "low"
 )
 
-// Rule ids of findings. They are stable: SARIF rules, policy exceptions and
-// dashboards key on them.
+// Severities lists every Severity, most severe first. It is the one place
+// that orders them.
+var Severities = []Severity{SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow}
+
+// Rank orders severities: a more severe one has a higher rank; an unknown
+// severity has rank 0, below every known one.
+func (s Severity) Rank() int {
+	for i, known := range Severities {
+		if s == known {
+			return len(Severities) - i
+		}
+	}
+	return 0
+}
+
+// AtLeast reports whether s is as severe as min or more.
+func (s Severity) AtLeast(min Severity) bool { return s.Rank() >= min.Rank() && s.Rank() > 0 }
+
+// ParseSeverity returns the Severity named s (critical, high, medium, low).
+func ParseSeverity(s string) (Severity, error) {
+	if sev := Severity(s); sev.Rank() > 0 {
+		return sev, nil
+	}
+	return "", fmt.Errorf("unknown severity %q: use critical, high, medium or low", s)
+}
+
+// Rule is the stable id of a kind of finding: SARIF rules, policy
+// exceptions and dashboards key on it.
+type Rule string
+
+// Rule ids of findings.
 const (
-	RuleSignatureInvalid     = "signature-invalid"
-	RuleSignatureMissing     = "signature-missing"
-	RuleSignatureUntrusted   = "signature-untrusted"
-	RuleAttestationInvalid   = "attestation-invalid"
-	RuleAttestationUntrusted = "attestation-untrusted"
-	RuleProvenanceMissing    = "provenance-missing"
-	RuleIntegrityMismatch    = "integrity-mismatch"
-	RuleIntegrityUnbound     = "integrity-unbound"
+	RuleSignatureInvalid     Rule = "signature-invalid"
+	RuleSignatureMissing     Rule = "signature-missing"
+	RuleSignatureUntrusted   Rule = "signature-untrusted"
+	RuleAttestationInvalid   Rule = "attestation-invalid"
+	RuleAttestationUntrusted Rule = "attestation-untrusted"
+	RuleProvenanceMissing    Rule = "provenance-missing"
+	RuleIntegrityMismatch    Rule = "integrity-mismatch"
+	RuleIntegrityUnbound     Rule = "integrity-unbound"
 )
 
 // Result is the outcome of one audit: the contract every report format
@@ -177,10 +211,10 @@ type Package struct {
 	Line int `json:"line"`
 	// Kind is the lockfile entry kind: registry, git, file, link,
 	// workspace or remote.
-	Kind     string `json:"kind"`
-	Dev      bool   `json:"dev,omitempty"`
-	Optional bool   `json:"optional,omitempty"`
-	Peer     bool   `json:"peer,omitempty"`
+	Kind     lockfile.Kind `json:"kind"`
+	Dev      bool          `json:"dev,omitempty"`
+	Optional bool          `json:"optional,omitempty"`
+	Peer     bool          `json:"peer,omitempty"`
 	// Unpinned: the lockfile records no integrity for this package, so it
 	// was checked against the integrity the registry serves (what npm would
 	// install), not bound to the lockfile.
@@ -196,36 +230,62 @@ type Package struct {
 	Findings     []Finding         `json:"findings"`
 }
 
+// CheckStatus is the status of a sub-result: [SignatureCheck] or
+// [AttestationCheck].
+type CheckStatus string
+
 // Sub-result statuses of [SignatureCheck] and [AttestationCheck].
 const (
-	CheckVerified = "verified"
-	CheckMissing  = "missing"
-	CheckInvalid  = "invalid"
+	CheckVerified CheckStatus = "verified"
+	CheckMissing  CheckStatus = "missing"
+	CheckInvalid  CheckStatus = "invalid"
 	// CheckUntrusted: nothing failed, but a signature (or the publish
 	// attestation) is by a key nothing trusts.
-	CheckUntrusted   = "untrusted"
-	CheckUnsupported = "unsupported"
+	CheckUntrusted   CheckStatus = "untrusted"
+	CheckUnsupported CheckStatus = "unsupported"
+)
+
+// SignatureStatuses and AttestationStatuses list the statuses each
+// sub-result may have.
+var (
+	SignatureStatuses   = []CheckStatus{CheckVerified, CheckMissing, CheckInvalid, CheckUntrusted, CheckUnsupported}
+	AttestationStatuses = []CheckStatus{CheckVerified, CheckMissing, CheckInvalid, CheckUntrusted}
+)
+
+// TimeSource says where the time a registry signature was judged at came
+// from.
+type TimeSource string
+
+// Time sources of [SignatureCheck].
+const (
+	// TimeSourceRekor: the integrated time of the version's own publish
+	// attestation in the transparency log.
+	TimeSourceRekor TimeSource = "rekor"
+	// TimeSourcePublish: the version's publish time in the packument.
+	TimeSourcePublish TimeSource = "publish-time"
+	// TimeSourceKeyValidNow: no time was known; the key is valid now.
+	TimeSourceKeyValidNow TimeSource = "key-valid-now"
 )
 
 // SignatureCheck is the registry signature sub-result. Status is one of
 // verified, missing, invalid, untrusted or unsupported.
 type SignatureCheck struct {
-	Status string `json:"status"`
-	Reason string `json:"reason"`
-	KeyID  string `json:"keyid,omitempty"`
+	Status CheckStatus `json:"status"`
+	Reason string      `json:"reason"`
+	KeyID  string      `json:"keyid,omitempty"`
 	// Pinned tells whether the key was pinned in provaudit's trust material
 	// (false: it came only from the registry's key endpoint).
 	Pinned *bool `json:"pinned,omitempty"`
 	// JudgedAt is the time the key's validity was judged at, and TimeSource
 	// where it came from: publish-time, rekor or key-valid-now.
 	JudgedAt   *time.Time `json:"judgedAt,omitempty"`
-	TimeSource string     `json:"timeSource,omitempty"`
+	TimeSource TimeSource `json:"timeSource,omitempty"`
 }
 
 // AttestationCheck is the attestations sub-result. Status is one of
 // verified, missing, invalid or untrusted.
 type AttestationCheck struct {
-	Status         string      `json:"status"`
+	Status         CheckStatus `json:"status"`
 	Reason         string      `json:"reason"`
 	PredicateTypes []string    `json:"predicateTypes,omitempty"`
 	Publish        *Publish    `json:"publish,omitempty"`
@@ -258,7 +318,7 @@ type Provenance struct {
 
 // Finding is something that fails a gate.
 type Finding struct {
-	Rule     string   `json:"rule"`
+	Rule     Rule     `json:"rule"`
 	Severity Severity `json:"severity"`
 	Message  string   `json:"message"`
 }

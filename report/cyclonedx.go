@@ -105,7 +105,7 @@ func cdxComponent(p *audit.Package, i int, refs map[string]int) (cdx.Component, 
 	// same name@version locked with different integrities).
 	ref := c.PackageURL
 	if ref == "" {
-		ref = "provaudit:" + p.Kind + ":" + pkgID(p) + ":" + strconv.Itoa(p.Line)
+		ref = "provaudit:" + string(p.Kind) + ":" + pkgID(p) + ":" + strconv.Itoa(p.Line)
 	}
 	refs[ref]++
 	if n := refs[ref]; n > 1 {

@@ -99,7 +99,7 @@ func registryPkg(name, version string, line int, paths ...string) audit.Package 
 	}
 }
 
-func sigVerified(key string, judged time.Time, source string) *audit.SignatureCheck {
+func sigVerified(key string, judged time.Time, source audit.TimeSource) *audit.SignatureCheck {
 	return &audit.SignatureCheck{
 		Status: audit.CheckVerified, Reason: "signature by " + key + " verified",
 		KeyID: key, Pinned: &pinned, JudgedAt: &judged, TimeSource: source,

@@ -13,6 +13,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/provaudit/provaudit/audit"
+	"github.com/provaudit/provaudit/lockfile"
 )
 
 // Errors returned by the renderers.
@@ -111,17 +112,17 @@ func validate(r *audit.Result) error {
 		if p.Line < 1 {
 			bad("line %d, want the 1-based line of its lockfile entry", p.Line)
 		}
-		if s := p.RegistrySignature; s != nil && !slices.Contains(signatureStatuses, s.Status) {
-			bad("registrySignature.status %q is not one of %v", s.Status, signatureStatuses)
+		if s := p.RegistrySignature; s != nil && !slices.Contains(audit.SignatureStatuses, s.Status) {
+			bad("registrySignature.status %q is not one of %v", s.Status, audit.SignatureStatuses)
 		}
-		if a := p.Attestations; a != nil && !slices.Contains(attestationStatuses, a.Status) {
-			bad("attestations.status %q is not one of %v", a.Status, attestationStatuses)
+		if a := p.Attestations; a != nil && !slices.Contains(audit.AttestationStatuses, a.Status) {
+			bad("attestations.status %q is not one of %v", a.Status, audit.AttestationStatuses)
 		}
 		for j, f := range p.Findings {
 			if f.Rule == "" {
 				bad("finding %d has no rule", j)
 			}
-			if _, ok := severityRank[f.Severity]; !ok {
+			if f.Severity.Rank() == 0 {
 				bad("finding %d (%s) has severity %q, want critical, high, medium or low", j, f.Rule, f.Severity)
 			}
 		}
@@ -132,17 +133,6 @@ func validate(r *audit.Result) error {
 	}
 	return errors.Join(errs...)
 }
-
-var (
-	signatureStatuses   = []string{audit.CheckVerified, audit.CheckMissing, audit.CheckInvalid, audit.CheckUntrusted, audit.CheckUnsupported}
-	attestationStatuses = []string{audit.CheckVerified, audit.CheckMissing, audit.CheckInvalid, audit.CheckUntrusted}
-	severityRank        = map[audit.Severity]int{
-		audit.SeverityCritical: 0,
-		audit.SeverityHigh:     1,
-		audit.SeverityMedium:   2,
-		audit.SeverityLow:      3,
-	}
-)
 
 // statusRank orders statuses for the "needs attention" lists: possible
 // tampering first, then findings, then what could not be checked.
@@ -264,7 +254,7 @@ func countResult(r *audit.Result) counts {
 	c := counts{s: r.Summary}
 	for i := range r.Packages {
 		p := &r.Packages[i]
-		sig, att := "", ""
+		var sig, att audit.CheckStatus
 		if p.RegistrySignature != nil {
 			sig = p.RegistrySignature.Status
 		}
@@ -282,7 +272,7 @@ func countResult(r *audit.Result) counts {
 		}
 		switch p.Status {
 		case audit.StatusSkipped:
-			if p.Kind == "registry" {
+			if p.Kind == lockfile.KindRegistry {
 				c.skippedOther++
 			} else {
 				c.skippedForeign++

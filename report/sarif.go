@@ -64,7 +64,7 @@ func SARIF(w io.Writer, r *audit.Result) error {
 
 // Rule describes one finding rule for SARIF and documentation.
 type Rule struct {
-	ID string
+	ID audit.Rule
 	// Name is the rule's PascalCase name (SARIF reportingDescriptor.name).
 	Name string
 	// Short and Full describe what the rule detects; Help says what to do.
@@ -185,7 +185,7 @@ type (
 		Rules          []sarifRule `json:"rules"`
 	}
 	sarifRule struct {
-		ID                   string            `json:"id"`
+		ID                   audit.Rule        `json:"id"`
 		Name                 string            `json:"name"`
 		ShortDescription     sarifText         `json:"shortDescription"`
 		FullDescription      sarifText         `json:"fullDescription"`
@@ -215,7 +215,7 @@ type (
 		Locations []sarifLocation `json:"locations,omitempty"`
 	}
 	sarifResult struct {
-		RuleID              string              `json:"ruleId"`
+		RuleID              audit.Rule          `json:"ruleId"`
 		RuleIndex           int                 `json:"ruleIndex"`
 		Level               string              `json:"level"`
 		Message             sarifText           `json:"message"`
@@ -256,7 +256,7 @@ func buildSARIF(r *audit.Result) *sarifLog {
 
 	results := []sarifResult{}
 	for _, p := range pkgs {
-		seen := map[string]int{}
+		seen := map[audit.Rule]int{}
 		for _, f := range p.Findings {
 			n := seen[f.Rule]
 			seen[f.Rule]++
@@ -324,25 +324,25 @@ func buildSARIF(r *audit.Result) *sarifLog {
 
 // sarifRules returns every known rule followed by any other rule id the
 // packages use (sorted), and the index of each rule id.
-func sarifRules(pkgs []*audit.Package) ([]sarifRule, map[string]int) {
+func sarifRules(pkgs []*audit.Package) ([]sarifRule, map[audit.Rule]int) {
 	all := slices.Clone(Rules)
-	known := map[string]bool{}
+	known := map[audit.Rule]bool{}
 	for _, rl := range Rules {
 		known[rl.ID] = true
 	}
 	// The most severe severity of each unknown rule becomes its default.
-	unknown := map[string]audit.Severity{}
+	unknown := map[audit.Rule]audit.Severity{}
 	for _, p := range pkgs {
 		for _, f := range p.Findings {
 			if known[f.Rule] {
 				continue
 			}
-			if s, ok := unknown[f.Rule]; !ok || severityRank[f.Severity] < severityRank[s] {
+			if s, ok := unknown[f.Rule]; !ok || f.Severity.Rank() > s.Rank() {
 				unknown[f.Rule] = f.Severity
 			}
 		}
 	}
-	ids := make([]string, 0, len(unknown))
+	ids := make([]audit.Rule, 0, len(unknown))
 	for id := range unknown {
 		ids = append(ids, id)
 	}
@@ -350,16 +350,16 @@ func sarifRules(pkgs []*audit.Package) ([]sarifRule, map[string]int) {
 	for _, id := range ids {
 		all = append(all, Rule{
 			ID:       id,
-			Name:     ruleName(id),
-			Short:    "provaudit finding " + id,
-			Full:     "provaudit reported a finding of rule " + id + " for this package.",
-			Help:     "See the result's message and provaudit's documentation of rule " + id + ".",
+			Name:     ruleName(string(id)),
+			Short:    "provaudit finding " + string(id),
+			Full:     "provaudit reported a finding of rule " + string(id) + " for this package.",
+			Help:     "See the result's message and provaudit's documentation of rule " + string(id) + ".",
 			Severity: unknown[id],
 		})
 	}
 
 	out := make([]sarifRule, len(all))
-	index := make(map[string]int, len(all))
+	index := make(map[audit.Rule]int, len(all))
 	for i, rl := range all {
 		index[rl.ID] = i
 		out[i] = sarifRule{
@@ -404,7 +404,7 @@ func ruleName(id string) string {
 func resultMessage(p *audit.Package, f audit.Finding) string {
 	msg := f.Message
 	if msg == "" {
-		msg = f.Rule
+		msg = string(f.Rule)
 	}
 	text := pkgID(p) + ": " + msg
 	if p.Reason != "" && !strings.Contains(msg, p.Reason) && !strings.Contains(p.Reason, msg) {
@@ -414,8 +414,8 @@ func resultMessage(p *audit.Package, f audit.Finding) string {
 }
 
 // fingerprint is the stable identity of a finding across runs.
-func fingerprint(rule string, p *audit.Package, repeat int) string {
-	s := rule + "|" + p.Name + "@" + p.Version + "#" + p.Integrity
+func fingerprint(rule audit.Rule, p *audit.Package, repeat int) string {
+	s := string(rule) + "|" + p.Name + "@" + p.Version + "#" + p.Integrity
 	if repeat > 0 {
 		s += "|" + strconv.Itoa(repeat)
 	}

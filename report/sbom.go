@@ -139,7 +139,7 @@ func sbomTime(t time.Time) string {
 // percent-encoded as the purl specification requires. Packages not from a
 // registry, and packages without a version, have none ("").
 func purl(p *audit.Package) string {
-	if p.Kind != "registry" || p.Version == "" || p.Name == "" {
+	if p.Kind != lockfile.KindRegistry || p.Version == "" || p.Name == "" {
 		return ""
 	}
 	name := p.Name
@@ -263,7 +263,7 @@ func packageProps(p *audit.Package) []sbomProp {
 	}
 	add(PropStatus, string(p.Status))
 	add(PropReason, p.Reason)
-	add(PropKind, p.Kind)
+	add(PropKind, string(p.Kind))
 	add(PropIntegrity, p.Integrity)
 	flag(PropUnpinned, p.Unpinned)
 	flag(PropDev, p.Dev)
@@ -274,14 +274,14 @@ func packageProps(p *audit.Package) []sbomProp {
 	}
 	add(PropLine, strconv.Itoa(p.Line))
 	if s := p.RegistrySignature; s != nil {
-		add(PropSignatureStatus, s.Status)
+		add(PropSignatureStatus, string(s.Status))
 		add(PropSignatureKeyID, s.KeyID)
 		if s.Pinned != nil {
 			add(PropSignaturePinned, strconv.FormatBool(*s.Pinned))
 		}
 	}
 	if a := p.Attestations; a != nil {
-		add(PropAttestationsStatus, a.Status)
+		add(PropAttestationsStatus, string(a.Status))
 		for _, t := range a.PredicateTypes {
 			add(PropPredicateType, t)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/provaudit/provaudit/audit"
 	"github.com/provaudit/provaudit/internal/sbomschema"
+	"github.com/provaudit/provaudit/lockfile"
 )
 
 // sbomFormat is an SBOM renderer with its schema validator.
@@ -373,7 +374,7 @@ func TestPurl(t *testing.T) {
 		{"no-version", "", "registry", ""},
 	}
 	for _, tt := range tests {
-		p := audit.Package{Name: tt.name, Version: tt.version, Kind: tt.kind}
+		p := audit.Package{Name: tt.name, Version: tt.version, Kind: lockfile.Kind(tt.kind)}
 		if got := purl(&p); got != tt.want {
 			t.Errorf("purl(%s@%s, %s) = %q, want %q", tt.name, tt.version, tt.kind, got, tt.want)
 		}

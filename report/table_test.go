@@ -35,7 +35,7 @@ func summaryOf(out string) []string {
 }
 
 func TestTableSummary(t *testing.T) {
-	one := func(status audit.Status, sig, att string, findings ...audit.Finding) audit.Package {
+	one := func(status audit.Status, sig, att audit.CheckStatus, findings ...audit.Finding) audit.Package {
 		p := registryPkg("p", "1.0.0", 2)
 		p.Status, p.Reason, p.Findings = status, "r", append([]audit.Finding{}, findings...)
 		if sig != "" {

@@ -64,7 +64,7 @@ type AttestationResult struct {
 	// Status is StatusVerified, StatusUntrusted or StatusInvalid. The
 	// caller decides StatusMissing when the version has no
 	// dist.attestations.
-	Status string
+	Status Status
 	// Err is nil iff Status is StatusVerified. Several independent failures
 	// are reported together (Err has Unwrap() []error).
 	Err error

@@ -397,8 +397,8 @@ func TestGeneratedRegistrySignatures(t *testing.T) {
 	tests := []struct {
 		name   string
 		in     SignatureInput
-		status string
-		source string
+		status Status
+		source TimeSource
 		want   error
 	}{
 		{"current key, no time", in(Signature{id1, sig1}), StatusVerified, TimeSourceKeyValidNow, nil},

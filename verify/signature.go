@@ -8,27 +8,34 @@ import (
 	"time"
 )
 
+// Status is the outcome of one check: of a [SignatureResult] or an
+// [AttestationResult].
+type Status string
+
 // Statuses of [SignatureResult] and [AttestationResult].
 const (
-	StatusVerified = "verified"
-	StatusMissing  = "missing"
-	StatusInvalid  = "invalid"
+	StatusVerified Status = "verified"
+	StatusMissing  Status = "missing"
+	StatusInvalid  Status = "invalid"
 	// StatusUntrusted: nothing failed, but a signature (or the publish
 	// attestation) is by a key that no trusted key carries: an unknown
 	// keyid, or a key only a registry named by the audited project lists.
-	StatusUntrusted   = "untrusted"
-	StatusUnsupported = "unsupported"
+	StatusUntrusted   Status = "untrusted"
+	StatusUnsupported Status = "unsupported"
 )
+
+// TimeSource says where the time a signature is judged at came from.
+type TimeSource string
 
 // Time sources a signature is judged at.
 const (
 	// TimeSourcePublish: the version's publish time (packument time map).
-	TimeSourcePublish = "publish-time"
+	TimeSourcePublish TimeSource = "publish-time"
 	// TimeSourceRekor: the integrated time of the version's own publish
 	// attestation in the transparency log.
-	TimeSourceRekor = "rekor"
+	TimeSourceRekor TimeSource = "rekor"
 	// TimeSourceKeyValidNow: no time was known; the key is valid now.
-	TimeSourceKeyValidNow = "key-valid-now"
+	TimeSourceKeyValidNow TimeSource = "key-valid-now"
 )
 
 // maxSignatures bounds dist.signatures; npm serves one or two.
@@ -65,14 +72,14 @@ type SignatureInput struct {
 	PublishTime time.Time
 	// TimeSource says where PublishTime came from: TimeSourcePublish
 	// (default when PublishTime is set) or TimeSourceRekor.
-	TimeSource string
+	TimeSource TimeSource
 }
 
 // SignatureResult is the verdict on a registry signature.
 type SignatureResult struct {
 	// Status is StatusVerified, StatusMissing, StatusInvalid,
 	// StatusUntrusted or StatusUnsupported.
-	Status string
+	Status Status
 	// Err is nil iff Status is StatusVerified; for missing, untrusted and
 	// unsupported it explains (wrapping ErrSignatureMissing,
 	// ErrKeysUnknown, ErrUnknownKey, ErrUntrustedKey or ErrNoKeys).
@@ -85,7 +92,7 @@ type SignatureResult struct {
 	JudgedAt time.Time
 	// TimeSource is TimeSourcePublish, TimeSourceRekor or
 	// TimeSourceKeyValidNow.
-	TimeSource string
+	TimeSource TimeSource
 	// WeakIntegrity is true when the binding to the signed integrity rests
 	// on sha1 only (a sha1-only lockfile, or a sha1-only registry integrity).
 	WeakIntegrity bool

@@ -194,7 +194,7 @@ func TestRegistrySignatureRealTampered(t *testing.T) {
 		name   string
 		v      *Verifier
 		mutate func(in *SignatureInput)
-		status string
+		status Status
 		want   []error
 	}{
 		{"flipped signature byte", v, func(in *SignatureInput) {

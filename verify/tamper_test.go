@@ -202,7 +202,7 @@ func TestAttestationsBindingReal(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(in *AttestationInput)
-		status string
+		status Status
 		want   []error
 	}{
 		{"verified", func(*AttestationInput) {}, StatusVerified, nil},

@@ -186,13 +186,11 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 			}
 		}
 	}
-	switch sev := audit.Severity(c.String("fail-on")); sev {
-	case audit.SeverityCritical, audit.SeverityHigh, audit.SeverityMedium, audit.SeverityLow:
-		s.failOn = sev
-	default:
-		return nil, usagef("unknown --fail-on %q: use critical, high, medium or low", sev)
+	sev, err := audit.ParseSeverity(c.String("fail-on"))
+	if err != nil {
+		return nil, usagef("unknown --fail-on %q: use critical, high, medium or low", c.String("fail-on"))
 	}
-	var err error
+	s.failOn = sev
 	if s.sign, err = parseSignSettings(c, s.output); err != nil {
 		return nil, err
 	}
@@ -371,10 +369,6 @@ func writeReport(stdout io.Writer, s *settings, res *audit.Result) error {
 	return nil
 }
 
-var severityRank = map[audit.Severity]int{
-	audit.SeverityLow: 1, audit.SeverityMedium: 2, audit.SeverityHigh: 3, audit.SeverityCritical: 4,
-}
-
 // outcome turns a finished audit into the exit decision: findings at or
 // above --fail-on give 1; otherwise any package that could not be checked
 // (or an interrupted run) gives 3.
@@ -382,7 +376,7 @@ func outcome(res *audit.Result, s *settings, runErr error) error {
 	failing := 0
 	for i := range res.Packages {
 		for _, f := range res.Packages[i].Findings {
-			if severityRank[f.Severity] >= severityRank[s.failOn] {
+			if f.Severity.AtLeast(s.failOn) {
 				failing++
 			}
 		}
