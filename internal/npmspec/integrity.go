@@ -80,11 +80,11 @@ type Integrity struct {
 func ParseIntegrity(s string) (Integrity, error) {
 	var in Integrity
 	if len(s) > MaxIntegrityLen {
-		return in, fmt.Errorf("%w: integrity of %d bytes (at most %d)", ErrMalformedIntegrity, len(s), MaxIntegrityLen)
+		return in, fmt.Errorf("%w: %d bytes (at most %d)", ErrMalformedIntegrity, len(s), MaxIntegrityLen)
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 0x7f || c < ' ' && !isSpace(c) {
-			return in, fmt.Errorf("%w: integrity %s has a control or non-ASCII character at byte %d", ErrMalformedIntegrity, quote(s), i)
+			return in, fmt.Errorf("%w: %s has a control or non-ASCII character at byte %d", ErrMalformedIntegrity, quote(s), i)
 		}
 	}
 	for tok := range strings.FieldsSeq(s) {
@@ -94,9 +94,9 @@ func ParseIntegrity(s string) (Integrity, error) {
 	}
 	if in.has == 0 {
 		if strings.TrimSpace(s) == "" {
-			return in, fmt.Errorf("%w: integrity lists no hash", ErrMalformedIntegrity)
+			return in, fmt.Errorf("%w: no hash", ErrMalformedIntegrity)
 		}
-		return in, fmt.Errorf("%w: integrity %s lists no sha512, sha384, sha256 or sha1 hash", ErrMalformedIntegrity, quote(s))
+		return in, fmt.Errorf("%w: %s lists no sha512, sha384, sha256 or sha1 hash", ErrMalformedIntegrity, quote(s))
 	}
 	return in, nil
 }
@@ -113,7 +113,7 @@ func (in *Integrity) add(tok string) error {
 	if i < 0 {
 		for _, a := range algorithms {
 			if strings.EqualFold(alg, string(a.name)) {
-				return fmt.Errorf("%w: integrity token %s: algorithm %q is not lower case: npm ignores such a hash, so it pins nothing", ErrMalformedIntegrity, quote(tok), alg)
+				return fmt.Errorf("%w: token %s: algorithm %q is not lower case: npm ignores such a hash, so it pins nothing", ErrMalformedIntegrity, quote(tok), alg)
 			}
 		}
 		return nil // an algorithm npm may know but provaudit does not read
@@ -133,14 +133,14 @@ func (in *Integrity) add(tok string) error {
 	}
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w: integrity token %s: the %s digest is not canonical base64 (standard alphabet, padded)", ErrMalformedIntegrity, quote(tok), alg)
+		return fmt.Errorf("%w: token %s: the %s digest is not canonical base64 (standard alphabet, padded)", ErrMalformedIntegrity, quote(tok), alg)
 	case n != size:
-		return fmt.Errorf("%w: integrity token %s: the %s digest has %d bytes, want %d", ErrMalformedIntegrity, quote(tok), alg, n, size)
+		return fmt.Errorf("%w: token %s: the %s digest has %d bytes, want %d", ErrMalformedIntegrity, quote(tok), alg, n, size)
 	}
 	var sum [64]byte
 	copy(sum[:], buf[:n])
 	if in.has&(1<<i) != 0 && in.sums[i] != sum {
-		return fmt.Errorf("%w: integrity lists two different %s digests", ErrMalformedIntegrity, alg)
+		return fmt.Errorf("%w: two different %s digests", ErrMalformedIntegrity, alg)
 	}
 	in.has |= 1 << i
 	in.sums[i] = sum

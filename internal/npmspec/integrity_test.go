@@ -83,8 +83,8 @@ func TestParseIntegrity(t *testing.T) {
 
 func TestParseIntegrityErrors(t *testing.T) {
 	tests := []struct{ in, msg string }{
-		{"", "lists no hash"},
-		{" \t\n", "lists no hash"},
+		{"", "no hash"},
+		{" \t\n", "no hash"},
 		{"md5-AAAA sha3-BBBB", "lists no sha512, sha384, sha256 or sha1 hash"},
 		{"nodash", "lists no sha512"},
 		{"SHA512-" + base64.StdEncoding.EncodeToString(d512[:]), `algorithm "SHA512" is not lower case: npm ignores such a hash`},
