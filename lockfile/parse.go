@@ -518,13 +518,21 @@ func (p *parser) parseRoot(line int) error {
 // nested dependencies, appending them to p.pkgs (r first). An entry that
 // is not an object is kept with that problem.
 func (p *parser) parseEntry(r *rawEntry, v1 bool) error {
-	sc := p.sc
-	self := -1
-	if v1 {
-		self = len(p.pkgs)
-		p.pkgs = append(p.pkgs, *r)
-		defer func() { p.pkgs[self] = *r }()
+	if !v1 {
+		return p.readEntry(r, -1)
 	}
+	self := len(p.pkgs)
+	p.pkgs = append(p.pkgs, *r)
+	err := p.readEntry(r, self)
+	p.pkgs[self] = *r
+	return err
+}
+
+// readEntry reads the object of entry r; self is its index in p.pkgs for
+// v1 (whose nested dependencies it reads too), else -1.
+func (p *parser) readEntry(r *rawEntry, self int) error {
+	sc := p.sc
+	v1 := self >= 0
 	ok, null, err := p.object(r, r.line, "the entry")
 	if err != nil || !ok {
 		if null {
@@ -569,7 +577,10 @@ func (p *parser) parseEntry(r *rawEntry, v1 bool) error {
 			}
 		case "dependencies":
 			if v1 {
-				err = p.parseV1Deps(line, self, r)
+				var problem string
+				if problem, err = p.parseV1Deps(line, self); problem != "" {
+					r.addProblem("%s", problem)
+				}
 			} else {
 				err = sc.skip()
 			}
@@ -619,31 +630,35 @@ func (p *parser) parseV1() ([]rawEntry, error) {
 	sc := p.sc
 	sc.pos, sc.line, sc.lineStart, sc.depth = p.depsOff, p.depsLine, p.depsLineBeg, 1
 	p.pkgs = p.pkgs[:0]
-	if err := p.parseV1Deps(p.depsKeyLine, -1, nil); err != nil {
+	if _, err := p.parseV1Deps(p.depsKeyLine, -1); err != nil {
 		return nil, err
 	}
 	return p.pkgs, nil
 }
 
 // parseV1Deps reads a v1 dependencies object whose entries are children of
-// owner, the entry at index parent (nil and -1 for the top level).
-func (p *parser) parseV1Deps(line, parent int, owner *rawEntry) error {
+// the entry at index parent (-1 for the top level). A nested dependencies
+// value that is not an object is returned as a problem of its entry.
+func (p *parser) parseV1Deps(line, parent int) (problem string, err error) {
 	sc := p.sc
 	prefix := ""
-	if owner != nil {
-		prefix = owner.path + "/"
+	if parent >= 0 {
+		prefix = p.pkgs[parent].path + "/"
+		if t := sc.peekType(); t != typeObject && t != typeNull && t != typeInvalid {
+			return fmt.Sprintf("dependencies is %s, want an object", t), sc.skip()
+		}
 	}
-	ok, _, err := p.object(owner, line, "dependencies")
+	ok, _, err := p.object(nil, line, "dependencies")
 	if err != nil || !ok {
-		return err
+		return "", err
 	}
 	for first := true; ; first = false {
 		key, line, ok, err := sc.member(first)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if !ok {
-			return nil
+			return "", nil
 		}
 		r := rawEntry{key: key, line: line, parent: parent}
 		if p.pathBytes += len(prefix) + len("node_modules/") + len(key); p.pathBytes <= p.pathBudget {
@@ -652,7 +667,7 @@ func (p *parser) parseV1Deps(line, parent int, owner *rawEntry) error {
 			p.errorf(line, "dependencies are nested too deep: their install paths would take more than %d bytes", p.pathBudget)
 		}
 		if err := p.parseEntry(&r, true); err != nil {
-			return err
+			return "", err
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/Masterminds/semver/v3"
 )
 
 // FuzzParseIntegrity checks what ParseIntegrity accepts: only printable
@@ -91,11 +93,22 @@ func FuzzValidName(f *testing.F) {
 // FuzzValidVersion checks that a valid version is printable ASCII without
 // path or URL syntax, so it can never change a request path.
 func FuzzValidVersion(f *testing.F) {
-	for _, s := range []string{"1.2.3", "1.0.0-rc.1+b.2", "v1.2.3", "1.2.3/../x", "..", "01.0.0", "9007199254740992.0.0"} {
+	for _, s := range []string{"1.2.3", "1.0.0-rc.1+b.2", "v1.2.3", "1.2.3/../x", "..", "01.0.0", "9007199254740992.0.0",
+		"999999999999999.0.0", "1000000000000000.0.0", "0.0.0", "1.2.3-0a", "1.2.3-00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		err := ValidVersion(v)
+		// The rule is Masterminds' strict parse (plus the length cap and
+		// npm's 2^53-1); plainVersion's shortcut must never disagree.
+		sv, serr := semver.StrictNewVersion(v)
+		want := serr == nil && len(v) <= MaxVersionLen && sv.Major() <= maxSafeInteger && sv.Minor() <= maxSafeInteger && sv.Patch() <= maxSafeInteger
+		if (err == nil) != want {
+			t.Fatalf("ValidVersion(%q) = %v, but Masterminds says %v", v, err, serr)
+		}
+		if plainVersion(v) && !want {
+			t.Fatalf("plainVersion accepts %q, Masterminds does not", v)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrInvalidVersion) {
 				t.Fatalf("ValidVersion(%q) = %v", v, err)

@@ -82,14 +82,27 @@ func ParseIntegrity(s string) (Integrity, error) {
 	if len(s) > MaxIntegrityLen {
 		return in, fmt.Errorf("%w: %d bytes (at most %d)", ErrMalformedIntegrity, len(s), MaxIntegrityLen)
 	}
+	spaces := false
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 0x7f || c < ' ' && !isSpace(c) {
+		switch c := s[i]; {
+		case isSpace(c):
+			spaces = true
+		case c >= 0x7f || c < ' ':
 			return in, fmt.Errorf("%w: %s has a control or non-ASCII character at byte %d", ErrMalformedIntegrity, quote(s), i)
 		}
 	}
-	for tok := range strings.FieldsSeq(s) {
-		if err := in.add(tok); err != nil {
-			return Integrity{}, err
+	if !spaces {
+		// One token (or none), the usual case: no iterator.
+		if s != "" {
+			if err := in.add(s); err != nil {
+				return Integrity{}, err
+			}
+		}
+	} else {
+		for tok := range strings.FieldsSeq(s) {
+			if err := in.add(tok); err != nil {
+				return Integrity{}, err
+			}
 		}
 	}
 	if in.has == 0 {

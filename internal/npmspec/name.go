@@ -70,20 +70,21 @@ func ValidName(name string) error {
 	} else if strings.IndexByte(name, '/') >= 0 {
 		return bad("a / in an unscoped name")
 	}
-	if lower := strings.ToLower(base); lower == "node_modules" || lower == "favicon.ico" {
+	if strings.EqualFold(base, "node_modules") || strings.EqualFold(base, "favicon.ico") {
 		return bad("a name npm reserves")
 	}
 	return nil
 }
 
 // urlSafe reports whether encodeURIComponent leaves c as it is.
-func urlSafe(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
+func urlSafe(c byte) bool { return urlSafeChars[c] }
+
+var urlSafeChars = func() (t [256]bool) {
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!~*'()") {
+		t[c] = true
 	}
-	return strings.IndexByte("-_.!~*'()", c) >= 0
-}
+	return t
+}()
 
 // ValidVersion reports why v is not the version of a registry package, or
 // nil when it is one: strict SemVer 2.0.0 (see the package documentation).
@@ -94,6 +95,8 @@ func ValidVersion(v string) error {
 		return fmt.Errorf("%w: the version is empty", ErrInvalidVersion)
 	case len(v) > MaxVersionLen:
 		return fmt.Errorf("%w: %s: %d bytes, more than %d", ErrInvalidVersion, quote(v), len(v), MaxVersionLen)
+	case plainVersion(v):
+		return nil
 	}
 	sv, err := semver.StrictNewVersion(v)
 	if err != nil {
@@ -103,6 +106,32 @@ func ValidVersion(v string) error {
 		return fmt.Errorf("%w: %s: a number larger than 2^53-1, which npm's semver rejects", ErrInvalidVersion, quote(v))
 	}
 	return nil
+}
+
+// plainVersion reports whether v is MAJOR.MINOR.PATCH, each a number of at
+// most 15 digits without a leading zero: the shape of almost every version
+// in a lockfile. Every such string is strict SemVer below 2^53
+// (FuzzValidVersion checks it against Masterminds), so ValidVersion accepts
+// it without the allocations of a full parse; anything else goes through
+// Masterminds.
+func plainVersion(v string) bool {
+	i := 0
+	for part := range 3 {
+		if part > 0 {
+			if i >= len(v) || v[i] != '.' {
+				return false
+			}
+			i++
+		}
+		start := i
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i++
+		}
+		if n := i - start; n == 0 || n > 15 || n > 1 && v[start] == '0' {
+			return false
+		}
+	}
+	return i == len(v)
 }
 
 // EscapeName writes a valid package name as one registry path segment, as

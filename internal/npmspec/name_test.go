@@ -112,3 +112,15 @@ func TestEscapeName(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainVersion(t *testing.T) {
+	for v, want := range map[string]bool{
+		"1.2.3": true, "0.0.0": true, "999999999999999.999999999999999.999999999999999": true,
+		"1000000000000000.0.0": false, // 16 digits: left to the full parse
+		"01.2.3":               false, "1.2": false, "1.2.3-rc.1": false, "1.2.3+b": false, "": false, "1..3": false, "1.2.3.": false,
+	} {
+		if got := plainVersion(v); got != want {
+			t.Errorf("plainVersion(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
