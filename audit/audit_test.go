@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -56,6 +57,9 @@ type setup struct {
 	lf    *lockfile.Lockfile
 	trust *verify.Trust
 	cfg   *fetch.Config
+	// secret is the user's cache secret: every client of the setup shares
+	// it, as runs of one user do.
+	secret []byte
 }
 
 func newSetup(t *testing.T, attested, plain int) *setup {
@@ -70,6 +74,13 @@ func newSetupFor(t *testing.T, lf *lockfile.Lockfile, pkgs ...registrytest.Packa
 	t.Helper()
 	reg := registrytest.New(registrytest.Options{})
 	t.Cleanup(reg.Close)
+	return newSetupOn(t, reg, lf, pkgs...)
+}
+
+// newSetupOn serves pkgs from reg, named by the person running the audit
+// (as --registry does), with reg's Sigstore as the trusted root.
+func newSetupOn(t *testing.T, reg *registrytest.Registry, lf *lockfile.Lockfile, pkgs ...registrytest.Package) *setup {
+	t.Helper()
 	if err := reg.Add(pkgs...); err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +92,18 @@ func newSetupFor(t *testing.T, lf *lockfile.Lockfile, pkgs ...registrytest.Packa
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &setup{reg: reg, lf: lf, trust: trust, cfg: cfg}
+	return &setup{reg: reg, lf: lf, trust: trust, cfg: cfg, secret: bytes.Repeat([]byte{7}, fetch.SecretSize)}
 }
 
 func (s *setup) client(t *testing.T, cacheDir string) *fetch.Client {
 	t.Helper()
-	opts := fetch.Options{CacheDir: cacheDir, NoCache: cacheDir == ""}
+	return s.clientWithSecret(t, cacheDir, s.secret)
+}
+
+// clientWithSecret is a client of another user (another cache secret).
+func (s *setup) clientWithSecret(t *testing.T, cacheDir string, secret []byte) *fetch.Client {
+	t.Helper()
+	opts := fetch.Options{CacheDir: cacheDir, NoCache: cacheDir == "", CacheSecret: secret}
 	c, err := fetch.NewClient(s.cfg, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -15,8 +16,14 @@ func rules(fs []Finding) []string {
 func TestClassify(t *testing.T) {
 	sig := func(status string) *SignatureCheck { return &SignatureCheck{Status: status, Reason: "sig " + status} }
 	att := func(status string) *AttestationCheck {
-		return &AttestationCheck{Status: status, Reason: "att " + status}
+		a := &AttestationCheck{Status: status, Reason: "att " + status}
+		if status == CheckVerified {
+			a.Publish = &Publish{KeyID: "k"}
+			a.Provenance = &Provenance{PredicateType: "https://slsa.dev/provenance/v1"}
+		}
+		return a
 	}
+	publishOnly := &AttestationCheck{Status: CheckVerified, Reason: "publish attestation verified; no provenance", Publish: &Publish{KeyID: "k"}}
 	tests := []struct {
 		name   string
 		v      verdict
@@ -45,10 +52,24 @@ func TestClassify(t *testing.T) {
 		{"missing sub-result never passes", verdict{Sig: sig(CheckVerified)}, policy{}, StatusError, nil},
 		{"missing signature result never passes", verdict{Att: att(CheckVerified)}, policy{}, StatusError, nil},
 		{"unknown signature status never passes", verdict{Sig: sig("bogus"), Att: att(CheckVerified)}, policy{}, StatusError, nil},
+		{"attested with provenance, provenance required", verdict{Sig: sig(CheckVerified), Att: att(CheckVerified)}, policy{RequireProvenance: true}, StatusVerified, nil},
+		{"publish attestation only, provenance required", verdict{Sig: sig(CheckVerified), Att: publishOnly}, policy{RequireProvenance: true}, StatusVerified, []string{RuleProvenanceMissing}},
+		{"publish attestation only, no keys, provenance required", verdict{Sig: sig(CheckUnsupported), Att: publishOnly}, policy{RequireProvenance: true}, StatusVerified, []string{RuleProvenanceMissing}},
+		{"signature by an untrusted key", verdict{Sig: sig(CheckUntrusted), Att: att(CheckMissing)}, policy{}, StatusUnsigned, []string{RuleSignatureUntrusted}},
+		{"signature by an untrusted key, attested", verdict{Sig: sig(CheckUntrusted), Att: att(CheckVerified)}, policy{}, StatusUnsigned, []string{RuleSignatureUntrusted}},
+		{"signature by an untrusted key, attestations untrusted", verdict{Sig: sig(CheckUntrusted), Att: att(CheckUntrusted)}, policy{}, StatusUnsigned, []string{RuleAttestationUntrusted, RuleSignatureUntrusted}},
+		{"signed, attestations untrusted", verdict{Sig: sig(CheckVerified), Att: att(CheckUntrusted)}, policy{}, StatusSigned, []string{RuleAttestationUntrusted}},
+		{"no keys, attestations untrusted", verdict{Sig: sig(CheckUnsupported), Att: att(CheckUntrusted)}, policy{}, StatusUnsigned, []string{RuleAttestationUntrusted}},
+		{"untrusted key but another signature invalid", verdict{Sig: sig(CheckInvalid), Att: att(CheckUntrusted)}, policy{}, StatusInvalid, []string{RuleSignatureInvalid}},
+		{"integrity unbound (no shared algorithm, no tarball)", verdict{Sig: sig(CheckInvalid), Att: att(CheckMissing), Unbound: true}, policy{}, StatusError, nil},
+		{"integrity unbound but attestations invalid", verdict{Sig: sig(CheckInvalid), Att: att(CheckInvalid), Unbound: true}, policy{}, StatusInvalid, []string{RuleAttestationInvalid}},
+		{"keys unknown, attested", verdict{Sig: sig(CheckMissing), Att: att(CheckVerified), KeysUnknown: true}, policy{}, StatusVerified, nil},
+		{"keys unknown, nothing else", verdict{Sig: sig(CheckMissing), Att: att(CheckMissing), KeysUnknown: true}, policy{}, StatusError, nil},
+		{"keys unknown, attestations untrusted", verdict{Sig: sig(CheckMissing), Att: att(CheckUntrusted), KeysUnknown: true}, policy{}, StatusUnsigned, []string{RuleAttestationUntrusted}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, reason, findings := classify(tt.v, tt.pol)
+			status, reason, findings := classify(tt.v, tt.pol, " (hint)")
 			if status != tt.status {
 				t.Errorf("status = %s, want %s (reason %q)", status, tt.status, reason)
 			}
@@ -57,6 +78,11 @@ func TestClassify(t *testing.T) {
 			}
 			if findings == nil {
 				t.Error("findings is nil; JSON needs [] for none")
+			}
+			for _, f := range findings {
+				if strings.HasSuffix(f.Rule, "-untrusted") && !strings.HasSuffix(f.Message, " (hint)") {
+					t.Errorf("%s finding without the trust hint: %q", f.Rule, f.Message)
+				}
 			}
 			got := rules(findings)
 			if len(got) != len(tt.rules) {

@@ -4,7 +4,19 @@ import "time"
 
 // SchemaVersion is the version of the JSON contract of [Result]. Any change
 // that removes or renames a field, or changes its meaning, bumps it.
-const SchemaVersion = 1
+//
+// Version 2 (from 1): registrySignature.status and attestations.status may
+// be "untrusted" (a key nothing trusts: unknown, or listed only by a
+// registry the audited project named); findings may have the rules
+// signature-untrusted, attestation-untrusted and integrity-unbound;
+// registrySignature.status "unsupported" now means only "no signatures
+// from a registry without keys" (signatures are checked with the pinned
+// keys whatever the key endpoint says); attestations of predicate types
+// provaudit does not interpret are verified and listed instead of making
+// the attestations invalid; provenance-missing under --require-provenance
+// means no verified SLSA provenance (a publish attestation alone is not
+// provenance). New fields: summary.checked, registries[], trust.
+const SchemaVersion = 2
 
 // Status is the one overall verdict of a package.
 type Status string
@@ -16,9 +28,10 @@ const (
 	StatusVerified Status = "verified"
 	// StatusSigned: registry signature valid; the version has no attestations.
 	StatusSigned Status = "signed"
-	// StatusUnsigned: the registry has keys but the version carries no
-	// signature; or the registry publishes no keys and the version has no
-	// attestations.
+	// StatusUnsigned: no signature a trusted key verifies: the registry has
+	// keys but the version carries no signature, or carries only signatures
+	// by keys nothing trusts; or the registry publishes no keys and the
+	// version has no attestations.
 	StatusUnsigned Status = "unsigned"
 	// StatusInvalid: a signature or attestation failed, or digests or names
 	// disagree: possible tampering.
@@ -46,11 +59,14 @@ const (
 // Rule ids of findings. They are stable: SARIF rules, policy exceptions and
 // dashboards key on them.
 const (
-	RuleSignatureInvalid   = "signature-invalid"
-	RuleSignatureMissing   = "signature-missing"
-	RuleAttestationInvalid = "attestation-invalid"
-	RuleProvenanceMissing  = "provenance-missing"
-	RuleIntegrityMismatch  = "integrity-mismatch"
+	RuleSignatureInvalid     = "signature-invalid"
+	RuleSignatureMissing     = "signature-missing"
+	RuleSignatureUntrusted   = "signature-untrusted"
+	RuleAttestationInvalid   = "attestation-invalid"
+	RuleAttestationUntrusted = "attestation-untrusted"
+	RuleProvenanceMissing    = "provenance-missing"
+	RuleIntegrityMismatch    = "integrity-mismatch"
+	RuleIntegrityUnbound     = "integrity-unbound"
 )
 
 // Result is the outcome of one audit: the contract every report format
@@ -59,9 +75,54 @@ type Result struct {
 	SchemaVersion int          `json:"schemaVersion"`
 	Tool          Tool         `json:"tool"`
 	Lockfile      LockfileInfo `json:"lockfile"`
-	Summary       Summary      `json:"summary"`
-	Packages      []Package    `json:"packages"`
+	// Trust says where the trust material came from.
+	Trust TrustInfo `json:"trust"`
+	// Registries lists every registry packages were checked against, the
+	// default one first, with where each came from and what its keys are.
+	Registries []Registry `json:"registries"`
+	Summary    Summary    `json:"summary"`
+	Packages   []Package  `json:"packages"`
 }
+
+// TrustInfo says where each piece of trust material came from:
+// "embedded", "updated on DATE via TUF", "--trusted-root FILE" or
+// "--npm-keys FILE".
+type TrustInfo struct {
+	TrustedRoot string `json:"trustedRoot"`
+	NpmKeys     string `json:"npmKeys"`
+}
+
+// Registry describes one registry an audit used.
+type Registry struct {
+	URL string `json:"url"`
+	// Source is where the setting naming it came from: "--registry",
+	// "environment variable npm_config_registry", an npmrc "file:line",
+	// "npm's own configuration (npm config get registry)" or "the
+	// lockfile's resolved URLs".
+	Source string `json:"source"`
+	// NamedBy is "user" when the person running provaudit named the
+	// registry in their own settings (its key endpoint's keys are then
+	// trusted, unpinned), "project" when only the audited project's files
+	// did (its keys are not trusted: only pinned keys count).
+	NamedBy string `json:"namedBy"`
+	// Keys is what its key endpoint said: "listed" (it lists keys),
+	// "none" (404, 400 or an empty list), "unknown" (not had: offline
+	// without an authenticated cached copy, or the endpoint failed) or
+	// "pinned" (--npm-keys: the pinned keys stand for it, the endpoint is
+	// not asked). KeysReason says why when unknown.
+	Keys       string `json:"keys"`
+	KeysReason string `json:"keysReason,omitempty"`
+	// Packages counts the audited packages from this registry, and Checked
+	// those a trusted key or a verified attestation vouches for.
+	Packages int `json:"packages"`
+	Checked  int `json:"checked"`
+}
+
+// Who named a registry ([Registry].NamedBy).
+const (
+	NamedByUser    = "user"
+	NamedByProject = "project"
+)
 
 // Tool identifies the program that produced a Result.
 type Tool struct {
@@ -83,7 +144,12 @@ type LockfileInfo struct {
 type Summary struct {
 	Packages int `json:"packages"`
 	// Audited counts packages that were not skipped.
-	Audited  int `json:"audited"`
+	Audited int `json:"audited"`
+	// Checked counts audited packages that a trusted key or a verified
+	// attestation vouches for: a verified registry signature, or verified
+	// attestations. Reports say "checked N of M"; an audit that checked
+	// none of its packages is never a pass.
+	Checked  int `json:"checked"`
 	Verified int `json:"verified"`
 	Signed   int `json:"signed"`
 	Unsigned int `json:"unsigned"`
@@ -132,14 +198,17 @@ type Package struct {
 
 // Sub-result statuses of [SignatureCheck] and [AttestationCheck].
 const (
-	CheckVerified    = "verified"
-	CheckMissing     = "missing"
-	CheckInvalid     = "invalid"
+	CheckVerified = "verified"
+	CheckMissing  = "missing"
+	CheckInvalid  = "invalid"
+	// CheckUntrusted: nothing failed, but a signature (or the publish
+	// attestation) is by a key nothing trusts.
+	CheckUntrusted   = "untrusted"
 	CheckUnsupported = "unsupported"
 )
 
 // SignatureCheck is the registry signature sub-result. Status is one of
-// verified, missing, invalid or unsupported.
+// verified, missing, invalid, untrusted or unsupported.
 type SignatureCheck struct {
 	Status string `json:"status"`
 	Reason string `json:"reason"`
@@ -154,7 +223,7 @@ type SignatureCheck struct {
 }
 
 // AttestationCheck is the attestations sub-result. Status is one of
-// verified, missing or invalid.
+// verified, missing, invalid or untrusted.
 type AttestationCheck struct {
 	Status         string      `json:"status"`
 	Reason         string      `json:"reason"`

@@ -74,10 +74,19 @@ const compactAbove = 32
 // newest record of every key) and removes them. Files are 0600, the
 // directory 0700. Keys starting with "fetch/" are this package's own.
 //
+// # What may be trusted
+//
+// Nothing in the directory is trusted by itself. Raw registry responses are
+// verified again on every use; what is derived from verification is stored
+// sealed under a per-user secret kept elsewhere ([Cache.PutSealed],
+// [Cache.GetSealed], [LoadSecret]). OpenCache starts with a fresh random
+// secret; a Client sets the one given in [Options].CacheSecret.
+//
 // A Cache is safe for concurrent use. A nil *Cache and the Cache of a
 // Client with NoCache are disabled: Get always misses, Put does nothing.
 type Cache struct {
-	dir string // the root given to OpenCache
+	dir    string // the root given to OpenCache
+	secret []byte // the MAC key of sealed entries (see GetSealed)
 
 	mu      sync.Mutex
 	indexed bool
@@ -116,7 +125,7 @@ func OpenCache(dir string) (*Cache, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty cache directory", ErrConfig)
 	}
-	c := &Cache{dir: dir}
+	c := &Cache{dir: dir, secret: newSecret()}
 	if err := os.MkdirAll(c.segDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("cache directory %s: %w", dir, err)
 	}

@@ -134,15 +134,17 @@ func clip(s string) string {
 
 // Manifest gets the version document of name@version from the registry for
 // name: GET <registry>/<escaped name>/<version>. integrity is the lockfile's
-// SRI. A cached Manifest is used only when it does not contradict it
-// (see integrityConflict); a contradicting one is refetched, never used.
+// SRI. Online, a cached Manifest is used only when it does not contradict
+// it (see integrityConflict) and a contradicting one is refetched; offline
+// the cached one is returned as it is, for verification to judge.
 //
 // It falls back to the abbreviated packument (GET <registry>/<escaped name>,
 // Accept: application/vnd.npm.install-v1+json) and sets Abbreviated when
 // the version endpoint answers 404, 405 or 501, or when its document lacks
 // dist.signatures while the packument entry has them (a proxy that strips
-// them). The signature fallback is skipped for a registry that RegistryKeys
-// found to have no keys.
+// them); dist.attestations of the version document are kept when the
+// packument entry lacks them. The signature fallback is skipped for a
+// registry that RegistryKeys found to have no keys.
 //
 // The result is what the registry served; checking it against the lockfile
 // is verification's job.
@@ -155,8 +157,12 @@ func (c *Client) Manifest(ctx context.Context, name, version, integrity string) 
 	key := "fetch/manifest\n" + registry + "\n" + what
 	if data, ok := c.cacheGet(key); ok {
 		var m Manifest
+		// Online, a cached document that contradicts the lockfile is
+		// fetched again (the registry has the last word on what it
+		// serves). Offline it is what there is: returned, so that
+		// verification reports the mismatch as the finding it is.
 		if json.Unmarshal(data, &m) == nil && m.Name == name && m.Version == version && m.Registry == registry &&
-			!integrityConflict(integrity, &m) {
+			(c.opts.Offline || !integrityConflict(integrity, &m)) {
 			m.FromCache = true
 			return &m, nil
 		}
@@ -174,6 +180,12 @@ func (c *Client) Manifest(ctx context.Context, name, version, integrity string) 
 		pm, perr := c.fromPackument(ctx, name, version, registry, what)
 		switch {
 		case perr == nil && len(pm.Signatures) > 0:
+			if pm.Attestations == nil && m.Attestations != nil {
+				// The abbreviated packument may leave dist.attestations
+				// out; what the version document announces must not
+				// silently disappear.
+				pm.Attestations = m.Attestations
+			}
 			m = pm
 		case perr == nil, errors.Is(perr, ErrNotFound):
 			// the packument has no signatures either: the version has none

@@ -12,6 +12,9 @@
 // dependency ([Entry.BundledBy]); the project's own bundleDependencies are
 // fetched from the registry and do not.
 //
+// [Lockfile].SHA256 is the digest of the bytes parsed, so that what is said
+// about an audit (a signed summary) names exactly the file audited.
+//
 // The package reads only the files it is given and never touches the network.
 //
 // # Formats

@@ -46,6 +46,9 @@ type Lockfile struct {
 	LockfileVersion int
 	// Name and Version describe the root project ("" when not recorded).
 	Name, Version string
+	// SHA256 is the SHA-256 digest of the bytes parsed: what a signed
+	// summary of the audit names as its subject.
+	SHA256 [32]byte
 	// Entries lists every entry but the root, sorted by Path.
 	Entries []Entry
 }

@@ -2,6 +2,7 @@ package lockfile
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -82,6 +83,7 @@ func Parse(filename string, data []byte) (*Lockfile, error) {
 		}
 		return nil, err
 	}
+	lf.SHA256 = sha256.Sum256(data)
 	return lf, nil
 }
 

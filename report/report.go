@@ -27,7 +27,7 @@ var (
 
 // Formats lists the names [Render] accepts, in the order the CLI's help
 // shows them.
-var Formats = []string{"table", "json", "sarif", "markdown"}
+var Formats = []string{"table", "json", "sarif", "markdown", "cyclonedx", "spdx"}
 
 // DefaultWidth is the line width the table wraps reasons to when
 // [Options].Width is 0.
@@ -67,6 +67,10 @@ func Render(w io.Writer, format string, r *audit.Result, opts Options) error {
 		return SARIF(w, r)
 	case "markdown":
 		return Markdown(w, r, opts)
+	case "cyclonedx":
+		return CycloneDX(w, r)
+	case "spdx":
+		return SPDX(w, r)
 	}
 	return fmt.Errorf("%w: %q (want one of %s)", ErrUnknownFormat, format, strings.Join(Formats, ", "))
 }
@@ -130,8 +134,8 @@ func validate(r *audit.Result) error {
 }
 
 var (
-	signatureStatuses   = []string{audit.CheckVerified, audit.CheckMissing, audit.CheckInvalid, audit.CheckUnsupported}
-	attestationStatuses = []string{audit.CheckVerified, audit.CheckMissing, audit.CheckInvalid}
+	signatureStatuses   = []string{audit.CheckVerified, audit.CheckMissing, audit.CheckInvalid, audit.CheckUntrusted, audit.CheckUnsupported}
+	attestationStatuses = []string{audit.CheckVerified, audit.CheckMissing, audit.CheckInvalid, audit.CheckUntrusted}
 	severityRank        = map[audit.Severity]int{
 		audit.SeverityCritical: 0,
 		audit.SeverityHigh:     1,
@@ -248,7 +252,10 @@ type counts struct {
 	// Reasons for invalid packages; a package may count in several.
 	sigInvalid, attInvalid, otherInvalid int
 	// Reasons for unsigned packages.
-	sigMissing, unsignedKeyless int
+	sigMissing, sigUntrusted, unsignedKeyless int
+	// attUntrusted counts packages whose attestations are signed by a key
+	// nothing trusts.
+	attUntrusted int
 	// withFindings counts packages with at least one finding.
 	withFindings int
 }
@@ -270,6 +277,9 @@ func countResult(r *audit.Result) counts {
 		if len(p.Findings) > 0 {
 			c.withFindings++
 		}
+		if att == audit.CheckUntrusted && p.Status != audit.StatusInvalid {
+			c.attUntrusted++
+		}
 		switch p.Status {
 		case audit.StatusSkipped:
 			if p.Kind == "registry" {
@@ -288,9 +298,12 @@ func countResult(r *audit.Result) counts {
 				c.otherInvalid++
 			}
 		case audit.StatusUnsigned:
-			if sig == audit.CheckMissing {
+			switch sig {
+			case audit.CheckMissing:
 				c.sigMissing++
-			} else {
+			case audit.CheckUntrusted:
+				c.sigUntrusted++
+			default:
 				c.unsignedKeyless++
 			}
 		}
@@ -328,6 +341,8 @@ func summaryBlocks(c counts) [][]string {
 		{c.attInvalid, "package has invalid attestations", "packages have invalid attestations"},
 		{c.otherInvalid, "package has registry data that disagrees with the lockfile", "packages have registry data that disagrees with the lockfile"},
 		{c.sigMissing, "package has a missing registry signature", "packages have missing registry signatures"},
+		{c.sigUntrusted, "package has a registry signature by a key nothing trusts", "packages have registry signatures by keys nothing trusts"},
+		{c.attUntrusted, "package has attestations signed by a key nothing trusts", "packages have attestations signed by keys nothing trusts"},
 		{c.unsignedKeyless, "package has neither a registry signature nor attestations", "packages have neither registry signatures nor attestations"},
 		{c.s.Error, "package could not be checked", "packages could not be checked"},
 	}
@@ -354,6 +369,51 @@ func summaryBlocks(c counts) [][]string {
 // auditedLine is the summary's first line: "audited N packages in 1.2s".
 func auditedLine(s audit.Summary) string {
 	return "audited " + summaryLine{s.Audited, "package", "packages"}.String() + " in " + duration(s.DurationMS)
+}
+
+// checkedLine says how many audited packages a trusted key or a verified
+// attestation vouches for: "checked 7 of 8 packages against trusted keys
+// and attestations"; "" when nothing was audited.
+func checkedLine(s audit.Summary) string {
+	if s.Audited == 0 {
+		return ""
+	}
+	return "checked " + thousands(s.Checked) + " of " + summaryLine{s.Audited, "package", "packages"}.String() + " against trusted keys and attestations"
+}
+
+// nothingChecked reports an audit that audited packages and checked none:
+// never a pass, whatever else it says.
+func nothingChecked(s audit.Summary) bool { return s.Audited > 0 && s.Checked == 0 }
+
+// registryLines says, per registry packages were audited from, where it
+// came from and what its keys are: "registry https://r.example/ (from
+// --registry)", with a note when only the audited project named it or its
+// keys are not listed.
+func registryLines(r *audit.Result) []string {
+	var out []string
+	for _, reg := range r.Registries {
+		if reg.Packages == 0 {
+			continue
+		}
+		l := "registry " + plainText(reg.URL) + " (from " + plainText(reg.Source) + ")"
+		var notes []string
+		if reg.NamedBy == audit.NamedByProject {
+			notes = append(notes, "named only by the audited project: only pinned keys are trusted")
+		}
+		switch reg.Keys {
+		case "none":
+			notes = append(notes, "publishes no signing keys")
+		case "unknown":
+			notes = append(notes, "signing keys unknown: "+plainText(reg.KeysReason))
+		case "pinned":
+			notes = append(notes, "keys pinned with --npm-keys")
+		}
+		if len(notes) > 0 {
+			l += ": " + strings.Join(notes, "; ")
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // thousands formats n with commas between groups of three digits.

@@ -93,6 +93,13 @@ var Rules = []Rule{
 		Severity: audit.SeverityHigh,
 	},
 	{
+		ID: audit.RuleSignatureUntrusted, Name: "RegistrySignatureUntrusted",
+		Short:    "Registry signature by a key nothing trusts",
+		Full:     "The version's registry signature is by a key that no pinned key carries and that only a registry named by the audited project lists (or that nothing lists at all): it proves nothing about who published the version.",
+		Help:     "If the registry is one you use on purpose, name it yourself (--registry URL, npm_config_registry or your user npmrc) or pin its keys with --npm-keys FILE. A registry named only by the project's .npmrc or its lockfile's resolved URLs could be anyone's.",
+		Severity: audit.SeverityHigh,
+	},
+	{
 		ID: audit.RuleAttestationInvalid, Name: "AttestationInvalid",
 		Short:    "Attestation does not verify",
 		Full:     "A Sigstore attestation of this version (the npm publish attestation or the SLSA provenance) failed verification, or its subject does not name this package and the lockfile's integrity.",
@@ -100,9 +107,16 @@ var Rules = []Rule{
 		Severity: audit.SeverityCritical,
 	},
 	{
+		ID: audit.RuleAttestationUntrusted, Name: "AttestationUntrusted",
+		Short:    "Publish attestation signed by a key nothing trusts",
+		Full:     "The npm publish attestation of this version is signed by a key that no pinned key carries and that only a registry named by the audited project lists (or that nothing lists at all).",
+		Help:     "Trust the registry's keys on purpose (name the registry yourself, or pin its keys with --npm-keys FILE), or find out why the attestation is signed by an unknown key.",
+		Severity: audit.SeverityHigh,
+	},
+	{
 		ID: audit.RuleProvenanceMissing, Name: "ProvenanceMissing",
 		Short:    "Provenance attestation missing",
-		Full:     "Provenance is required (--require-provenance) but this version was published without a SLSA provenance attestation, so nothing ties it to a source repository and build.",
+		Full:     "Provenance is required (--require-provenance) but this version has no verified SLSA provenance attestation (a publish attestation alone is not provenance), so nothing ties it to a source repository and build.",
 		Help:     "Ask the maintainers to publish with provenance (npm publish --provenance from a CI workflow), pick a version that has it, or record a policy exception.",
 		Severity: audit.SeverityMedium,
 	},
@@ -151,6 +165,15 @@ type (
 		Tool        sarifTool         `json:"tool"`
 		Invocations []sarifInvocation `json:"invocations"`
 		Results     []sarifResult     `json:"results"`
+		Properties  sarifRunProps     `json:"properties"`
+	}
+	// sarifRunProps is the run's property bag: how much was checked and
+	// against which registries, so that a SARIF consumer sees an audit that
+	// checked nothing for what it is.
+	sarifRunProps struct {
+		Audited    int              `json:"provaudit/audited"`
+		Checked    int              `json:"provaudit/checked"`
+		Registries []audit.Registry `json:"provaudit/registries"`
 	}
 	sarifTool struct {
 		Driver sarifDriver `json:"driver"`
@@ -189,7 +212,7 @@ type (
 	sarifNotification struct {
 		Level     string          `json:"level"`
 		Message   sarifText       `json:"message"`
-		Locations []sarifLocation `json:"locations"`
+		Locations []sarifLocation `json:"locations,omitempty"`
 	}
 	sarifResult struct {
 		RuleID              string              `json:"ruleId"`
@@ -270,6 +293,15 @@ func buildSARIF(r *audit.Result) *sarifLog {
 			Level: "error", Message: sarifText{Text: text}, Locations: at(p),
 		})
 	}
+	if nothingChecked(r.Summary) {
+		msg := audit.NothingVerified(r)
+		if msg == "" {
+			msg = "nothing was verified: " + checkedLine(r.Summary)
+		}
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
+			Level: "error", Message: sarifText{Text: msg},
+		})
+	}
 	inv.ExecutionSuccessful = len(inv.ToolExecutionNotifications) == 0
 
 	name := r.Tool.Name
@@ -285,6 +317,7 @@ func buildSARIF(r *audit.Result) *sarifLog {
 			}},
 			Invocations: []sarifInvocation{inv},
 			Results:     results,
+			Properties:  sarifRunProps{Audited: r.Summary.Audited, Checked: r.Summary.Checked, Registries: registriesOf(r)},
 		}},
 	}
 }
@@ -409,3 +442,11 @@ func artifactLocation(path string) sarifArtifact {
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// registriesOf is r.Registries, never nil (SARIF consumers read an array).
+func registriesOf(r *audit.Result) []audit.Registry {
+	if r.Registries == nil {
+		return []audit.Registry{}
+	}
+	return r.Registries
+}

@@ -72,22 +72,29 @@ type binding struct {
 	// sha512, or the served sha512 when the served data is bound to the
 	// lockfile through another algorithm; nil when neither exists.
 	sha512 []byte
-	// weak is true when the lockfile and the served data share only sha1.
+	// weak is true when the binding rests on sha1 only.
 	weak bool
 	// unbound is true when something was served but it shares no hash
-	// algorithm with the lockfile: nothing served can be tied to what the
-	// lockfile installs.
+	// algorithm with the lockfile and no tarball digests link them: nothing
+	// served can be tied to what the lockfile installs.
 	unbound bool
+	// viaTarball is true when the lockfile and the served integrity share
+	// no algorithm and the tarball's digests link them.
+	viaTarball bool
 }
 
 // bindIntegrity compares the lockfile integrity with the served integrity
 // (dist.integrity) and served shasum (dist.shasum, sha1 hex). Every
-// algorithm both sides carry must agree (else ErrIntegrityMismatch); the
-// binding is weak when the strongest shared algorithm is sha1, and unbound
-// when they share none (callers decide whether that matters). served and
+// algorithm both carry must agree (else ErrIntegrityMismatch); the binding
+// is weak when the strongest shared algorithm is sha1. When they share
+// none, tarball (the digests of the tarball the registry serves, as an SRI
+// string; "" when not known) links them as pacote does: it must agree with
+// both sides and share an algorithm with each (else ErrIntegrityMismatch);
+// without it the binding is unbound (callers decide whether that matters:
+// an algorithm difference alone is never a mismatch). served and
 // servedShasum may be empty when the caller has nothing served to compare
 // (then only the lockfile's own sha512 can be bound).
-func bindIntegrity(pkg, lock, served, servedShasum string) (binding, error) {
+func bindIntegrity(pkg, lock, served, servedShasum, tarball string) (binding, error) {
 	if strings.TrimSpace(lock) == "" {
 		return binding{}, fmt.Errorf("%w: %s: the lockfile has no integrity", ErrMalformed, pkg)
 	}
@@ -114,26 +121,71 @@ func bindIntegrity(pkg, lock, served, servedShasum string) (binding, error) {
 	if len(s) == 0 {
 		return binding{sha512: l["sha512"]}, nil
 	}
-	strongest := ""
-	for _, a := range sriAlgorithms {
-		ld, lok := l[a.name]
-		sd, sok := s[a.name]
-		if !lok || !sok {
-			continue
-		}
-		if !bytes.Equal(ld, sd) {
-			return binding{}, fmt.Errorf("%w: %s: lockfile %s-%s, registry served %s-%s", ErrIntegrityMismatch, pkg,
-				a.name, base64.StdEncoding.EncodeToString(ld), a.name, base64.StdEncoding.EncodeToString(sd))
-		}
-		if strongest == "" {
-			strongest = a.name
-		}
+	strongest, err := strongestShared(pkg, "lockfile", l, "registry served", s)
+	if err != nil {
+		return binding{}, err
 	}
 	b := binding{weak: strongest == "sha1", unbound: strongest == ""}
+	if b.unbound && strings.TrimSpace(tarball) != "" {
+		t, err := parseSRI(tarball)
+		if err != nil {
+			return binding{}, fmt.Errorf("%s: tarball digests: %w", pkg, err)
+		}
+		lockSide, err := strongestShared(pkg, "lockfile", l, "the registry's tarball has", t)
+		if err != nil {
+			return binding{}, err
+		}
+		servedSide, err := strongestShared(pkg, "the registry's tarball has", t, "registry served", s)
+		if err != nil {
+			return binding{}, err
+		}
+		if lockSide != "" && servedSide != "" {
+			b = binding{viaTarball: true, weak: lockSide == "sha1" || servedSide == "sha1"}
+			if d, ok := t["sha512"]; ok {
+				s["sha512"] = d
+			}
+		}
+	}
 	if d, ok := l["sha512"]; ok {
 		b.sha512 = d
 	} else if d, ok := s["sha512"]; ok && !b.unbound {
 		b.sha512 = d
 	}
 	return b, nil
+}
+
+// strongestShared compares two parsed integrities algorithm by algorithm:
+// every algorithm both carry must agree (else ErrIntegrityMismatch naming
+// both sides); it returns the strongest they share, "" when none.
+func strongestShared(pkg, aName string, a sri, bName string, b sri) (string, error) {
+	strongest := ""
+	for _, alg := range sriAlgorithms {
+		ad, aok := a[alg.name]
+		bd, bok := b[alg.name]
+		if !aok || !bok {
+			continue
+		}
+		if !bytes.Equal(ad, bd) {
+			return "", fmt.Errorf("%w: %s: %s %s-%s, %s %s-%s", ErrIntegrityMismatch, pkg,
+				aName, alg.name, base64.StdEncoding.EncodeToString(ad), bName, alg.name, base64.StdEncoding.EncodeToString(bd))
+		}
+		if strongest == "" {
+			strongest = alg.name
+		}
+	}
+	return strongest, nil
+}
+
+// NeedsTarball reports whether the lockfile's integrity and what the
+// registry served (dist.integrity, dist.shasum) share no hash algorithm, so
+// that only the digests of the tarball itself can tie the registry's signed
+// integrity to what the lockfile installs (old versions whose registry
+// integrity is sha1 only, locked with sha512). It is false when either
+// side is empty or malformed: verification reports those.
+func NeedsTarball(lock, served, servedShasum string) bool {
+	if strings.TrimSpace(lock) == "" || strings.TrimSpace(served) == "" && servedShasum == "" {
+		return false
+	}
+	b, err := bindIntegrity("", lock, served, servedShasum, "")
+	return err == nil && b.unbound
 }

@@ -75,7 +75,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "provaudit",
 		Usage:     "verify the registry signatures and Sigstore provenance of every package an npm lockfile pins",
-		UsageText: "provaudit [flags] [PATH]\n\nPATH is a project directory or a lockfile (default: the current directory).\n\n" + helpExamples,
+		UsageText: "provaudit [flags] [PATH]\n" + trustUsage + "\n\nPATH is a project directory or a lockfile (default: the current directory).\n\n" + helpExamples + trustExamples,
 		Version:   toolVersion(),
 		Writer:    stdout,
 		ErrWriter: stderr,
@@ -86,8 +86,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
-		Flags:  flags(),
-		Action: auditAction,
+		Flags:    append(append(flags(), tufRootFlag()), signFlags()...),
+		Action:   auditAction,
+		Commands: []*cli.Command{trustCommand(), verifySummaryCommand()},
 	}
 }
 
@@ -96,13 +97,13 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "report format: " + strings.Join(report.Formats, ", ")},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout"},
 		&cli.BoolFlag{Name: "all", Usage: "table and markdown: list every package with its source repository and commit"},
-		&cli.StringFlag{Name: "registry", Usage: "registry `URL` (default: npm configuration, then the lockfile's resolved URLs)"},
+		&cli.StringFlag{Name: "registry", Usage: "registry `URL`, whose listed keys you trust (default: npm configuration, then the lockfile's resolved URLs, whose keys are not trusted)"},
 		&cli.IntFlag{Name: "concurrency", Value: fetch.DefaultConcurrency, Usage: "requests in flight (and packages fetched at once)"},
 		&cli.BoolFlag{Name: "offline", Usage: "use only the cache; packages not in it end with status error"},
 		&cli.StringFlag{Name: "cache-dir", Usage: "cache `DIR` (default: the user cache directory/provaudit)"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the cache"},
 		&cli.StringSliceFlag{Name: "omit", Usage: "skip `dev`, optional or peer packages, as npm --omit"},
-		&cli.BoolFlag{Name: "require-provenance", Usage: "a package without attestations is a finding"},
+		&cli.BoolFlag{Name: "require-provenance", Usage: "a package without verified SLSA provenance is a finding"},
 		&cli.BoolFlag{Name: "require-signatures", Usage: "a package from a registry without signing keys and without attestations is a finding"},
 		&cli.StringFlag{Name: "fail-on", Value: "low", Usage: "lowest finding `SEVERITY` that fails the run: critical, high, medium, low"},
 		&cli.StringFlag{Name: "trusted-root", Usage: "Sigstore trusted_root.json `FILE` to use instead of the embedded public-good root"},
@@ -130,9 +131,11 @@ type settings struct {
 	failOn      audit.Severity
 	trustedRoot string
 	npmKeys     string
+	tufRoot     string
 	quiet       bool
 	progress    bool
 	color       bool
+	sign        signSettings
 }
 
 func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
@@ -149,6 +152,7 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 		requireSigs: c.Bool("require-signatures"),
 		trustedRoot: c.String("trusted-root"),
 		npmKeys:     c.String("npm-keys"),
+		tufRoot:     c.String("tuf-root"),
 		quiet:       c.Bool("quiet"),
 	}
 	switch c.NArg() {
@@ -188,6 +192,10 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 	default:
 		return nil, usagef("unknown --fail-on %q: use critical, high, medium or low", sev)
 	}
+	var err error
+	if s.sign, err = parseSignSettings(c, s.output); err != nil {
+		return nil, err
+	}
 	tty := isTerminal(stderr)
 	s.progress = tty && !s.quiet && !c.Bool("no-progress")
 	switch c.String("color") {
@@ -210,11 +218,18 @@ func auditAction(c *cli.Context) error {
 		return err
 	}
 
+	if s.output != "" {
+		// Before anything is read or fetched: a report that cannot be
+		// written must not cost an audit.
+		if err := checkOutput(s.output); err != nil {
+			return inputError{err}
+		}
+	}
 	lf, err := lockfile.Load(s.path)
 	if err != nil {
 		return inputError{err}
 	}
-	trust, err := loadTrust(s)
+	trust, trustInfo, err := loadTrust(s, stderr)
 	if err != nil {
 		return inputError{err}
 	}
@@ -223,6 +238,7 @@ func auditAction(c *cli.Context) error {
 		Lockfile:          lf,
 		DisplayPath:       filepath.ToSlash(filepath.Clean(lf.Path)),
 		Trust:             trust,
+		TrustInfo:         trustInfo,
 		PinnedKeysOnly:    s.npmKeys != "",
 		Omit:              s.omit,
 		ReadOnlyCache:     s.offline,
@@ -237,7 +253,12 @@ func auditAction(c *cli.Context) error {
 			Registry:     s.registry,
 			Env:          os.Environ(),
 			ResolvedURLs: resolvedURLs(lf),
+			NpmRegistry:  npmRegistry,
 		})
+		if err != nil {
+			return inputError{err}
+		}
+		secret, err := cacheSecret(s)
 		if err != nil {
 			return inputError{err}
 		}
@@ -246,6 +267,7 @@ func auditAction(c *cli.Context) error {
 			CacheDir:    s.cacheDir,
 			NoCache:     s.noCache,
 			Offline:     s.offline,
+			CacheSecret: secret,
 			UserAgent:   "provaudit/" + toolVersion(),
 		})
 		if err != nil {
@@ -277,7 +299,7 @@ func auditAction(c *cli.Context) error {
 	if err := writeReport(stdout, s, res); err != nil {
 		return err
 	}
-	return outcome(res, s, runErr)
+	return signOutcome(stderr, s, lf, res, outcome(res, s, runErr))
 }
 
 // needsRegistry reports whether any package will be fetched: a lockfile of
@@ -301,27 +323,20 @@ func resolvedURLs(lf *lockfile.Lockfile) []string {
 	return out
 }
 
-func loadTrust(s *settings) (*verify.Trust, error) {
-	var opts verify.TrustOptions
-	if s.trustedRoot != "" {
-		b, err := os.ReadFile(s.trustedRoot)
-		if err != nil {
-			return nil, fmt.Errorf("reading --trusted-root: %w", err)
-		}
-		opts.TrustedRoot = b
-	}
-	if s.npmKeys != "" {
-		b, err := os.ReadFile(s.npmKeys)
-		if err != nil {
-			return nil, fmt.Errorf("reading --npm-keys: %w", err)
-		}
-		opts.NpmKeys = b
-	}
-	t, err := verify.NewTrust(opts)
+// loadTrust builds the trust material resolveTrust chooses (see trust.go).
+func loadTrust(s *settings, stderr io.Writer) (*verify.Trust, audit.TrustInfo, error) {
+	m, err := resolveTrust(s.trustFlags())
 	if err != nil {
-		return nil, fmt.Errorf("trust material: %w", err)
+		return nil, audit.TrustInfo{}, err
 	}
-	return t, nil
+	if w := m.ignoredWarning(); w != "" && !s.quiet {
+		fmt.Fprintln(stderr, "provaudit: warning:", w)
+	}
+	t, err := verify.NewTrust(m.options())
+	if err != nil {
+		return nil, audit.TrustInfo{}, fmt.Errorf("trust material: %w", err)
+	}
+	return t, audit.TrustInfo{TrustedRoot: m.trustedRoot.source.String(), NpmKeys: m.npmKeys.source.String()}, nil
 }
 
 // writeReport renders the report to stdout, or atomically to --output.
@@ -379,6 +394,9 @@ func outcome(res *audit.Result, s *settings, runErr error) error {
 		return outcomeError{exitIncomplete, fmt.Sprintf("audit interrupted (%v): %s left unchecked", runErr, plural(res.Summary.Error, "package", "packages"))}
 	case res.Summary.Error > 0:
 		return outcomeError{exitIncomplete, "audit incomplete: " + plural(res.Summary.Error, "package", "packages") + " could not be checked"}
+	}
+	if msg := audit.NothingVerified(res); msg != "" {
+		return outcomeError{exitIncomplete, msg}
 	}
 	return nil
 }

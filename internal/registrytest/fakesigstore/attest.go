@@ -119,6 +119,12 @@ type Attest struct {
 	NpmKey int
 	// OmitProvenance leaves the provenance out of Attestations.
 	OmitProvenance bool
+	// Extra lists predicate types of further attestations that Attestations
+	// appends after the provenance: each an in-toto v1 statement about the
+	// same subject with a small predicate, signed keyless with its own
+	// certificate and logged like the provenance, as a genuine attestation
+	// of a type the verifier does not interpret.
+	Extra []string
 }
 
 // attest is a validated Attest with every default applied and every derived
@@ -173,13 +179,29 @@ func (s *Sigstore) Attestations(a Attest) ([]byte, error) {
 	}
 	// The provenance is logged first: the registry makes the publish
 	// attestation after the upload that carries the provenance.
-	logged, err := s.logAndMarshal(n.IntegratedTime, prov, pub)
+	bundles := []*signed{prov, pub}
+	for _, pt := range n.Extra {
+		payload, err := marshal(statement[map[string]string]{Type: statementV1, Subject: n.subjects(), PredicateType: pt, Predicate: map[string]string{"note": "made by fakesigstore"}})
+		if err != nil {
+			return nil, err
+		}
+		extra, err := s.keyless(n, payload)
+		if err != nil {
+			return nil, err
+		}
+		bundles = append(bundles, extra)
+	}
+	logged, err := s.logAndMarshal(n.IntegratedTime, bundles...)
 	if err != nil {
 		return nil, err
 	}
+	items := []item{{PredicatePublish, logged[1]}, {n.PredicateType, logged[0]}}
+	for i, pt := range n.Extra {
+		items = append(items, item{pt, logged[2+i]})
+	}
 	return marshal(struct {
 		Attestations []item `json:"attestations"`
-	}{[]item{{PredicatePublish, logged[1]}, {n.PredicateType, logged[0]}}})
+	}{items})
 }
 
 // PublishBundle returns the publish attestation bundle alone.
@@ -730,6 +752,12 @@ func (s *Sigstore) provenance(n *attest) (*signed, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.keyless(n, payload)
+}
+
+// keyless signs payload with an ephemeral key and a fresh certificate for
+// n's CI identity.
+func (s *Sigstore) keyless(n *attest, payload []byte) (*signed, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ephemeral key: %w", ErrGenerate, err)
