@@ -29,8 +29,9 @@
 // /^([a-z0-9]+)-([^?]+)(\?[?\S*]*)?$/ and whose algorithm must be one of
 // Node's crypto.getHashes() names, all lower case (ssri lib/index.js, class
 // Hash). A token "SHA512-..." therefore does not match and is dropped, and
-// an integrity made only of such tokens parses to null: pacote then installs
-// the tarball without checking any digest. The SRI specification compares
+// an integrity made only of such tokens parses to null: pacote (lib/fetcher.js)
+// then has no integrity of the lockfile's to check the tarball against, at
+// most the registry's own dist.integrity. The SRI specification compares
 // algorithm names case-insensitively, but what matters here is what npm
 // enforces, so provaudit must not treat "SHA512-..." as a pinned sha512: it
 // would claim a binding npm does not make. Nor does it silently skip the
