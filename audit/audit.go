@@ -99,6 +99,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	for i := range units {
 		u := &units[i]
 		res.Packages[i] = basePackage(u)
+		if u.Kind == lockfile.KindInvalid {
+			res.Packages[i].Status = StatusError
+			res.Packages[i].Reason = fmt.Sprintf("%s:%d: %s; not audited", res.Lockfile.Path, u.Line, u.Reason)
+			continue
+		}
 		if reason, skip := a.skipReason(u); skip {
 			res.Packages[i].Status = StatusSkipped
 			res.Packages[i].Reason = reason

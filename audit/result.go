@@ -210,7 +210,8 @@ type Package struct {
 	// Line is the 1-based line of the package's first entry in the lockfile.
 	Line int `json:"line"`
 	// Kind is the lockfile entry kind: registry, git, file, link,
-	// workspace or remote.
+	// workspace, remote, or invalid (an entry the lockfile records wrongly:
+	// status error, with its line in the reason).
 	Kind     lockfile.Kind `json:"kind"`
 	Dev      bool          `json:"dev,omitempty"`
 	Optional bool          `json:"optional,omitempty"`

@@ -10,6 +10,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
 // PublishInfo holds what the full packument says about one published
@@ -77,7 +79,7 @@ func (c *Client) PublishInfo(ctx context.Context, name, version string, siblings
 			return &pi, nil
 		}
 	}
-	pURL := registry + escapeName(name)
+	pURL := registry + npmspec.EscapeName(name)
 	if c.opts.Offline {
 		return nil, fmt.Errorf("%w: %s: publish time and publisher from the packument %s (offline)", ErrNotInCache, what, pURL)
 	}

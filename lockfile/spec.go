@@ -1,110 +1,20 @@
 package lockfile
 
 import (
+	"fmt"
 	"net/url"
 	"path"
 	"strings"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
 // This file classifies what a lockfile says about an entry: version strings,
 // package names, install paths and resolved specs.
 
-// isSemver reports whether v is a valid semantic version (SemVer 2.0.0,
-// without a "v" prefix), which is what the registry publishes.
-func isSemver(v string) bool {
-	if len(v) == 0 || len(v) > 256 {
-		return false
-	}
-	i := 0
-	for part := 0; part < 3; part++ {
-		if part > 0 {
-			if i >= len(v) || v[i] != '.' {
-				return false
-			}
-			i++
-		}
-		start := i
-		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
-			i++
-		}
-		if i == start || (v[start] == '0' && i-start > 1) {
-			return false
-		}
-	}
-	if i < len(v) && v[i] == '-' {
-		var ok bool
-		if i, ok = semverIdents(v, i+1, true); !ok {
-			return false
-		}
-	}
-	if i < len(v) && v[i] == '+' {
-		var ok bool
-		if i, ok = semverIdents(v, i+1, false); !ok {
-			return false
-		}
-	}
-	return i == len(v)
-}
-
-// semverIdents reads dot-separated identifiers from v[i:]; for a prerelease,
-// numeric identifiers must not have leading zeros.
-func semverIdents(v string, i int, pre bool) (int, bool) {
-	for {
-		start := i
-		digits := true
-		for i < len(v) {
-			c := v[i]
-			if c >= '0' && c <= '9' {
-				i++
-				continue
-			}
-			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' {
-				digits = false
-				i++
-				continue
-			}
-			break
-		}
-		if i == start {
-			return i, false
-		}
-		if pre && digits && v[start] == '0' && i-start > 1 {
-			return i, false
-		}
-		if i < len(v) && v[i] == '.' {
-			i++
-			continue
-		}
-		return i, true
-	}
-}
-
-// validName reports whether n can be a registry package name: "name" or
-// "@scope/name", each part of URL-safe characters and not starting with a
-// dot or underscore. Upper case is accepted for old packages.
-func validName(n string) bool {
-	if strings.HasPrefix(n, "@") {
-		scope, rest, ok := strings.Cut(n[1:], "/")
-		return ok && validNamePart(scope) && validNamePart(rest)
-	}
-	return validNamePart(n)
-}
-
-func validNamePart(p string) bool {
-	if p == "" || p[0] == '.' || p[0] == '_' {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c == '-' || c == '.' || c == '_' || c == '~' || c == '!' || c == '*' || c == '\'' || c == '(' || c == ')':
-		default:
-			return false
-		}
-	}
-	return true
-}
+// isSemver reports whether v is a version the registry publishes (see
+// npmspec.ValidVersion).
+func isSemver(v string) bool { return npmspec.ValidVersion(v) == nil }
 
 // installName returns the package folder name of an install path: the part
 // after the last "node_modules/" when that is "name" or "@scope/name" and
@@ -154,10 +64,14 @@ func folderName(p string) string {
 }
 
 // checkPath validates an entry path: relative, slash-separated, without
-// empty or "." segments, and with ".." only as leading segments.
+// empty or "." segments, with ".." only as leading segments, and without
+// control characters.
 func checkPath(p string) string {
 	if strings.HasPrefix(p, "/") {
 		return "is an absolute path"
+	}
+	if i := controlChar(p); i >= 0 {
+		return fmt.Sprintf("has a control character at byte %d", i)
 	}
 	leading := true
 	for seg := range strings.SplitSeq(p, "/") {
@@ -181,6 +95,17 @@ func checkPath(p string) string {
 		return "names no folder"
 	}
 	return ""
+}
+
+// controlChar returns the index of the first C0 control character or DEL
+// in s, or -1. No lockfile field legitimately holds one.
+func controlChar(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c == 0x7f {
+			return i
+		}
+	}
+	return -1
 }
 
 // isGitSpec reports whether a resolved value or v1 version is a git

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/provaudit/provaudit/audit"
+	"github.com/provaudit/provaudit/internal/npmspec"
 	"github.com/provaudit/provaudit/lockfile"
 )
 
@@ -194,22 +195,24 @@ var sbomHashNames = map[string]hashNames{
 }
 
 // integrityHashes decodes the lockfile integrity of p (SRI, base64) into
-// hex digests, one per token of an algorithm both SBOM formats name.
+// hex digests, one per algorithm both SBOM formats name, strongest first.
 // Tokens of other algorithms are left out (the integrity property keeps
-// them). An integrity that is not well-formed breaks the result's
-// contract: the lockfile parser refuses such files.
+// them), and so is the integrity of an entry the lockfile could not use
+// (kind invalid), which may be anything. Any other integrity that is not
+// well-formed breaks the result's contract: the lockfile parser makes such
+// an entry invalid.
 func integrityHashes(p *audit.Package) ([]sbomHash, error) {
-	if p.Integrity == "" {
+	if p.Integrity == "" || p.Kind == lockfile.KindInvalid {
 		return nil, nil
 	}
-	hs, err := lockfile.ParseIntegrity(p.Integrity)
+	in, err := npmspec.ParseIntegrity(p.Integrity)
 	if err != nil {
 		return nil, fmt.Errorf("%w: package %s: %w", ErrInvalidResult, pkgID(p), err)
 	}
 	var out []sbomHash
-	for _, h := range hs {
-		if names, ok := sbomHashNames[h.Algorithm]; ok {
-			out = append(out, sbomHash{names: names, hex: hex.EncodeToString(h.Digest)})
+	for _, a := range npmspec.Algorithms() {
+		if names, ok := sbomHashNames[string(a)]; ok && in.Has(a) {
+			out = append(out, sbomHash{names: names, hex: hex.EncodeToString(in.Digest(a))})
 		}
 	}
 	return out, nil

@@ -32,12 +32,14 @@
 //	   signature, a signature by a key nothing trusts, an install bound to
 //	   nothing verified, or a policy violation (--require-provenance,
 //	   --require-signatures)
-//	2  usage or input error: bad flags, no, unreadable or malformed lockfile,
-//	   unreadable trust files; nothing was audited
+//	2  usage or input error: bad flags, no or unreadable lockfile or one
+//	   that cannot be read as a lockfile, unreadable trust files; nothing
+//	   was audited
 //	3  audit incomplete: some packages could not be checked (registry
-//	   unreachable, not in the cache with --offline, trust material unusable),
-//	   or not one audited package could be checked against a trusted key or
-//	   attestation, and no finding was made
+//	   unreachable, not in the cache with --offline, trust material unusable,
+//	   a lockfile entry that cannot be used as written), or not one audited
+//	   package could be checked against a trusted key or attestation, and no
+//	   finding was made
 //
 // Findings win over incompleteness. provaudit never exits 0 when anything was
 // left unchecked, nor when nothing was verified. With --sign-summary KEYFILE

@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
 // Bundle media types (the four spellings seen in npm data).
@@ -249,26 +251,18 @@ func SubjectName(name, version string) string {
 }
 
 // SHA512Hex returns the hex of the sha512 hash in an SRI integrity string
-// ("sha512-<base64>", possibly among other space-separated hashes).
+// ("sha512-<base64>", possibly among other space-separated hashes), which
+// must be well formed as internal/npmspec reads it.
 func SHA512Hex(integrity string) (string, error) {
-	for _, tok := range strings.Fields(integrity) {
-		b64, ok := strings.CutPrefix(tok, "sha512-")
-		if !ok {
-			continue
-		}
-		if i := strings.IndexByte(b64, '?'); i >= 0 { // SRI options
-			b64 = b64[:i]
-		}
-		raw, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil {
-			return "", fmt.Errorf("%w: integrity %q: sha512 is not base64: %w", ErrInvalidAttest, integrity, err)
-		}
-		if len(raw) != 64 {
-			return "", fmt.Errorf("%w: integrity %q: sha512 has %d bytes, want 64", ErrInvalidAttest, integrity, len(raw))
-		}
-		return hex.EncodeToString(raw), nil
+	in, err := npmspec.ParseIntegrity(integrity)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidAttest, err)
 	}
-	return "", fmt.Errorf("%w: integrity %q has no sha512 hash", ErrInvalidAttest, integrity)
+	d := in.SHA512()
+	if d == nil {
+		return "", fmt.Errorf("%w: integrity %q has no sha512 hash", ErrInvalidAttest, integrity)
+	}
+	return hex.EncodeToString(d), nil
 }
 
 func (s *Sigstore) normalize(a Attest) (*attest, error) {
