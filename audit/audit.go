@@ -695,6 +695,11 @@ func attestationCheck(r verify.AttestationResult) *AttestationCheck {
 			RunURL:            p.RunURL,
 			RekorLogIndex:     p.LogIndex,
 			IntegratedTime:    p.IntegratedTime.UTC(),
+			RepositoryID:      p.RepositoryID,
+			OwnerID:           p.OwnerID,
+			Owner:             p.Owner,
+			BuildTrigger:      p.BuildTrigger,
+			BuildSignerURI:    p.BuildSignerURI,
 		}
 	}
 	return c
