@@ -113,7 +113,7 @@ func TestPackumentReducerFor(t *testing.T) {
 	}{
 		{get("https://r.invalid/npm/plain", acceptJSON), true},
 		{get("https://s.invalid/@s%2fpkg", acceptJSON), true},
-		{get("https://r.invalid/npm/plain", acceptCorgi), false},     // the abbreviated packument
+		{get("https://r.invalid/npm/plain", acceptCorgi), false},      // the abbreviated packument
 		{get("https://r.invalid/npm/plain/1.0.0", acceptJSON), false}, // a version document
 		{get("https://r.invalid/npm/other", acceptJSON), false},
 		{get("https://r.invalid/npm/@s%2fpkg", acceptJSON), false}, // not its registry
