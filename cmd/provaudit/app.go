@@ -226,7 +226,7 @@ func auditAction(c *cli.Context) error {
 	if s.output != "" {
 		// Before anything is read or fetched: a report that cannot be
 		// written must not cost an audit.
-		if err := checkOutput(s.output); err != nil {
+		if err := checkOutput("--output", s.output); err != nil {
 			return inputError{err}
 		}
 	}

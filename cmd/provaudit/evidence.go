@@ -138,8 +138,8 @@ type recording struct {
 // a recorder, and writes the bundle atomically to rs.out. An interrupted
 // recording writes nothing.
 func recordEvidence(ctx context.Context, rs *recordSettings, now time.Time, stderr io.Writer) (*recording, error) {
-	if err := checkOutput(rs.out); err != nil {
-		return nil, inputError{fmt.Errorf("--evidence: %w", err)}
+	if err := checkOutput("--evidence", rs.out); err != nil {
+		return nil, inputError{err}
 	}
 	lf, err := lockfile.Load(rs.path)
 	if err != nil {

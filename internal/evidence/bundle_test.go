@@ -41,13 +41,39 @@ func edit(t testing.TB, data []byte, fn func([]evidencetest.Entry) ([]evidencete
 	return pack(t, e, gzip.DefaultCompression)
 }
 
+// editManifest rewrites the manifest of a bundle: fn gets it decoded into
+// v (a *Manifest or a *map[string]any) and the result is encoded again.
+func editManifest[V any](t testing.TB, data []byte, fn func(*V)) []byte {
+	t.Helper()
+	return edit(t, data, func(e []evidencetest.Entry) ([]evidencetest.Entry, error) {
+		j, err := evidencetest.Find(e, ManifestName)
+		if err != nil {
+			return nil, err
+		}
+		var v V
+		if err := json.Unmarshal(e[j].Data, &v); err != nil {
+			return nil, err
+		}
+		fn(&v)
+		e[j].Data, err = json.Marshal(v)
+		return e, err
+	})
+}
+
 // mustFail reads data and checks the error is ErrBundle naming member (as
 // a MemberError) with a problem containing want.
 func mustFail(t *testing.T, data []byte, lim Limits, member, want string) {
 	t.Helper()
 	_, err := Read(bytes.NewReader(data), lim)
-	if !errors.Is(err, ErrBundle) {
-		t.Fatalf("err = %v, want ErrBundle", err)
+	mustError(t, err, ErrBundle, member, want)
+}
+
+// mustError checks that err is target and names member (as a MemberError)
+// with a problem containing want; with no member, that it says want.
+func mustError(t *testing.T, err, target error, member, want string) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("err = %v, want %v", err, target)
 	}
 	if member == "" {
 		if !strings.Contains(err.Error(), want) {
@@ -55,8 +81,7 @@ func mustFail(t *testing.T, data []byte, lim Limits, member, want string) {
 		}
 		return
 	}
-	me := memberError(err, member)
-	if me == nil || !strings.Contains(me.Problem, want) {
+	if me := memberError(err, member); me == nil || !strings.Contains(me.Problem, want) {
 		t.Fatalf("err = %v, want member %s: ...%s...", err, member, want)
 	}
 }
@@ -87,19 +112,7 @@ func TestReadTamperedMembers(t *testing.T) {
 	noManifest := edit(t, data, func(e []evidencetest.Entry) ([]evidencetest.Entry, error) { return evidencetest.Drop(e, ManifestName) })
 	mustFail(t, noManifest, DefaultLimits, ManifestName, "missing: this is not a provaudit evidence bundle")
 	// A byte changed in the manifest's digest of a member names the member.
-	changed := edit(t, data, func(e []evidencetest.Entry) ([]evidencetest.Entry, error) {
-		j, err := evidencetest.Find(e, ManifestName)
-		if err != nil {
-			return nil, err
-		}
-		var m Manifest
-		if err := json.Unmarshal(e[j].Data, &m); err != nil {
-			return nil, err
-		}
-		m.Members[0].SHA256 = strings.Repeat("0", 64)
-		e[j].Data, err = json.Marshal(m)
-		return e, err
-	})
+	changed := editManifest(t, data, func(m *Manifest) { m.Members[0].SHA256 = strings.Repeat("0", 64) })
 	mustFail(t, changed, DefaultLimits, b.Manifest.Members[0].Name, "the manifest says")
 }
 
@@ -261,20 +274,10 @@ func TestReadLimits(t *testing.T) {
 		}
 	})
 	t.Run("manifest lists too many", func(t *testing.T) {
-		phantoms := edit(t, data, func(e []evidencetest.Entry) ([]evidencetest.Entry, error) {
-			j, err := evidencetest.Find(e, ManifestName)
-			if err != nil {
-				return nil, err
-			}
-			var m Manifest
-			if err := json.Unmarshal(e[j].Data, &m); err != nil {
-				return nil, err
-			}
+		phantoms := editManifest(t, data, func(m *Manifest) {
 			for i := range 20 {
 				m.Members = append(m.Members, Member{Name: "p" + string(rune('a'+i)), SHA256: strings.Repeat("0", 64)})
 			}
-			e[j].Data, err = json.Marshal(m)
-			return e, err
 		})
 		mustFail(t, phantoms, Limits{MaxMembers: 12, MaxMemberSize: 1 << 20, MaxTotal: 4 << 20}, ManifestName, "lists 28 members, more than 12")
 	})
@@ -311,19 +314,7 @@ func TestReadManifestChecks(t *testing.T) {
 		{"member size", "size -1", func(m map[string]any) { m["members"].([]any)[0].(map[string]any)["size"] = -1 }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			bad := edit(t, data, func(e []evidencetest.Entry) ([]evidencetest.Entry, error) {
-				j, err := evidencetest.Find(e, ManifestName)
-				if err != nil {
-					return nil, err
-				}
-				var m map[string]any
-				if err := json.Unmarshal(e[j].Data, &m); err != nil {
-					return nil, err
-				}
-				c.edit(m)
-				e[j].Data, err = json.Marshal(m)
-				return e, err
-			})
+			bad := editManifest(t, data, func(m *map[string]any) { c.edit(*m) })
 			mustFail(t, bad, DefaultLimits, ManifestName, c.want)
 		})
 	}

@@ -69,21 +69,7 @@ func TestRecordReplay(t *testing.T) {
 // asked.
 func TestReplayTouchesNoNetwork(t *testing.T) {
 	srv, n := testServer(t)
-	rec, err := NewRecorder(http.DefaultTransport, RecorderOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, _, err := get(t, rec, srv.URL+"/doc", "", 0); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := rec.WriteBundle(&buf, testManifest(srv.URL+"/"), embeddedTrust()); err != nil {
-		t.Fatal(err)
-	}
-	b, err := Read(&buf, DefaultLimits)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := mustRead(t, recordBundle(t, RecorderOptions{}, srv.URL, "/doc"))
 	before := n.Load()
 	for range 3 {
 		if _, _, _, err := get(t, b.Transport(), srv.URL+"/doc", "", 0); err != nil {
@@ -104,20 +90,7 @@ func TestWriteBundleDeterministic(t *testing.T) {
 	srv, _ := testServer(t)
 	var outs [][]byte
 	for _, order := range [][]string{{"/doc", "/missing", "/moved"}, {"/moved", "/missing", "/doc"}} {
-		rec, err := NewRecorder(http.DefaultTransport, RecorderOptions{Dir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range order {
-			if _, _, _, err := get(t, rec, srv.URL+p, "", 0); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var buf bytes.Buffer
-		if _, err := rec.WriteBundle(&buf, testManifest(srv.URL+"/"), embeddedTrust()); err != nil {
-			t.Fatal(err)
-		}
-		outs = append(outs, buf.Bytes())
+		outs = append(outs, recordBundle(t, RecorderOptions{}, srv.URL, order...))
 	}
 	if !bytes.Equal(outs[0], outs[1]) {
 		t.Fatal("the same recording in another order writes other bytes")
@@ -128,7 +101,7 @@ func TestWriteBundleDeterministic(t *testing.T) {
 // keeps the original when it fails, and marks reduced answers.
 func TestRecorderReduces(t *testing.T) {
 	srv, _ := testServer(t)
-	rec, err := NewRecorder(http.DefaultTransport, RecorderOptions{Dir: t.TempDir(), Reduce: func(req *http.Request) func(io.Reader) ([]byte, error) {
+	b := mustRead(t, recordBundle(t, RecorderOptions{Reduce: func(req *http.Request) func(io.Reader) ([]byte, error) {
 		switch req.URL.Path {
 		case "/doc", "/missing":
 			return func(io.Reader) ([]byte, error) { return []byte("reduced"), nil }
@@ -136,23 +109,7 @@ func TestRecorderReduces(t *testing.T) {
 			return func(io.Reader) ([]byte, error) { return nil, errors.New("cannot") }
 		}
 		return nil
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{"/doc", "/missing", "/big"} {
-		if _, _, _, err := get(t, rec, srv.URL+p, "", 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var buf bytes.Buffer
-	if _, err := rec.WriteBundle(&buf, testManifest(srv.URL+"/"), embeddedTrust()); err != nil {
-		t.Fatal(err)
-	}
-	b, err := Read(&buf, DefaultLimits)
-	if err != nil {
-		t.Fatal(err)
-	}
+	}}, srv.URL, "/doc", "/missing", "/big"))
 	for _, r := range b.Manifest.Responses {
 		body := string(b.Member(r.Member))
 		switch {
@@ -166,4 +123,34 @@ func TestRecorderReduces(t *testing.T) {
 			}
 		}
 	}
+}
+
+// recordBundle records GETs of paths on base through a Recorder with opts
+// (in a temporary spool folder) and returns the bundle.
+func recordBundle(t *testing.T, opts RecorderOptions, base string, paths ...string) []byte {
+	t.Helper()
+	opts.Dir = t.TempDir()
+	rec, err := NewRecorder(http.DefaultTransport, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		if _, _, _, err := get(t, rec, base+p, "", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := rec.WriteBundle(&buf, testManifest(base+"/"), embeddedTrust()); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func mustRead(t *testing.T, data []byte) *Bundle {
+	t.Helper()
+	b, err := Read(bytes.NewReader(data), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

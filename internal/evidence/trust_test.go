@@ -3,7 +3,6 @@ package evidence
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -68,18 +67,7 @@ var embeddedPieces = Trust{
 
 func mustTrustError(t *testing.T, err error, member, want string) {
 	t.Helper()
-	if !errors.Is(err, ErrTrust) {
-		t.Fatalf("err = %v, want ErrTrust", err)
-	}
-	if member == "" {
-		if !strings.Contains(err.Error(), want) {
-			t.Fatalf("err = %v, want it to say %q", err, want)
-		}
-		return
-	}
-	if me := memberError(err, member); me == nil || !strings.Contains(me.Problem, want) {
-		t.Fatalf("err = %v, want member %s: ...%s...", err, member, want)
-	}
+	mustError(t, err, ErrTrust, member, want)
 }
 
 func TestChooseTrustEmbedded(t *testing.T) {
