@@ -75,7 +75,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "provaudit",
 		Usage:     "verify the registry signatures and Sigstore provenance of every package an npm lockfile pins",
-		UsageText: "provaudit [flags] [PATH]\n" + trustUsage + "\n\nPATH is a project directory or a lockfile (default: the current directory).\n\n" + helpExamples + trustExamples,
+		UsageText: "provaudit [flags] [PATH]\n" + trustUsage + "\n" + fetchUsage + "\n\nPATH is a project directory or a lockfile (default: the current directory).\n\n" + helpExamples + trustExamples + fetchExamples,
 		Version:   toolVersion(),
 		Writer:    stdout,
 		ErrWriter: stderr,

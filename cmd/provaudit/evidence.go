@@ -21,6 +21,17 @@ import (
 	"github.com/provaudit/provaudit/verify"
 )
 
+// fetchUsage is added to the root command's usage text.
+const fetchUsage = "provaudit fetch --evidence FILE [flags] [PATH]"
+
+// fetchExamples are added to the root command's examples.
+const fetchExamples = `
+   provaudit fetch --evidence audit.tar.gz .
+                                     record what an audit of . needs into one file
+   provaudit --evidence audit.tar.gz .
+                                     audit . from it, with no network at all
+   provaudit ./fetch                 audit a project folder named "fetch"`
+
 func evidenceFlag() cli.Flag {
 	return &cli.StringFlag{Name: "evidence", Usage: "audit from the evidence bundle `FILE` (written by provaudit fetch --evidence), with no network at all"}
 }
