@@ -112,8 +112,12 @@ func fetchEvidenceAction(c *cli.Context) error {
 	fmt.Fprintf(stdout, "Trust material: trusted root %s; npm keys %s.\n", rec.manifest.Trust.TrustedRoot.Source, rec.manifest.Trust.NpmKeys.Source)
 	fmt.Fprintf(stdout, "Audit it with no network: provaudit --evidence %s %s\n", rs.out, rs.path)
 	if n := rec.result.Summary.Error; n > 0 {
+		them := "them"
+		if n == 1 {
+			them = "it"
+		}
 		return outcomeError{exitIncomplete, fmt.Sprintf("evidence incomplete: %s could not be fetched or checked (%s recorded without an answer); an audit from the bundle reports %s the same way",
-			plural(n, "package", "packages"), plural(rec.failures, "request", "requests"), map[bool]string{true: "it", false: "them"}[n == 1])}
+			plural(n, "package", "packages"), plural(rec.failures, "request", "requests"), them)}
 	}
 	return nil
 }

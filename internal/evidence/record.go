@@ -65,9 +65,9 @@ func NewRecorder(base http.RoundTripper, opts RecorderOptions) (*Recorder, error
 	return &Recorder{base: base, dir: opts.Dir, reduce: opts.Reduce, answers: map[Request]*recorded{}, failures: map[Request]string{}}, nil
 }
 
-// RequestOf is the key a request is recorded and replayed under: its
+// requestOf is the key a request is recorded and replayed under: its
 // method, its URL without userinfo and its Accept header.
-func RequestOf(req *http.Request) Request {
+func requestOf(req *http.Request) Request {
 	u := *req.URL
 	u.User = nil
 	return Request{Method: req.Method, URL: u.String(), Accept: req.Header.Get("Accept")}
@@ -75,7 +75,7 @@ func RequestOf(req *http.Request) Request {
 
 // RoundTrip implements http.RoundTripper.
 func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	key := RequestOf(req)
+	key := requestOf(req)
 	resp, err := r.base.RoundTrip(req)
 	if err != nil {
 		r.fail(key, err.Error())
@@ -138,22 +138,22 @@ func (r *Recorder) commit(rec *recorded) {
 // spoolBody copies what the client reads to the spool file and commits the
 // answer when the client closes it.
 type spoolBody struct {
-	rc      io.ReadCloser
-	f       *os.File
-	h       hash.Hash
-	n       int64
-	r       *Recorder
-	rec     *recorded
-	readErr error
-	spoolE  error
-	once    sync.Once
+	rc       io.ReadCloser
+	f        *os.File
+	h        hash.Hash
+	n        int64
+	r        *Recorder
+	rec      *recorded
+	readErr  error
+	spoolErr error
+	once     sync.Once
 }
 
 func (b *spoolBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	if n > 0 && b.spoolE == nil {
+	if n > 0 && b.spoolErr == nil {
 		if _, werr := b.f.Write(p[:n]); werr != nil {
-			b.spoolE = werr
+			b.spoolErr = werr
 		}
 		b.h.Write(p[:n])
 		b.n += int64(n)
@@ -167,13 +167,13 @@ func (b *spoolBody) Read(p []byte) (int, error) {
 func (b *spoolBody) Close() error {
 	err := b.rc.Close()
 	b.once.Do(func() {
-		if cerr := b.f.Close(); cerr != nil && b.spoolE == nil {
-			b.spoolE = cerr
+		if cerr := b.f.Close(); cerr != nil && b.spoolErr == nil {
+			b.spoolErr = cerr
 		}
 		switch {
-		case b.spoolE != nil:
+		case b.spoolErr != nil:
 			os.Remove(b.f.Name())
-			b.r.broken(fmt.Errorf("evidence: spooling the answer to %s: %w", b.rec.resp.Request, b.spoolE))
+			b.r.broken(fmt.Errorf("evidence: spooling the answer to %s: %w", b.rec.resp.Request, b.spoolErr))
 		case b.readErr != nil:
 			os.Remove(b.f.Name())
 			b.r.fail(b.rec.resp.Request, "reading the body: "+b.readErr.Error())
@@ -258,7 +258,7 @@ func (r *Recorder) WriteBundle(w io.Writer, m *Manifest, extra map[string][]byte
 	for i, mem := range members {
 		m.Members[i] = Member{Name: mem.name, SHA256: mem.sum, Size: mem.size}
 	}
-	if err := m.validate(Limits{MaxMembers: DefaultLimits.MaxMembers, MaxMemberSize: DefaultLimits.MaxMemberSize}); err != nil {
+	if err := m.validate(DefaultLimits); err != nil {
 		return 0, fmt.Errorf("evidence: the manifest would not be valid: %w", err)
 	}
 	manifest, err := json.MarshalIndent(m, "", "  ")

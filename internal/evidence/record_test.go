@@ -154,3 +154,24 @@ func mustRead(t *testing.T, data []byte) *Bundle {
 	}
 	return b
 }
+
+// TestRecorderBroken: an answer that cannot be spooled fails its request
+// and the bundle: an incomplete recording is never written.
+func TestRecorderBroken(t *testing.T) {
+	srv, _ := testServer(t)
+	dir := t.TempDir()
+	rec, err := NewRecorder(http.DefaultTransport, RecorderOptions{Dir: dir + "/gone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := get(t, rec, srv.URL+"/doc", "", 0); err == nil || !strings.Contains(err.Error(), "spooling the answer to GET "+srv.URL+"/doc") {
+		t.Fatalf("request: %v", err)
+	}
+	var buf bytes.Buffer
+	if _, err := rec.WriteBundle(&buf, testManifest(srv.URL+"/"), embeddedTrust()); err == nil || buf.Len() != 0 {
+		t.Fatalf("WriteBundle after a lost answer: %v, %d bytes", err, buf.Len())
+	}
+	if _, err := NewRecorder(http.DefaultTransport, RecorderOptions{}); err == nil {
+		t.Fatal("a recorder without a spool folder")
+	}
+}

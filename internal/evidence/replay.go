@@ -20,7 +20,7 @@ func (t replayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body != nil {
 		req.Body.Close()
 	}
-	key := RequestOf(req)
+	key := requestOf(req)
 	if rec, ok := t.b.answers[key]; ok {
 		body := t.b.members[rec.Member]
 		h := http.Header{}
