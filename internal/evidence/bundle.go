@@ -171,13 +171,11 @@ func readArchive(r io.Reader, lim Limits) (map[string][]byte, error) {
 			return nil, &MemberError{name, fmt.Sprintf("the members exceed %d bytes together", lim.MaxTotal)}
 		}
 		total += hdr.Size
-		// The buffer grows with what arrives, not with what the header
-		// claims.
-		var buf bytes.Buffer
-		if _, err := io.CopyN(&buf, tr, hdr.Size); err != nil {
+		data, err := readMember(tr, hdr.Size)
+		if err != nil {
 			return nil, &MemberError{name, fmt.Sprintf("truncated: %v", err)}
 		}
-		members[name] = buf.Bytes()
+		members[name] = data
 	}
 	n, err := io.Copy(io.Discard, io.LimitReader(zr, maxTrailer+1))
 	switch {
@@ -187,6 +185,33 @@ func readArchive(r io.Reader, lim Limits) (map[string][]byte, error) {
 		return nil, fmt.Errorf("more than %d bytes follow the archive", maxTrailer)
 	}
 	return members, nil
+}
+
+// preallocate is what a member's buffer starts at, at most: larger members
+// grow as their bytes arrive, so that a header claiming more than arrives
+// costs no more than this.
+const preallocate = 4 << 20
+
+// readMember reads exactly size bytes, allocating them once for a member up
+// to preallocate bytes and doubling (up to size) beyond.
+func readMember(r io.Reader, size int64) ([]byte, error) {
+	buf := make([]byte, 0, min(size, preallocate))
+	for int64(len(buf)) < size {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), size))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF && int64(len(buf)) < size:
+			return nil, io.ErrUnexpectedEOF
+		case err != nil && err != io.EOF:
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 func parseManifest(raw []byte, lim Limits) (*Manifest, error) {

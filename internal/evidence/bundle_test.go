@@ -243,6 +243,15 @@ func TestReadLimits(t *testing.T) {
 		zw.Close()
 		mustFail(t, buf.Bytes(), lim, "responses/000001", "1099511627776 bytes, more than 1048576")
 	})
+	t.Run("claims more than arrives", func(t *testing.T) {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(zw)
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "responses/000001", Size: lim.MaxMemberSize, Mode: 0o644})
+		tw.Write([]byte("short"))
+		zw.Close()
+		mustFail(t, buf.Bytes(), lim, "responses/000001", "truncated: unexpected EOF")
+	})
 	t.Run("too many members", func(t *testing.T) {
 		entries := append([]evidencetest.Entry{}, base...)
 		for i := range 60 {

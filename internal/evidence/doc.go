@@ -35,10 +35,11 @@
 // regular files (folders are ignored; links, devices and any other entry
 // are refused) with clean relative names, within [Limits] on the number of
 // entries, each member's size and their total (what it holds in memory); a
-// header cannot make it allocate more than arrives. Every member must be
-// listed in the manifest with its size and SHA-256, and every listed member
-// be present: the error names each member that is missing, changed or
-// unlisted. The order of the members and the compression do not matter.
+// header that claims more than arrives costs at most 4 MiB. Every member
+// must be listed in the manifest with its size and SHA-256, and every
+// listed member be present: the error names each member that is missing,
+// changed or unlisted. The order of the members and the compression do not
+// matter.
 //
 // Matching digests only show that the bundle is the one its manifest
 // describes, not that anything in it is true. The registry answers go
