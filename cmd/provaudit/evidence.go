@@ -37,7 +37,7 @@ func evidenceFlag() cli.Flag {
 }
 
 // fetchFlagNames are the audit flags that decide what a recording fetches.
-var fetchFlagNames = []string{"registry", "concurrency", "trusted-root", "npm-keys", "cache-dir", "no-cache", "quiet", "no-progress"}
+var fetchFlagNames = []string{"registry", "concurrency", "trusted-root", "npm-keys", "no-cache", "quiet", "no-progress"}
 
 func fetchCommand() *cli.Command {
 	fl := []cli.Flag{&cli.StringFlag{Name: "evidence", Usage: "write the evidence bundle to `FILE` (a gzipped tar)"}}
@@ -56,7 +56,7 @@ func fetchCommand() *cli.Command {
 			"signing keys at the recording time.",
 		HideHelpCommand: true,
 		OnUsageError:    onUsageError,
-		Flags:           append(fl, tufRootFlag()),
+		Flags:           append(fl, tufRootFlag(), cacheDirFlag()),
 		Action:          fetchEvidenceAction,
 	}
 }
