@@ -102,7 +102,7 @@ func (v edVerifier) Verify(_ context.Context, data, sig []byte) error {
 	}
 	return nil
 }
-func (v edVerifier) KeyID() (string, error)  { return keyID(v.pub), nil }
+func (v edVerifier) KeyID() (string, error)   { return keyID(v.pub), nil }
 func (v edVerifier) Public() crypto.PublicKey { return v.pub }
 
 // Every way a record can be wrong makes it unusable, with the error that

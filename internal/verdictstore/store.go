@@ -15,11 +15,13 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
-	// The drivers of the URL schemes the store accepts.
+	// The drivers of the URL schemes the store accepts (gs:// is opened
+	// by openGCS).
 	_ "gocloud.dev/blob/azureblob"
 	_ "gocloud.dev/blob/fileblob"
-	_ "gocloud.dev/blob/gcsblob"
+	"gocloud.dev/blob/gcsblob"
 	_ "gocloud.dev/blob/s3blob"
+	"gocloud.dev/gcp"
 
 	"github.com/provaudit/provaudit/audit"
 )
@@ -114,11 +116,33 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if opts.PublicKey == nil && opts.SigningKey == nil {
 		return nil, fmt.Errorf("%w: %s: no public key to read it and no signing key to write it", ErrOpen, rawURL)
 	}
-	b, err := blob.OpenBucket(ctx, rawURL)
+	var b *blob.Bucket
+	if u.Scheme == gcsblob.Scheme {
+		b, err = openGCS(ctx, u)
+	} else {
+		b, err = blob.OpenBucket(ctx, rawURL)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOpen, err)
 	}
 	return newStore(b, redact(u), opts), nil
+}
+
+// openGCS opens a gs:// bucket with the Google application default
+// credentials. The Go CDK's own gs:// opener, when it finds none, prints a
+// warning on standard output (where the report goes) and goes on with
+// empty credentials; here their absence is an error.
+func openGCS(ctx context.Context, u *url.URL) (*blob.Bucket, error) {
+	creds, err := gcp.DefaultCredentials(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: no Google application default credentials: %w", redact(u), err)
+	}
+	client, err := gcp.NewHTTPClient(gcp.DefaultTransport(), gcp.CredentialsTokenSource(creds))
+	if err != nil {
+		return nil, err
+	}
+	o := &gcsblob.URLOpener{Client: client, TokenSource: gcp.CredentialsTokenSource(creds)}
+	return o.OpenBucketURL(ctx, u)
 }
 
 // newStore wraps an open bucket; name is how messages call it.

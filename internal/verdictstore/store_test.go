@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -279,6 +281,32 @@ func TestOpenErrors(t *testing.T) {
 				t.Fatal("a store came with the error")
 			}
 		})
+	}
+}
+
+// gs:// needs the Google application default credentials: without them
+// Open fails (the Go CDK's own opener would print on stdout and go on);
+// with them it opens without contacting anything. The credentials file
+// given is read before any other source is tried, so no metadata server is
+// asked.
+func TestOpenGCS(t *testing.T) {
+	pub, _ := newKey(t)
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", filepath.Join(t.TempDir(), "missing.json"))
+	_, err := Open(context.Background(), "gs://verdicts", Options{PublicKey: pub})
+	if !errors.Is(err, ErrOpen) || !strings.Contains(err.Error(), "gs://verdicts: no Google application default credentials") {
+		t.Fatalf("Open without credentials: %v", err)
+	}
+	creds := filepath.Join(t.TempDir(), "creds.json")
+	if err := os.WriteFile(creds, []byte(`{"type": "authorized_user", "client_id": "id", "client_secret": "secret", "refresh_token": "token"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", creds)
+	s, err := Open(context.Background(), "gs://verdicts", Options{PublicKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
