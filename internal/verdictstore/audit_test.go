@@ -69,36 +69,36 @@ func wantClean(t *testing.T, res *audit.Result) {
 // Run A writes; run B, on another machine (an empty local cache) with the
 // same store and only the public key, fetches nothing but the registry's
 // key list and reports exactly what run A did.
-func TestSecondRunVerifiesNothingAgain(t *testing.T) {
-	backends(t, func(t *testing.T, url string) {
-		e := newAuditEnv(t, nAtt, nPub, nPlain)
-		pub, priv := newKey(t)
-		resA := writeRun(t, e, url, priv)
-		wantClean(t, resA)
-		if n := len(listKeys(t, url)); n != nAtt+nPub+nPlain {
-			t.Fatalf("run A wrote %d records, want %d", n, nAtt+nPub+nPlain)
-		}
+func TestSecondRunVerifiesNothingAgain(t *testing.T) { backends(t, testSecondRunVerifiesNothingAgain) }
 
-		e.reg.ResetStats()
-		var w warnings
-		s := openStore(t, url, Options{PublicKey: pub}, &w)
-		resB := e.run(t, s)
-		if a := attestationRequests(e.reg); a != 0 {
-			t.Errorf("run B fetched attestations %d times", a)
-		}
-		if r, k := e.reg.Requests(), e.reg.RequestsFor("/-/npm/v1/keys"); r != 1 || k != 1 {
-			t.Errorf("run B made %d requests (%d for the key list), want only the key list", r, k)
-		}
-		if a, b := reportJSON(t, resA, false), reportJSON(t, resB, false); a != b {
-			t.Errorf("run B's report differs from run A's:\nA: %s\nB: %s", a, b)
-		}
-		if n := s.Stats(); n.Asked != 6 || n.Found != 6 || n.Ignored != 0 {
-			t.Errorf("stats %+v", n)
-		}
-		if m := w.list(); len(m) != 0 {
-			t.Errorf("warnings %q", m)
-		}
-	})
+func testSecondRunVerifiesNothingAgain(t *testing.T, url string) {
+	e := newAuditEnv(t, nAtt, nPub, nPlain)
+	pub, priv := newKey(t)
+	resA := writeRun(t, e, url, priv)
+	wantClean(t, resA)
+	if n := len(listKeys(t, url)); n != nAtt+nPub+nPlain {
+		t.Fatalf("run A wrote %d records, want %d", n, nAtt+nPub+nPlain)
+	}
+
+	e.reg.ResetStats()
+	var w warnings
+	s := openStore(t, url, Options{PublicKey: pub}, &w)
+	resB := e.run(t, s)
+	if a := attestationRequests(e.reg); a != 0 {
+		t.Errorf("run B fetched attestations %d times", a)
+	}
+	if r, k := e.reg.Requests(), e.reg.RequestsFor("/-/npm/v1/keys"); r != 1 || k != 1 {
+		t.Errorf("run B made %d requests (%d for the key list), want only the key list", r, k)
+	}
+	if a, b := reportJSON(t, resA, false), reportJSON(t, resB, false); a != b {
+		t.Errorf("run B's report differs from run A's:\nA: %s\nB: %s", a, b)
+	}
+	if n := s.Stats(); n.Asked != 6 || n.Found != 6 || n.Ignored != 0 {
+		t.Errorf("stats %+v", n)
+	}
+	if m := w.list(); len(m) != 0 {
+		t.Errorf("warnings %q", m)
+	}
 }
 
 // The stored verdict is policy-free: the reader's --require-provenance
@@ -153,97 +153,99 @@ func storedKey(t *testing.T, url string, pub ed25519.PublicKey, name string) (st
 // pass, is trusted: each of those packages is fetched and verified again,
 // and the report is the same.
 func TestUntrustedRecordsAreVerifiedAgain(t *testing.T) {
-	backends(t, func(t *testing.T, url string) {
-		e := newAuditEnv(t, nAtt, nPub, nPlain)
-		pub, priv := newKey(t)
-		_, other := newKey(t)
-		resA := writeRun(t, e, url, priv)
+	backends(t, testUntrustedRecordsAreVerifiedAgain)
+}
 
-		// att-000: one byte of the signed payload changed.
-		obj, _ := storedKey(t, url, pub, "att-000")
-		data := readObject(t, url, obj)
-		var env envelope
-		if err := json.Unmarshal(data, &env); err != nil {
-			t.Fatal(err)
-		}
-		env.Payload = []byte(strings.Replace(string(env.Payload), `"publish attestation and provenance verified"`, `"publish attestation and provenance verifieD"`, 1))
-		altered, err := json.Marshal(env)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeObject(t, url, obj, altered)
+func testUntrustedRecordsAreVerifiedAgain(t *testing.T, url string) {
+	e := newAuditEnv(t, nAtt, nPub, nPlain)
+	pub, priv := newKey(t)
+	_, other := newKey(t)
+	resA := writeRun(t, e, url, priv)
 
-		// att-001: the same record, signed by another key.
-		obj, k := storedKey(t, url, pub, "att-001")
-		v, err := openRecord(pub, readObject(t, url, obj), k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec, err := sealRecord(other, k, v, "", testNow)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeObject(t, url, obj, rec)
+	// att-000: one byte of the signed payload changed.
+	obj, _ := storedKey(t, url, pub, "att-000")
+	data := readObject(t, url, obj)
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		t.Fatal(err)
+	}
+	env.Payload = []byte(strings.Replace(string(env.Payload), `"publish attestation and provenance verified"`, `"publish attestation and provenance verifieD"`, 1))
+	altered, err := json.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeObject(t, url, obj, altered)
 
-		// att-002: a record made for other trust material, stored where
-		// the reader looks.
-		obj, k = storedKey(t, url, pub, "att-002")
-		k2 := k
-		k2.Trust = strings.Repeat("0", 64)
-		if rec, err = sealRecord(priv, k2, v, "", testNow); err != nil {
-			t.Fatal(err)
-		}
-		writeObject(t, url, obj, rec)
+	// att-001: the same record, signed by another key.
+	obj, k := storedKey(t, url, pub, "att-001")
+	v, err := openRecord(pub, readObject(t, url, obj), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := sealRecord(other, k, v, "", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeObject(t, url, obj, rec)
 
-		// plain-000: made against another registry.
-		obj, k = storedKey(t, url, pub, "plain-000")
-		pv, err := openRecord(pub, readObject(t, url, obj), k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k2 = k
-		k2.Registry = "https://other.registry.invalid/"
-		if rec, err = sealRecord(priv, k2, pv, "", testNow); err != nil {
-			t.Fatal(err)
-		}
-		writeObject(t, url, obj, rec)
+	// att-002: a record made for other trust material, stored where
+	// the reader looks.
+	obj, k = storedKey(t, url, pub, "att-002")
+	k2 := k
+	k2.Trust = strings.Repeat("0", 64)
+	if rec, err = sealRecord(priv, k2, v, "", testNow); err != nil {
+		t.Fatal(err)
+	}
+	writeObject(t, url, obj, rec)
 
-		// pub-000: properly signed for its key, but recording a failure
-		// (a writer must never store one; a reader must not take it).
-		obj, k = storedKey(t, url, pub, "pub-000")
-		failed := `{"sig":{"status":"verified","reason":"ok"},"att":{"status":"invalid","reason":"forged failure"}}`
-		if rec, err = sealRecord(priv, k, []byte(failed), "", testNow); err != nil {
-			t.Fatal(err)
-		}
-		writeObject(t, url, obj, rec)
+	// plain-000: made against another registry.
+	obj, k = storedKey(t, url, pub, "plain-000")
+	pv, err := openRecord(pub, readObject(t, url, obj), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2 = k
+	k2.Registry = "https://other.registry.invalid/"
+	if rec, err = sealRecord(priv, k2, pv, "", testNow); err != nil {
+		t.Fatal(err)
+	}
+	writeObject(t, url, obj, rec)
 
-		e.reg.ResetStats()
-		var w warnings
-		s := openStore(t, url, Options{PublicKey: pub}, &w)
-		resB := e.run(t, s)
-		for _, name := range []string{"att-000", "att-001", "att-002", "pub-000"} {
-			if n := e.reg.RequestsFor("/-/npm/v1/attestations/" + name + "@"); n != 1 {
-				t.Errorf("%s: attestations fetched %d times, want 1 (verified again)", name, n)
-			}
+	// pub-000: properly signed for its key, but recording a failure
+	// (a writer must never store one; a reader must not take it).
+	obj, k = storedKey(t, url, pub, "pub-000")
+	failed := `{"sig":{"status":"verified","reason":"ok"},"att":{"status":"invalid","reason":"forged failure"}}`
+	if rec, err = sealRecord(priv, k, []byte(failed), "", testNow); err != nil {
+		t.Fatal(err)
+	}
+	writeObject(t, url, obj, rec)
+
+	e.reg.ResetStats()
+	var w warnings
+	s := openStore(t, url, Options{PublicKey: pub}, &w)
+	resB := e.run(t, s)
+	for _, name := range []string{"att-000", "att-001", "att-002", "pub-000"} {
+		if n := e.reg.RequestsFor("/-/npm/v1/attestations/" + name + "@"); n != 1 {
+			t.Errorf("%s: attestations fetched %d times, want 1 (verified again)", name, n)
 		}
-		if n := e.reg.RequestsFor("/plain-000"); n == 0 {
-			t.Error("plain-000 was not fetched again")
+	}
+	if n := e.reg.RequestsFor("/plain-000"); n == 0 {
+		t.Error("plain-000 was not fetched again")
+	}
+	for _, name := range []string{"plain-001"} {
+		if n := e.reg.RequestsFor("/" + name); n != 0 {
+			t.Errorf("%s, whose record is good, was fetched", name)
 		}
-		for _, name := range []string{"plain-001"} {
-			if n := e.reg.RequestsFor("/" + name); n != 0 {
-				t.Errorf("%s, whose record is good, was fetched", name)
-			}
-		}
-		if a, b := reportJSON(t, resA, true), reportJSON(t, resB, true); a != b {
-			t.Errorf("run B's report differs from run A's:\nA: %s\nB: %s", a, b)
-		}
-		if n := s.Stats(); n.Found != 2 || n.Ignored != 4 {
-			t.Errorf("stats %+v (the failure is found by the store and refused by audit)", n)
-		}
-		if m := w.list(); len(m) != 1 || !strings.Contains(m[0], "4 records ignored") {
-			t.Errorf("warnings %q", m)
-		}
-	})
+	}
+	if a, b := reportJSON(t, resA, true), reportJSON(t, resB, true); a != b {
+		t.Errorf("run B's report differs from run A's:\nA: %s\nB: %s", a, b)
+	}
+	if n := s.Stats(); n.Found != 2 || n.Ignored != 4 {
+		t.Errorf("stats %+v (the failure is found by the store and refused by audit)", n)
+	}
+	if m := w.list(); len(m) != 1 || !strings.Contains(m[0], "4 records ignored") {
+		t.Errorf("warnings %q", m)
+	}
 }
 
 // Records are bound to the situation they were made in: an audit with
@@ -347,34 +349,36 @@ func tamperAttestations(t *testing.T, reg *registrytest.Registry, name string) {
 // is taken, which proves it is the one the audit looks up (the signature
 // is the only defence).
 func TestForgedRecordForTamperedPackage(t *testing.T) {
-	backends(t, func(t *testing.T, url string) {
-		e := newAuditEnv(t, nAtt, nPub, nPlain)
-		pub, priv := newKey(t)
-		forgerPub, forger := newKey(t)
-		writeRun(t, e, url, priv)
-		obj, k := storedKey(t, url, pub, "att-000")
-		v, err := openRecord(pub, readObject(t, url, obj), k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		forged, err := sealRecord(forger, k, v, "", testNow)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeObject(t, url, obj, forged)
-		writeObject(t, url, objectKey(keyDir(forgerPub), k), forged)
-		tamperAttestations(t, e.reg, "att-000")
+	backends(t, testForgedRecordForTamperedPackage)
+}
 
-		res := e.run(t, openStore(t, url, Options{PublicKey: pub}, nil))
-		p := res.Packages[0]
-		if p.Name != "att-000" || p.Status != audit.StatusInvalid || p.Attestations.Status != audit.CheckInvalid {
-			t.Fatalf("%s is %s (%s): the forged record was used", p.Name, p.Status, p.Reason)
-		}
-		res = e.run(t, openStore(t, url, Options{PublicKey: forgerPub}, nil))
-		if p := res.Packages[0]; p.Status != audit.StatusVerified {
-			t.Fatalf("under the forger's key: %s (%s)", p.Status, p.Reason)
-		}
-	})
+func testForgedRecordForTamperedPackage(t *testing.T, url string) {
+	e := newAuditEnv(t, nAtt, nPub, nPlain)
+	pub, priv := newKey(t)
+	forgerPub, forger := newKey(t)
+	writeRun(t, e, url, priv)
+	obj, k := storedKey(t, url, pub, "att-000")
+	v, err := openRecord(pub, readObject(t, url, obj), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := sealRecord(forger, k, v, "", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeObject(t, url, obj, forged)
+	writeObject(t, url, objectKey(keyDir(forgerPub), k), forged)
+	tamperAttestations(t, e.reg, "att-000")
+
+	res := e.run(t, openStore(t, url, Options{PublicKey: pub}, nil))
+	p := res.Packages[0]
+	if p.Name != "att-000" || p.Status != audit.StatusInvalid || p.Attestations.Status != audit.CheckInvalid {
+		t.Fatalf("%s is %s (%s): the forged record was used", p.Name, p.Status, p.Reason)
+	}
+	res = e.run(t, openStore(t, url, Options{PublicKey: forgerPub}, nil))
+	if p := res.Packages[0]; p.Status != audit.StatusVerified {
+		t.Fatalf("under the forger's key: %s (%s)", p.Status, p.Reason)
+	}
 }
 
 // Failures are never written: a writer auditing a package with tampered

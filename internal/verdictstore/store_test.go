@@ -36,55 +36,55 @@ func backends(t *testing.T, f func(t *testing.T, url string)) {
 
 // What one store writes, another (another run, another machine) reads with
 // the public key alone; keys never written read as absent.
-func TestSaveThenLookup(t *testing.T) {
-	backends(t, func(t *testing.T, url string) {
-		pub, priv := newKey(t)
-		keys := storeKeys(10)
-		var w warnings
-		writer, err := Open(context.Background(), url, Options{SigningKey: priv, Warn: w.add, Tool: "provaudit test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, k := range keys[:7] {
-			writer.Save(k, verdictOf(i))
-		}
-		if err := writer.Close(); err != nil {
-			t.Fatal(err)
-		}
-		writer.Save(keys[9], verdictOf(9)) // after Close: ignored
-		if n := writer.Stats(); n.Written != 7 || n.Unavailable {
-			t.Fatalf("writer stats %+v", n)
-		}
-		// The writer has no public key: it reads nothing.
-		if got := writer.Lookup(context.Background(), keys); countNonNil(got) != 0 {
-			t.Fatalf("a store without a public key read %d records", countNonNil(got))
-		}
+func TestSaveThenLookup(t *testing.T) { backends(t, testSaveThenLookup) }
 
-		reader := openStore(t, url, Options{PublicKey: pub}, &w)
-		got := reader.Lookup(context.Background(), keys)
-		for i := range keys {
-			switch {
-			case i < 7 && string(got[i]) != string(verdictOf(i)):
-				t.Errorf("key %d: %s, want %s", i, got[i], verdictOf(i))
-			case i >= 7 && got[i] != nil:
-				t.Errorf("key %d never written: %s", i, got[i])
-			}
+func testSaveThenLookup(t *testing.T, url string) {
+	pub, priv := newKey(t)
+	keys := storeKeys(10)
+	var w warnings
+	writer, err := Open(context.Background(), url, Options{SigningKey: priv, Warn: w.add, Tool: "provaudit test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys[:7] {
+		writer.Save(k, verdictOf(i))
+	}
+	if err := writer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writer.Save(keys[9], verdictOf(9)) // after Close: ignored
+	if n := writer.Stats(); n.Written != 7 || n.Unavailable {
+		t.Fatalf("writer stats %+v", n)
+	}
+	// The writer has no public key: it reads nothing.
+	if got := writer.Lookup(context.Background(), keys); countNonNil(got) != 0 {
+		t.Fatalf("a store without a public key read %d records", countNonNil(got))
+	}
+
+	reader := openStore(t, url, Options{PublicKey: pub}, &w)
+	got := reader.Lookup(context.Background(), keys)
+	for i := range keys {
+		switch {
+		case i < 7 && string(got[i]) != string(verdictOf(i)):
+			t.Errorf("key %d: %s, want %s", i, got[i], verdictOf(i))
+		case i >= 7 && got[i] != nil:
+			t.Errorf("key %d never written: %s", i, got[i])
 		}
-		if n := reader.Stats(); n.Asked != 10 || n.Found != 7 || n.Ignored != 0 || n.Written != 0 {
-			t.Errorf("reader stats %+v", n)
-		}
-		// A reader without a signing key writes nothing.
-		reader.Save(keys[8], verdictOf(8))
-		if err := reader.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if got := openStore(t, url, Options{PublicKey: pub}, nil).Lookup(context.Background(), keys[8:9]); got[0] != nil {
-			t.Fatal("a store without a signing key wrote a record")
-		}
-		if m := w.list(); len(m) != 0 {
-			t.Errorf("warnings: %q", m)
-		}
-	})
+	}
+	if n := reader.Stats(); n.Asked != 10 || n.Found != 7 || n.Ignored != 0 || n.Written != 0 {
+		t.Errorf("reader stats %+v", n)
+	}
+	// A reader without a signing key writes nothing.
+	reader.Save(keys[8], verdictOf(8))
+	if err := reader.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := openStore(t, url, Options{PublicKey: pub}, nil).Lookup(context.Background(), keys[8:9]); got[0] != nil {
+		t.Fatal("a store without a signing key wrote a record")
+	}
+	if m := w.list(); len(m) != 0 {
+		t.Errorf("warnings: %q", m)
+	}
 }
 
 func countNonNil(bs [][]byte) int {
@@ -126,44 +126,44 @@ func TestReaderWithoutKeyReadsNothing(t *testing.T) {
 
 // Records that are there but must not be used read as absent, are
 // counted, and are reported in one warning.
-func TestIgnoredRecordsWarnOnce(t *testing.T) {
-	backends(t, func(t *testing.T, url string) {
-		pub, priv := newKey(t)
-		_, other := newKey(t)
-		keys := storeKeys(4)
-		dir := keyDir(pub)
-		// 0: good. 1: altered. 2: signed by another key. 3: made for
-		// another key, stored under this one's.
-		good, err := sealRecord(priv, keys[0], verdictOf(0), "", testNow)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeObject(t, url, objectKey(dir, keys[0]), good)
-		rec1, err := sealRecord(priv, keys[1], verdictOf(1), "", testNow)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeObject(t, url, objectKey(dir, keys[1]), []byte(strings.Replace(string(rec1), `"payload":"`, `"payload":"A`, 1)))
-		rec2, err := sealRecord(other, keys[2], verdictOf(2), "", testNow)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeObject(t, url, objectKey(dir, keys[2]), rec2)
-		writeObject(t, url, objectKey(dir, keys[3]), good)
+func TestIgnoredRecordsWarnOnce(t *testing.T) { backends(t, testIgnoredRecordsWarnOnce) }
 
-		var w warnings
-		s := openStore(t, url, Options{PublicKey: pub}, &w)
-		got := s.Lookup(context.Background(), keys)
-		if string(got[0]) != string(verdictOf(0)) || got[1] != nil || got[2] != nil || got[3] != nil {
-			t.Fatalf("lookup: %q", got)
-		}
-		if n := s.Stats(); n.Found != 1 || n.Ignored != 3 || n.Unavailable {
-			t.Fatalf("stats %+v", n)
-		}
-		if m := w.list(); len(m) != 1 || !strings.Contains(m[0], "3 records ignored, verified again from the registry") {
-			t.Fatalf("warnings %q", m)
-		}
-	})
+func testIgnoredRecordsWarnOnce(t *testing.T, url string) {
+	pub, priv := newKey(t)
+	_, other := newKey(t)
+	keys := storeKeys(4)
+	dir := keyDir(pub)
+	// 0: good. 1: altered. 2: signed by another key. 3: made for
+	// another key, stored under this one's.
+	good, err := sealRecord(priv, keys[0], verdictOf(0), "", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeObject(t, url, objectKey(dir, keys[0]), good)
+	rec1, err := sealRecord(priv, keys[1], verdictOf(1), "", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeObject(t, url, objectKey(dir, keys[1]), []byte(strings.Replace(string(rec1), `"payload":"`, `"payload":"A`, 1)))
+	rec2, err := sealRecord(other, keys[2], verdictOf(2), "", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeObject(t, url, objectKey(dir, keys[2]), rec2)
+	writeObject(t, url, objectKey(dir, keys[3]), good)
+
+	var w warnings
+	s := openStore(t, url, Options{PublicKey: pub}, &w)
+	got := s.Lookup(context.Background(), keys)
+	if string(got[0]) != string(verdictOf(0)) || got[1] != nil || got[2] != nil || got[3] != nil {
+		t.Fatalf("lookup: %q", got)
+	}
+	if n := s.Stats(); n.Found != 1 || n.Ignored != 3 || n.Unavailable {
+		t.Fatalf("stats %+v", n)
+	}
+	if m := w.list(); len(m) != 1 || !strings.Contains(m[0], "3 records ignored, verified again from the registry") {
+		t.Fatalf("warnings %q", m)
+	}
 }
 
 // A store that is down costs one failed read: the lookup ends, nothing is
