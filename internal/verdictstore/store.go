@@ -34,7 +34,7 @@ const (
 	// DefaultTimeout bounds each read and each write.
 	DefaultTimeout = 2 * time.Second
 	// DefaultConcurrency bounds the reads, and the writes, in flight.
-	DefaultConcurrency = 32
+	DefaultConcurrency = 64
 )
 
 // ErrOpen reports a store URL that cannot be used, or options that give
