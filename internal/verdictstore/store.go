@@ -142,7 +142,17 @@ func openGCS(ctx context.Context, u *url.URL) (*blob.Bucket, error) {
 		return nil, err
 	}
 	o := &gcsblob.URLOpener{Client: client, TokenSource: gcp.CredentialsTokenSource(creds)}
-	return o.OpenBucketURL(ctx, u)
+	// prefix= is the Go CDK URL mux's, which this opener bypasses.
+	q := u.Query()
+	prefix := q.Get("prefix")
+	q.Del("prefix")
+	c := *u
+	c.RawQuery = q.Encode()
+	b, err := o.OpenBucketURL(ctx, &c)
+	if err != nil || prefix == "" {
+		return b, err
+	}
+	return blob.PrefixedBucket(b, prefix), nil
 }
 
 // newStore wraps an open bucket; name is how messages call it.

@@ -301,12 +301,35 @@ func TestOpenGCS(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", creds)
-	s, err := Open(context.Background(), "gs://verdicts", Options{PublicKey: pub})
-	if err != nil {
+	for _, u := range []string{"gs://verdicts", "gs://verdicts?prefix=team/"} {
+		s, err := Open(context.Background(), u, Options{PublicKey: pub})
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// prefix= keeps the records under a folder of the bucket.
+func TestPrefix(t *testing.T) {
+	pub, priv := newKey(t)
+	url := fileURL(t)
+	w := openStore(t, url+"?prefix=team-a/", Options{SigningKey: priv}, nil)
+	w.Save(testKey, []byte(testVerdict))
+	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
+	keys := listKeys(t, url)
+	if len(keys) != 1 || !strings.HasPrefix(keys[0], "team-a/"+keyPrefix) {
+		t.Fatalf("keys %q", keys)
+	}
+	if got := openStore(t, url+"?prefix=team-a/", Options{PublicKey: pub}, nil).Lookup(context.Background(), []audit.StoreKey{testKey}); string(got[0]) != testVerdict {
+		t.Fatalf("lookup under the prefix: %q", got)
+	}
+	if got := openStore(t, url, Options{PublicKey: pub}, nil).Lookup(context.Background(), []audit.StoreKey{testKey}); got[0] != nil {
+		t.Fatal("found outside the prefix")
 	}
 }
 
