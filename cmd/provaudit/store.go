@@ -114,10 +114,10 @@ func closeStore(stderr io.Writer, s *settings, st *verdictstore.Store) {
 	n := st.Stats()
 	var parts []string
 	if s.store.pub != nil {
-		parts = append(parts, fmt.Sprintf("%d of %d packages taken from the store", n.Found, n.Asked))
+		parts = append(parts, fmt.Sprintf("%d of %s taken from the store", n.Found, plural(n.Asked, "package", "packages")))
 	}
 	if s.store.priv != nil {
-		parts = append(parts, fmt.Sprintf("%d verdicts written", n.Written))
+		parts = append(parts, plural(n.Written, "verdict", "verdicts")+" written")
 	}
 	fmt.Fprintln(stderr, "provaudit: verdict store:", strings.Join(parts, ", "))
 }
