@@ -13,6 +13,7 @@ import (
 	"github.com/provaudit/provaudit/fetch"
 	"github.com/provaudit/provaudit/internal/registrytest"
 	"github.com/provaudit/provaudit/internal/registrytest/fakesigstore"
+	"github.com/provaudit/provaudit/lockfile"
 	"github.com/provaudit/provaudit/verify"
 )
 
@@ -473,4 +474,30 @@ func TestStoreStoppedMidRun(t *testing.T) {
 			t.Fatalf("warnings %q", w.list())
 		}
 	})
+}
+
+// A lockfile entry without an integrity installs whatever the registry
+// serves that day: only the registry can vouch for it, so it is neither
+// looked up nor written.
+func TestUnpinnedEntriesAreNotShared(t *testing.T) {
+	e := newAuditEnv(t, 1, 0, 1)
+	unpinned := strings.Replace(string(e.json), `"integrity": "`+integrityOf("plain-000")+`"`, `"_": ""`, 1)
+	lf, err := lockfile.Parse("package-lock.json", []byte(unpinned))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.lf = lf
+	url := fileURL(t)
+	pub, priv := newKey(t)
+	s := openStore(t, url, Options{SigningKey: priv, PublicKey: pub}, nil)
+	res := e.run(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if res.Packages[1].Name != "plain-000" || !res.Packages[1].Unpinned || res.Packages[1].Status != audit.StatusSigned {
+		t.Fatalf("plain-000: %+v", res.Packages[1])
+	}
+	if n := s.Stats(); n.Asked != 1 || n.Written != 1 {
+		t.Fatalf("stats %+v: the unpinned entry was looked up or written", n)
+	}
 }

@@ -206,6 +206,7 @@ func fileURL(t *testing.T) string {
 type auditEnv struct {
 	reg   *registrytest.Registry
 	lf    *lockfile.Lockfile
+	json  []byte // the lockfile's text
 	pkgs  []registrytest.Package
 	trust *verify.Trust
 	cfg   *fetch.Config
@@ -263,7 +264,7 @@ func newAuditEnv(t *testing.T, attested, publishOnly, plain int) *auditEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &auditEnv{reg: reg, lf: lf, pkgs: pkgs, trust: trust, cfg: registryConfig(t, reg.URL())}
+	return &auditEnv{reg: reg, lf: lf, json: []byte(b.String()), pkgs: pkgs, trust: trust, cfg: registryConfig(t, reg.URL())}
 }
 
 // registryConfig names registry as --registry does.
