@@ -140,12 +140,6 @@ func s3URL(bucket, endpoint string) string {
 	return "s3://" + bucket + "?endpoint=" + endpoint + "&region=us-east-1&use_path_style=true"
 }
 
-// objects lists the keys in the fake's bucket.
-func (f *s3Fake) objects(t *testing.T) []string {
-	t.Helper()
-	return listKeys(t, f.url())
-}
-
 // listKeys lists every key of the bucket at url.
 func listKeys(t *testing.T, url string) []string {
 	t.Helper()
