@@ -3,8 +3,6 @@ package verdictstore
 import (
 	"crypto/ed25519"
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -319,31 +317,6 @@ func TestRecordsOfAnotherSituationAreNotFound(t *testing.T) {
 	}
 }
 
-// tamperAttestations makes the registry serve name@1.0.0's attestations
-// with the publish attestation's signature altered.
-func tamperAttestations(t *testing.T, reg *registrytest.Registry, name string) {
-	t.Helper()
-	path := "/-/npm/v1/attestations/" + name + "@1.0.0"
-	resp, err := reg.Client().Get(strings.TrimSuffix(reg.URL(), "/") + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %v %s", path, err, resp.Status)
-	}
-	tampered, err := fakesigstore.TamperAttestation(body, 0, fakesigstore.TamperSignature)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.Handle(path, func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(tampered)
-	})
-	reg.ResetStats()
-}
-
 // A record claiming "verified" for a package whose attestations the
 // registry serves tampered, signed by anyone but the store's writer, is
 // ignored: the package is invalid. Under the forger's key the same record
@@ -369,7 +342,9 @@ func testForgedRecordForTamperedPackage(t *testing.T, url string) {
 	}
 	writeObject(t, url, obj, forged)
 	writeObject(t, url, objectKey(keyDir(forgerPub), k), forged)
-	tamperAttestations(t, e.reg, "att-000")
+	if err := e.reg.TamperAttestations("att-000", "1.0.0", 0, fakesigstore.TamperSignature); err != nil {
+		t.Fatal(err)
+	}
 
 	res := e.run(t, openStore(t, url, Options{PublicKey: pub}, nil))
 	p := res.Packages[0]
@@ -389,7 +364,9 @@ func TestFailuresAreNeverWritten(t *testing.T) {
 	e := newAuditEnv(t, nAtt, nPub, nPlain)
 	url := fileURL(t)
 	pub, priv := newKey(t)
-	tamperAttestations(t, e.reg, "att-001")
+	if err := e.reg.TamperAttestations("att-001", "1.0.0", 0, fakesigstore.TamperSignature); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.reg.Add(registrytest.Package{Name: "plain-000", Version: "1.0.0", Integrity: integrityOf("another tarball"), Signed: true}); err != nil {
 		t.Fatal(err)
 	}
