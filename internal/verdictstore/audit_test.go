@@ -147,6 +147,32 @@ func storedKey(t *testing.T, url string, pub ed25519.PublicKey, name string) (st
 	return "", audit.StoreKey{}
 }
 
+// reseal replaces the record of name that the writer of pub stored with
+// one signed by signer, for the key change makes of its key (nil: the same
+// key), holding verdict (nil: the same verdict). It returns the key the
+// audit looks up and the new record.
+func reseal(t *testing.T, url string, pub ed25519.PublicKey, name string, signer ed25519.PrivateKey, change func(*audit.StoreKey), verdict []byte) (audit.StoreKey, []byte) {
+	t.Helper()
+	obj, k := storedKey(t, url, pub, name)
+	if verdict == nil {
+		v, err := openRecord(pub, readObject(t, url, obj), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verdict = v
+	}
+	made := k
+	if change != nil {
+		change(&made)
+	}
+	rec, err := sealRecord(signer, made, verdict, "", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeObject(t, url, obj, rec)
+	return k, rec
+}
+
 // No record that is altered, signed by another key, made for other trust
 // material or another registry, or that records something other than a
 // pass, is trusted: each of those packages is fetched and verified again,
@@ -176,48 +202,15 @@ func testUntrustedRecordsAreVerifiedAgain(t *testing.T, url string) {
 	writeObject(t, url, obj, altered)
 
 	// att-001: the same record, signed by another key.
-	obj, k := storedKey(t, url, pub, "att-001")
-	v, err := openRecord(pub, readObject(t, url, obj), k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := sealRecord(other, k, v, "", testNow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeObject(t, url, obj, rec)
-
-	// att-002: a record made for other trust material, stored where
-	// the reader looks.
-	obj, k = storedKey(t, url, pub, "att-002")
-	k2 := k
-	k2.Trust = strings.Repeat("0", 64)
-	if rec, err = sealRecord(priv, k2, v, "", testNow); err != nil {
-		t.Fatal(err)
-	}
-	writeObject(t, url, obj, rec)
-
+	reseal(t, url, pub, "att-001", other, nil, nil)
+	// att-002: a record made for other trust material, stored where the
+	// reader looks.
+	reseal(t, url, pub, "att-002", priv, func(k *audit.StoreKey) { k.Trust = strings.Repeat("0", 64) }, nil)
 	// plain-000: made against another registry.
-	obj, k = storedKey(t, url, pub, "plain-000")
-	pv, err := openRecord(pub, readObject(t, url, obj), k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k2 = k
-	k2.Registry = "https://other.registry.invalid/"
-	if rec, err = sealRecord(priv, k2, pv, "", testNow); err != nil {
-		t.Fatal(err)
-	}
-	writeObject(t, url, obj, rec)
-
-	// pub-000: properly signed for its key, but recording a failure
-	// (a writer must never store one; a reader must not take it).
-	obj, k = storedKey(t, url, pub, "pub-000")
-	failed := `{"sig":{"status":"verified","reason":"ok"},"att":{"status":"invalid","reason":"forged failure"}}`
-	if rec, err = sealRecord(priv, k, []byte(failed), "", testNow); err != nil {
-		t.Fatal(err)
-	}
-	writeObject(t, url, obj, rec)
+	reseal(t, url, pub, "plain-000", priv, func(k *audit.StoreKey) { k.Registry = "https://other.registry.invalid/" }, nil)
+	// pub-000: properly signed for its key, but recording a failure (a
+	// writer must never store one; a reader must not take it).
+	reseal(t, url, pub, "pub-000", priv, nil, []byte(`{"sig":{"status":"verified","reason":"ok"},"att":{"status":"invalid","reason":"forged failure"}}`))
 
 	e.reg.ResetStats()
 	var w warnings
@@ -331,16 +324,7 @@ func testForgedRecordForTamperedPackage(t *testing.T, url string) {
 	pub, priv := newKey(t)
 	forgerPub, forger := newKey(t)
 	writeRun(t, e, url, priv)
-	obj, k := storedKey(t, url, pub, "att-000")
-	v, err := openRecord(pub, readObject(t, url, obj), k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	forged, err := sealRecord(forger, k, v, "", testNow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeObject(t, url, obj, forged)
+	k, forged := reseal(t, url, pub, "att-000", forger, nil, nil)
 	writeObject(t, url, objectKey(keyDir(forgerPub), k), forged)
 	if err := e.reg.TamperAttestations("att-000", "1.0.0", 0, fakesigstore.TamperSignature); err != nil {
 		t.Fatal(err)
