@@ -71,6 +71,11 @@ type Options struct {
 	Tool Tool
 	// TrustInfo says where Trust came from, for the result.
 	TrustInfo TrustInfo
+	// VerdictStore, when set, is asked once for every package to audit
+	// before anything is fetched: a package it holds a verdict for is
+	// neither fetched nor verified again. Verdicts that pass are saved to
+	// it (see [VerdictStore]).
+	VerdictStore VerdictStore
 }
 
 // ErrOptions reports a programming error in the Options given to Run.
@@ -360,6 +365,9 @@ type work struct {
 	tarball    string
 	tarballErr error
 	err        error
+	// stored is the verdict the verdict store holds for the package: it
+	// is then neither fetched nor verified.
+	stored *verdict
 }
 
 // pipeline fetches packages concurrently (bounded by Concurrency) and
@@ -389,10 +397,20 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 		}()
 	}
 
+	ws := make([]*work, len(todo))
+	for j, i := range todo {
+		ws[j] = &work{idx: i, unit: &units[i], reg: a.regs[a.opts.Config.RegistryFor(units[i].Name)]}
+	}
+	a.lookupStore(ctx, ws)
+
 	g := new(errgroup.Group)
 	g.SetLimit(a.opts.Concurrency)
-	for _, i := range todo {
-		w := &work{idx: i, unit: &units[i], reg: a.regs[a.opts.Config.RegistryFor(units[i].Name)]}
+	for _, w := range ws {
+		if w.stored != nil {
+			a.emitFetched(w)
+			queue <- w
+			continue
+		}
 		if ctx.Err() != nil {
 			w.err = fmt.Errorf("audit interrupted: %w", ctx.Err())
 			queue <- w
@@ -468,7 +486,13 @@ func (a *auditor) finish(w *work, p *Package) {
 		p.Reason = w.err.Error()
 		return
 	}
-	v := a.verdict(w)
+	var v verdict
+	if w.stored != nil {
+		v = *w.stored
+	} else {
+		v = a.verdict(w)
+		a.saveToStore(w, v)
+	}
 	p.RegistrySignature, p.Attestations = v.Sig, v.Att
 	p.Status, p.Reason, p.Findings = classify(v, a.pol, w.reg.trustHint())
 	switch {

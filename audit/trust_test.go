@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -16,31 +14,6 @@ import (
 	"github.com/provaudit/provaudit/internal/registrytest/fakesigstore"
 	"github.com/provaudit/provaudit/lockfile"
 )
-
-// tamperAttestations makes the registry serve name@1.0.0's attestations
-// with the publish attestation's signature altered.
-func tamperAttestations(t *testing.T, reg *registrytest.Registry, name string) {
-	t.Helper()
-	path := "/-/npm/v1/attestations/" + name + "@1.0.0"
-	resp, err := reg.Client().Get(strings.TrimSuffix(reg.URL(), "/") + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %v %s", path, err, resp.Status)
-	}
-	tampered, err := fakesigstore.TamperAttestation(body, 0, fakesigstore.TamperSignature)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.Handle(path, func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(tampered)
-	})
-	reg.ResetStats()
-}
 
 // forgeVerdicts stores, for every registry package of s, a "verified"
 // verdict under the key this run computes, sealed with secret (an
@@ -86,7 +59,9 @@ func forgeVerdicts(t *testing.T, s *setup, cacheDir string, secret []byte) {
 // pass: verdicts and key lists are used only under the user's secret.
 func TestRunPoisonedCache(t *testing.T) {
 	s := newSetup(t, 1, 1)
-	tamperAttestations(t, s.reg, "att-000")
+	if err := s.reg.TamperAttestations("att-000", "1.0.0", 0, fakesigstore.TamperSignature); err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	attacker := bytes.Repeat([]byte{0xa7}, fetch.SecretSize)
 	forgeVerdicts(t, s, dir, attacker)

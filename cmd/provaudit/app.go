@@ -15,6 +15,7 @@ import (
 
 	"github.com/provaudit/provaudit/audit"
 	"github.com/provaudit/provaudit/fetch"
+	"github.com/provaudit/provaudit/internal/verdictstore"
 	"github.com/provaudit/provaudit/lockfile"
 	"github.com/provaudit/provaudit/report"
 	"github.com/provaudit/provaudit/verify"
@@ -86,7 +87,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
-		Flags:    append(append(flags(), tufRootFlag(), evidenceFlag()), signFlags()...),
+		Flags:    append(append(append(flags(), tufRootFlag(), evidenceFlag()), signFlags()...), storeFlags()...),
 		Action:   auditAction,
 		Commands: []*cli.Command{trustCommand(), verifySummaryCommand(), fetchCommand()},
 	}
@@ -137,6 +138,7 @@ type settings struct {
 	color       bool
 	sign        signSettings
 	evidence    string // --evidence: audit from this bundle
+	store       storeSettings
 }
 
 func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
@@ -199,6 +201,9 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 	if s.sign, err = parseSignSettings(c, s.output); err != nil {
 		return nil, err
 	}
+	if s.store, err = parseStoreSettings(c, s.offline); err != nil {
+		return nil, err
+	}
 	tty := isTerminal(stderr)
 	s.progress = tty && !s.quiet && !c.Bool("no-progress")
 	switch c.String("color") {
@@ -255,6 +260,7 @@ func auditAction(c *cli.Context) error {
 		Tool:              audit.Tool{Name: "provaudit", Version: toolVersion()},
 	}
 	opts.JudgeAt = ev.recorded()
+	var store *verdictstore.Store
 	if needsRegistry(lf) {
 		cfg, err := loadConfig(s, lf)
 		if err != nil {
@@ -265,6 +271,12 @@ func auditAction(c *cli.Context) error {
 			return inputError{err}
 		}
 		opts.Config, opts.Client = cfg, client
+		if store, err = openStore(c.Context, s, stderr); err != nil {
+			return err
+		}
+		if store != nil {
+			opts.VerdictStore = store
+		}
 	}
 
 	var prog *progress
@@ -276,6 +288,7 @@ func auditAction(c *cli.Context) error {
 	if prog != nil {
 		prog.done()
 	}
+	closeStore(stderr, s, store)
 	if opts.Client != nil {
 		// Waits for queued cache writes; a failed write only costs time on
 		// the next run, so it is worth a warning, not a failure.

@@ -69,6 +69,16 @@
 // decisions (not the recording's) or the recorded trust material (not
 // confirmed by the binary or the person's files and TUF root).
 //
+// With --verdict-store URL and --verdict-store-key FILE, packages that a
+// shared verdict store holds a record for, signed by that key and made for
+// the same trust material and registry, are neither fetched nor verified
+// again; with PROVAUDIT_VERDICT_SIGNING_KEY (a private key file) the
+// verdicts that pass are written to it (see package internal/verdictstore).
+// The store never changes the exit code: a store that is down or slow is a
+// warning. An unreadable or wrong key, a URL that cannot be opened,
+// --verdict-store-key without --verdict-store, or --offline with
+// --verdict-store exit 2 before anything is audited.
+//
 // trust update exits 0 when it stored new material, 2 for usage or input
 // errors (bad flags, unreadable or invalid --tuf-root, no registry
 // configured) and 3 when the update failed; the previous material then stays

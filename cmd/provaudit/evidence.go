@@ -316,6 +316,10 @@ func (s *settings) checkEvidence(c *cli.Context) error {
 		return usagef("--evidence audits from the bundle alone; --offline reads the cache: use one of them")
 	case c.IsSet("cache-dir"):
 		return usagef("--evidence audits from the bundle alone and reads no cache: drop --cache-dir")
+	case c.IsSet("verdict-store"):
+		// A stored verdict was judged when it was written, not at the
+		// bundle's recording time: an audit from evidence verifies all.
+		return usagef("--evidence audits from the bundle alone; --verdict-store reads stored verdicts: use one of them")
 	}
 	return nil
 }
