@@ -15,6 +15,7 @@ import (
 
 	"github.com/provaudit/provaudit/audit"
 	"github.com/provaudit/provaudit/fetch"
+	"github.com/provaudit/provaudit/internal/localfile"
 	"github.com/provaudit/provaudit/lockfile"
 	"github.com/provaudit/provaudit/report"
 	"github.com/provaudit/provaudit/verify"
@@ -301,17 +302,21 @@ func resolvedURLs(lf *lockfile.Lockfile) []string {
 	return out
 }
 
+// maxTrustFile caps --trusted-root and --npm-keys: the public-good
+// trusted_root.json is about 20 kB and a keys file a few hundred bytes.
+const maxTrustFile = 16 << 20
+
 func loadTrust(s *settings) (*verify.Trust, error) {
 	var opts verify.TrustOptions
 	if s.trustedRoot != "" {
-		b, err := os.ReadFile(s.trustedRoot)
+		b, err := localfile.Read(s.trustedRoot, maxTrustFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading --trusted-root: %w", err)
 		}
 		opts.TrustedRoot = b
 	}
 	if s.npmKeys != "" {
-		b, err := os.ReadFile(s.npmKeys)
+		b, err := localfile.Read(s.npmKeys, maxTrustFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading --npm-keys: %w", err)
 		}
