@@ -60,7 +60,8 @@ type Options struct {
 	// NoCache disables the cache: nothing is read or written.
 	NoCache bool
 	// Offline forbids all network access: only cached entries are used and
-	// anything else fails with ErrNotInCache.
+	// anything else fails with ErrNotInCache. The cache is left exactly as
+	// it is (nothing written, merged or created).
 	Offline bool
 	// MaxBody caps a packument body (default 64 MiB). Version documents
 	// (16 MiB), attestation bodies (4 MiB) and key sets (1 MiB) have lower
@@ -104,8 +105,10 @@ type Client struct {
 }
 
 // NewClient returns a Client for cfg. It creates the cache directory unless
-// NoCache is set; Offline together with NoCache is an error (there would be
-// nothing to audit from).
+// NoCache or Offline is set (an offline Client's cache is read-only: see
+// OpenCacheReadOnly); a directory that cannot be created only means nothing
+// is cached (Close says so). Offline together with NoCache is an error
+// (there would be nothing to audit from).
 func NewClient(cfg *Config, opts Options) (*Client, error) {
 	if cfg == nil {
 		return nil, fmt.Errorf("%w: nil Config", ErrConfig)
@@ -144,7 +147,11 @@ func NewClient(cfg *Config, opts Options) (*Client, error) {
 			}
 			dir = filepath.Join(ucd, "provaudit")
 		}
-		cache, err := OpenCache(dir)
+		open := OpenCache
+		if opts.Offline {
+			open = OpenCacheReadOnly // offline changes nothing on disk
+		}
+		cache, err := open(dir)
 		if err != nil {
 			return nil, err
 		}

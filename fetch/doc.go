@@ -67,6 +67,9 @@
 // file per run, each record checked again whenever it is read; see Cache. A cached version document is used only when its
 // integrity does not contradict the lockfile's; otherwise it is refetched.
 // Attestation bodies and publish facts are kept forever, key sets for
-// KeysMaxAge. Offline uses the cache alone and fails with ErrNotInCache
-// ("not in cache") for anything missing; NoCache neither reads nor writes.
+// KeysMaxAge. Offline uses the cache alone, changes nothing in it, and fails
+// with ErrNotInCache ("not in cache") for anything missing; NoCache neither
+// reads nor writes. A cache that cannot be written (a read-only directory, a
+// full disk) stops caching for the run and Close reports it once; the
+// requests go on.
 package fetch

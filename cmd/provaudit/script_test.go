@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/provaudit/provaudit/fetch"
 	"github.com/provaudit/provaudit/internal/registrytest"
 	"github.com/provaudit/provaudit/internal/registrytest/fakesigstore"
 	"github.com/provaudit/provaudit/lockfile"
@@ -39,6 +43,8 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"registry": cmdRegistry,
 			"jsonq":    cmdJSONQ,
+			"treehash": cmdTreeHash,
+			"segments": cmdSegments,
 		},
 	})
 }
@@ -340,4 +346,54 @@ func jsonPath(v any, path string) (any, error) {
 		}
 	}
 	return v, nil
+}
+
+// cmdTreeHash writes a digest of a directory tree (names, modes, contents)
+// to a file, so that cmp can tell whether a run changed the tree:
+//
+//	treehash DIR FILE
+func cmdTreeHash(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: treehash DIR FILE")
+	}
+	h := sha256.New()
+	root := ts.MkAbs(args[0])
+	ts.Check(filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		fmt.Fprintf(h, "%s %v %d\n", rel, fi.Mode(), fi.Size())
+		if fi.Mode().IsRegular() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			h.Write(data)
+		}
+		return nil
+	}))
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(hex.EncodeToString(h.Sum(nil))+"\n"), 0o644))
+}
+
+// cmdSegments adds N cache segments of one small entry each to a cache
+// directory, as N earlier runs would:
+//
+//	segments DIR N
+func cmdSegments(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: segments DIR N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	for i := range n {
+		c, err := fetch.OpenCache(ts.MkAbs(args[0]))
+		ts.Check(err)
+		ts.Check(c.Put(fmt.Sprint("segments-command/", i), []byte("x")))
+		ts.Check(c.Flush())
+	}
 }
