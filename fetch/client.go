@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,12 +24,14 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultConcurrency  = 64
-	DefaultTimeout      = 30 * time.Second
-	DefaultRetries      = 3
-	DefaultMaxBody      = 64 << 20
-	DefaultRetryBackoff = 250 * time.Millisecond
-	DefaultUserAgent    = "provaudit"
+	DefaultConcurrency = 64
+	DefaultTimeout     = 30 * time.Second
+	// DefaultHeaderTimeout bounds the wait for a response's headers.
+	DefaultHeaderTimeout = 15 * time.Second
+	DefaultRetries       = 3
+	DefaultMaxBody       = 64 << 20
+	DefaultRetryBackoff  = 250 * time.Millisecond
+	DefaultUserAgent     = "provaudit"
 
 	// caps for the small documents (each also bounded by Options.MaxBody)
 	maxVersionDoc   = 16 << 20
@@ -38,6 +41,15 @@ const (
 	maxBackoff    = 10 * time.Second
 	maxRetryAfter = 60 * time.Second
 	maxRedirects  = 10
+
+	// maxTimeoutRetries: an attempt that timed out is retried once at
+	// most, whatever Options.Retries says: a server that did not answer
+	// within the timeout rarely does on the third try, and every try
+	// costs a whole timeout.
+	maxTimeoutRetries = 1
+	// breakerThreshold is the number of consecutive timed-out attempts to
+	// one host after which the Client stops asking it (see Client).
+	breakerThreshold = 3
 )
 
 // Options tune a Client. Zero values mean the defaults.
@@ -47,9 +59,14 @@ type Options struct {
 	Concurrency int
 	// Timeout bounds one request attempt, body included (default 30s).
 	Timeout time.Duration
+	// HeaderTimeout bounds the wait for the response headers of one
+	// attempt, connecting included (default 15s; never more than
+	// Timeout). A server that accepts and never answers costs this long.
+	HeaderTimeout time.Duration
 	// Retries is how often a failed request is retried (default 3; a
 	// negative value means no retries). 429, 408, 5xx other than 501,
-	// connection resets and timeouts are retried; other 4xx never are.
+	// connection resets and timeouts are retried (a timeout once at most);
+	// other 4xx never are.
 	Retries int
 	// RetryBackoff is the first retry's base delay; each retry doubles it
 	// (capped at 10s) and adds jitter. A Retry-After header (seconds or an
@@ -87,7 +104,19 @@ type Stats struct {
 
 // Client fetches registry documents for provaudit. It is safe for
 // concurrent use; one Client should serve a whole audit so that its
-// concurrency limit and connection pool are shared.
+// concurrency limit, connection pool and circuit breakers are shared.
+//
+// # Circuit breaker
+//
+// A registry that accepts connections and never answers, or answers and
+// then stalls or trickles its body, must not hold an audit hostage: every
+// request would wait its whole timeout, and its retries. Each host
+// (host:port) has a circuit breaker: after 3 consecutive attempts to it
+// that timed out (no headers within HeaderTimeout, or no complete response
+// within Timeout), every further request to that host fails at once with
+// ErrHostUnresponsive, saying why, for the rest of the Client's life. Any
+// complete answer from the host (whatever its status) resets the count.
+// Requests already waiting on the host end with their own timeouts.
 type Client struct {
 	cfg   *Config
 	opts  Options
@@ -102,6 +131,7 @@ type Client struct {
 	// each full packument downloaded ("full\n"+URL -> *packumentFacts).
 	packuments sync.Map
 	noKeys     sync.Map // registry URL -> struct{}: keys endpoint said 404/400
+	breakers   sync.Map // host:port -> *hostBreaker
 }
 
 // NewClient returns a Client for cfg. It creates the cache directory unless
@@ -119,6 +149,10 @@ func NewClient(cfg *Config, opts Options) (*Client, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
+	if opts.HeaderTimeout <= 0 {
+		opts.HeaderTimeout = DefaultHeaderTimeout
+	}
+	opts.HeaderTimeout = min(opts.HeaderTimeout, opts.Timeout)
 	switch {
 	case opts.Retries == 0:
 		opts.Retries = DefaultRetries
@@ -248,12 +282,16 @@ func (c *Client) get(ctx context.Context, g getSpec, handle func(io.Reader) erro
 	if g.limit > c.opts.MaxBody {
 		g.limit = c.opts.MaxBody
 	}
+	timeouts := 0
 	for attempt := 0; ; attempt++ {
-		retry, wait, err := c.attempt(ctx, g, handle)
+		retry, wait, timedOut, err := c.attempt(ctx, g, handle)
 		if err == nil {
 			return nil
 		}
-		if !retry || attempt >= c.opts.Retries || ctx.Err() != nil {
+		if timedOut {
+			timeouts++
+		}
+		if !retry || attempt >= c.opts.Retries || ctx.Err() != nil || timeouts > maxTimeoutRetries {
 			if retry && attempt > 0 {
 				return fmt.Errorf("%w (after %d attempts)", err, attempt+1)
 			}
@@ -285,33 +323,57 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return half + rand.N(half+1)
 }
 
+// errNoHeaders is the cause of an attempt cancelled by HeaderTimeout.
+var errNoHeaders = errors.New("no response headers in time")
+
 // attempt makes one request. wait is the server's Retry-After (or -1 for
-// "use the backoff").
-func (c *Client) attempt(ctx context.Context, g getSpec, handle func(io.Reader) error) (retry bool, wait time.Duration, err error) {
+// "use the backoff"); timedOut says the attempt ran out of time (its host's
+// breaker counts it).
+func (c *Client) attempt(ctx context.Context, g getSpec, handle func(io.Reader) error) (retry bool, wait time.Duration, timedOut bool, err error) {
+	u, err := url.Parse(g.url)
+	if err != nil {
+		return false, -1, false, fmt.Errorf("%s: bad request URL: %w", g.what, err)
+	}
+	hb := c.breaker(u.Host)
+	if err := hb.check(); err != nil {
+		return false, -1, false, fmt.Errorf("%s: GET %s: %w", g.what, g.url, err)
+	}
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return false, -1, fmt.Errorf("%s: GET %s: %w", g.what, g.url, ctx.Err())
+		return false, -1, false, fmt.Errorf("%s: GET %s: %w", g.what, g.url, context.Cause(ctx))
 	}
 	defer func() { <-c.sem }()
+	if err := hb.check(); err != nil { // it may have opened while this waited
+		return false, -1, false, fmt.Errorf("%s: GET %s: %w", g.what, g.url, err)
+	}
+	answered := false
+	defer func() { hb.record(timedOut, answered, err) }()
 
 	actx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodGet, g.url, nil)
+	hctx, hcancel := context.WithCancelCause(actx)
+	defer hcancel(nil)
+	headerTimer := time.AfterFunc(c.opts.HeaderTimeout, func() { hcancel(errNoHeaders) })
+	req, err := http.NewRequestWithContext(hctx, http.MethodGet, g.url, nil)
 	if err != nil {
-		return false, -1, fmt.Errorf("%s: bad request URL: %w", g.what, err)
+		headerTimer.Stop()
+		return false, -1, false, fmt.Errorf("%s: bad request URL: %w", g.what, err)
 	}
 	req.Header.Set("Accept", g.accept)
 	c.requests.Add(1)
 	resp, err := c.hc.Do(req)
+	headerTimer.Stop()
 	if err != nil {
-		if ctx.Err() != nil {
-			return false, -1, fmt.Errorf("%s: GET %s: %w", g.what, g.url, ctx.Err())
+		switch {
+		case ctx.Err() != nil:
+			return false, -1, false, fmt.Errorf("%s: GET %s: %w", g.what, g.url, context.Cause(ctx))
+		case context.Cause(hctx) == errNoHeaders:
+			return true, -1, true, fmt.Errorf("%s: GET %s: no response within %s: %w", g.what, g.url, c.opts.HeaderTimeout, context.DeadlineExceeded)
+		case errors.Is(err, context.DeadlineExceeded):
+			return true, -1, true, fmt.Errorf("%s: GET %s: no response within %s: %w", g.what, g.url, c.opts.Timeout, err)
 		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			return true, -1, fmt.Errorf("%s: GET %s: no response within %s: %w", g.what, g.url, c.opts.Timeout, err)
-		}
-		return retryableErr(err), -1, fmt.Errorf("%s: %w", g.what, err)
+		return retryableErr(err), -1, false, fmt.Errorf("%s: %w", g.what, err)
 	}
 	defer resp.Body.Close()
 
@@ -322,10 +384,12 @@ func (c *Client) attempt(ctx context.Context, g getSpec, handle func(io.Reader) 
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			wait = d
 		}
-		return retryableStatus(resp.StatusCode), wait, fmt.Errorf("%s: %w", g.what, &StatusError{StatusCode: resp.StatusCode, URL: g.url})
+		answered = true
+		return retryableStatus(resp.StatusCode), wait, false, fmt.Errorf("%s: %w", g.what, &StatusError{StatusCode: resp.StatusCode, URL: g.url})
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); strings.Contains(mt, "html") {
-		return false, -1, fmt.Errorf("%w: %s: GET %s: the registry answered with an HTML page (%s), not JSON", ErrMalformed, g.what, g.url, mt)
+		answered = true
+		return false, -1, false, fmt.Errorf("%w: %s: GET %s: the registry answered with an HTML page (%s), not JSON", ErrMalformed, g.what, g.url, mt)
 	}
 	body := &capReader{r: resp.Body, limit: g.limit}
 	herr := handle(body)
@@ -339,17 +403,62 @@ func (c *Client) attempt(ctx context.Context, g getSpec, handle func(io.Reader) 
 	c.bytes.Add(body.n)
 	switch {
 	case body.tooLarge:
-		return false, -1, fmt.Errorf("%w: %s: GET %s: body exceeds %d bytes", ErrTooLarge, g.what, g.url, g.limit)
+		answered = true
+		return false, -1, false, fmt.Errorf("%w: %s: GET %s: body exceeds %d bytes", ErrTooLarge, g.what, g.url, g.limit)
 	case body.readErr != nil:
 		if ctx.Err() != nil {
-			return false, -1, fmt.Errorf("%s: GET %s: %w", g.what, g.url, ctx.Err())
+			return false, -1, false, fmt.Errorf("%s: GET %s: %w", g.what, g.url, context.Cause(ctx))
 		}
 		if errors.Is(body.readErr, context.DeadlineExceeded) {
-			return true, -1, fmt.Errorf("%s: GET %s: body not complete within %s: %w", g.what, g.url, c.opts.Timeout, body.readErr)
+			return true, -1, true, fmt.Errorf("%s: GET %s: body not complete within %s: %w", g.what, g.url, c.opts.Timeout, body.readErr)
 		}
-		return true, -1, fmt.Errorf("%s: GET %s: reading the body: %w", g.what, g.url, body.readErr)
+		return true, -1, false, fmt.Errorf("%s: GET %s: reading the body: %w", g.what, g.url, body.readErr)
 	}
-	return false, -1, herr
+	answered = true
+	return false, -1, false, herr
+}
+
+// hostBreaker is the circuit breaker of one host (see Client).
+type hostBreaker struct {
+	host     string
+	mu       sync.Mutex
+	timeouts int   // consecutive timed-out attempts
+	open     error // why the breaker opened; nil while closed
+}
+
+func (c *Client) breaker(host string) *hostBreaker {
+	host = strings.ToLower(host)
+	if hb, ok := c.breakers.Load(host); ok {
+		return hb.(*hostBreaker)
+	}
+	hb, _ := c.breakers.LoadOrStore(host, &hostBreaker{host: host})
+	return hb.(*hostBreaker)
+}
+
+// check returns ErrHostUnresponsive, with the reason, once the breaker is
+// open.
+func (b *hostBreaker) check() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.open
+}
+
+// record counts an attempt's outcome: a timeout adds to the consecutive
+// timeouts (opening the breaker at breakerThreshold), a complete answer
+// resets them, anything else (a refused connection, a reset) leaves them.
+func (b *hostBreaker) record(timedOut, answered bool, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.open != nil:
+	case timedOut:
+		b.timeouts++
+		if b.timeouts >= breakerThreshold {
+			b.open = fmt.Errorf("%w: %d requests to %s in a row timed out; no further requests to it in this run (the last: %v)", ErrHostUnresponsive, b.timeouts, b.host, err)
+		}
+	case answered:
+		b.timeouts = 0
+	}
 }
 
 // capReader counts bytes, fails past limit and remembers transport errors
