@@ -67,7 +67,8 @@ var ErrOptions = errors.New("audit: invalid options")
 // of single packages (network, malformed data, invalid signatures) go into
 // their results and never stop the others; Run itself fails only on invalid
 // options. When ctx is cancelled the packages not yet checked end with
-// status error and Run returns the partial result together with ctx.Err().
+// status error and Run returns the partial result together with
+// context.Cause(ctx) (ctx.Err() when the cancellation gave no cause).
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Lockfile == nil || opts.Trust == nil {
 		return nil, fmt.Errorf("%w: Lockfile and Trust are required", ErrOptions)
@@ -113,7 +114,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res.Summary = summarize(res.Packages)
 	res.Summary.StartedAt = start.UTC()
 	res.Summary.DurationMS = a.now().Sub(start).Milliseconds()
-	return res, ctx.Err()
+	return res, context.Cause(ctx)
 }
 
 type auditor struct {
@@ -307,6 +308,11 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 		go func() {
 			defer wg.Done()
 			for w := range queue {
+				if w.err == nil && ctx.Err() != nil {
+					// Cancelled: stop verifying, every package left
+					// ends as error at once.
+					w.err = fmt.Errorf("audit interrupted: %w", context.Cause(ctx))
+				}
 				a.finish(w, &out[w.idx])
 			}
 		}()
@@ -317,7 +323,7 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 	for _, i := range todo {
 		w := &work{idx: i, unit: &units[i], reg: a.regs[a.opts.Config.RegistryFor(units[i].Name)]}
 		if ctx.Err() != nil {
-			w.err = fmt.Errorf("audit interrupted: %w", ctx.Err())
+			w.err = fmt.Errorf("audit interrupted: %w", context.Cause(ctx))
 			queue <- w
 			continue
 		}

@@ -22,9 +22,22 @@
 //	2  usage or input error: bad flags, no, unreadable or malformed lockfile,
 //	   unreadable trust files; nothing was audited
 //	3  audit incomplete: some packages could not be checked (registry
-//	   unreachable, not in the cache with --offline, trust material unusable)
-//	   and no finding was made
+//	   unreachable, not in the cache with --offline, trust material unusable,
+//	   --timeout reached) and no finding was made; or the run was stopped by
+//	   SIGINT or SIGTERM
 //
 // Findings win over incompleteness. provaudit never exits 0 when anything was
 // left unchecked.
+//
+// # Interrupts and time limits
+//
+// SIGINT and SIGTERM end the run within 2 seconds wherever it is: requests
+// are cancelled, verification stops, and if the run has not wound down
+// after 1.5 seconds the process exits anyway. An interrupted run exits 3 and
+// writes no report: not to stdout, and --output is neither created nor
+// replaced (a partial report must not pass for a complete one).
+//
+// --timeout (default 5 minutes) bounds the audit: packages not checked by
+// then end with status error, naming the timeout, and the report, complete
+// in that every package has its status, is written as usual (exit 3).
 package main

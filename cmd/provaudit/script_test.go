@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,7 +25,7 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"provaudit": func() { os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr)) },
+		"provaudit": func() { os.Exit(mainCode()) },
 	})
 }
 
