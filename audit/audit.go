@@ -284,6 +284,9 @@ type work struct {
 	attBody  []byte
 	publish  *fetch.PublishInfo
 	err      error
+	// held holds attBody's share of the fetch client's memory budget
+	// until the package is verified (nil when there is no body).
+	held *fetch.Body
 }
 
 // pipeline fetches packages concurrently (bounded by Concurrency) and
@@ -314,6 +317,7 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 					w.err = fmt.Errorf("audit interrupted: %w", context.Cause(ctx))
 				}
 				a.finish(w, &out[w.idx])
+				w.held.Release()
 			}
 		}()
 	}
@@ -357,12 +361,14 @@ func (a *auditor) fetch(ctx context.Context, w *work) {
 	}
 	w.manifest = m
 	if m.Attestations != nil {
-		body, err := a.opts.Client.Attestations(ctx, m)
+		// The body holds its share of the memory budget until verified:
+		// bodies waiting for a verifier must not pile up unbounded.
+		body, err := a.opts.Client.AttestationsBody(ctx, m)
 		if err != nil {
 			w.err = fmt.Errorf("the registry lists attestations for %s@%s but they could not be fetched: %w", u.Name, u.Version, err)
 			return
 		}
-		w.attBody = body
+		w.attBody, w.held = body.Data, body
 	}
 	// The key of a signature is judged at publish time. The publish
 	// attestation's Rekor time serves when there is one; otherwise the full
@@ -391,7 +397,7 @@ func (a *auditor) finish(w *work, p *Package) {
 	defer a.emitVerified(p)
 	if w.err != nil {
 		p.Status = StatusError
-		p.Reason = w.err.Error()
+		p.Reason = clipReason(w.err.Error())
 		return
 	}
 	v := a.verdict(w)
@@ -529,7 +535,7 @@ func (a *auditor) verify(w *work) verdict {
 func signatureCheck(r verify.SignatureResult) *SignatureCheck {
 	c := &SignatureCheck{Status: r.Status, KeyID: r.KeyID, TimeSource: r.TimeSource}
 	if r.Err != nil {
-		c.Reason = r.Err.Error()
+		c.Reason = clipReason(r.Err.Error())
 	} else {
 		c.Reason = "signature by " + r.KeyID + " verified"
 	}
@@ -548,7 +554,7 @@ func attestationCheck(r verify.AttestationResult) *AttestationCheck {
 	c := &AttestationCheck{Status: r.Status, PredicateTypes: r.PredicateTypes}
 	switch {
 	case r.Err != nil:
-		c.Reason = r.Err.Error()
+		c.Reason = clipReason(r.Err.Error())
 	case r.Provenance != nil:
 		c.Reason = "publish attestation and provenance verified"
 	default:

@@ -19,8 +19,13 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 )
+
+// MaxAttestationsBody caps the attestation body of one version (also
+// bounded by Options.MaxBody): the largest real ones are tens of kilobytes.
+const MaxAttestationsBody = 4 << 20
 
 // Defaults of Options.
 const (
@@ -30,13 +35,20 @@ const (
 	DefaultHeaderTimeout = 15 * time.Second
 	DefaultRetries       = 3
 	DefaultMaxBody       = 64 << 20
-	DefaultRetryBackoff  = 250 * time.Millisecond
-	DefaultUserAgent     = "provaudit"
+	// DefaultMemoryBudget bounds the response bodies held at once.
+	DefaultMemoryBudget = 256 << 20
+	DefaultRetryBackoff = 250 * time.Millisecond
+	DefaultUserAgent    = "provaudit"
 
 	// caps for the small documents (each also bounded by Options.MaxBody)
 	maxVersionDoc   = 16 << 20
-	maxAttestations = 4 << 20
+	maxAttestations = MaxAttestationsBody
 	maxKeys         = 1 << 20
+
+	// streamReserve is what a body decoded as a stream (stream.go) holds
+	// of the memory budget: the tokenizer's buffer, a few times the
+	// longest token it is given (64 KiB), and the fields kept.
+	streamReserve = 1 << 20
 
 	maxBackoff    = 10 * time.Second
 	maxRetryAfter = 60 * time.Second
@@ -84,6 +96,9 @@ type Options struct {
 	// (16 MiB), attestation bodies (4 MiB) and key sets (1 MiB) have lower
 	// caps, each also bounded by MaxBody.
 	MaxBody int64
+	// MemoryBudget bounds the memory of the response bodies a Client holds
+	// at once, across all calls (default 256 MiB): see Client.
+	MemoryBudget int64
 	// UserAgent is sent with every request (default "provaudit").
 	UserAgent string
 	// Transport replaces the real transport (nil = one built from the
@@ -117,12 +132,26 @@ type Stats struct {
 // ErrHostUnresponsive, saying why, for the rest of the Client's life. Any
 // complete answer from the host (whatever its status) resets the count.
 // Requests already waiting on the host end with their own timeouts.
+//
+// # Memory budget
+//
+// Per-body caps alone multiply by the concurrency: 64 documents in flight,
+// each under its cap, could hold gigabytes. Every request therefore holds
+// a share of one budget (Options.MemoryBudget) while its body is read: a
+// body decoded as a stream (version documents, packuments) 1 MiB, whatever
+// its size; a body read whole twice what has been read of it (the read
+// buffer and the copy returned), in a lease that grows with the body (see
+// lease). A request waits for its first share before it is sent, so the
+// wait never counts against its timeouts. A body the caller keeps
+// (AttestationsBody) holds its size of the same budget until released, so
+// bodies waiting for verification and bodies being read share one bound.
 type Client struct {
-	cfg   *Config
-	opts  Options
-	hc    *http.Client
-	sem   chan struct{}
-	cache *Cache
+	cfg    *Config
+	opts   Options
+	hc     *http.Client
+	sem    chan struct{}
+	budget *semaphore.Weighted
+	cache  *Cache
 
 	requests, hits, misses, retries, bytes, cacheErrs atomic.Int64
 
@@ -165,13 +194,16 @@ func NewClient(cfg *Config, opts Options) (*Client, error) {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = DefaultMaxBody
 	}
+	if opts.MemoryBudget <= 0 {
+		opts.MemoryBudget = DefaultMemoryBudget
+	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = DefaultUserAgent
 	}
 	if opts.Offline && opts.NoCache {
 		return nil, fmt.Errorf("%w: offline mode needs the cache, but the cache is disabled", ErrConfig)
 	}
-	c := &Client{cfg: cfg, opts: opts, sem: make(chan struct{}, opts.Concurrency), cache: &Cache{}}
+	c := &Client{cfg: cfg, opts: opts, sem: make(chan struct{}, opts.Concurrency), budget: semaphore.NewWeighted(opts.MemoryBudget), cache: &Cache{}}
 	if !opts.NoCache {
 		dir := opts.CacheDir
 		if dir == "" {
@@ -268,7 +300,93 @@ type getSpec struct {
 	url    string
 	accept string
 	limit  int64
-	what   string // names the package (name@version) or the document in errors
+	// reserve is the memory the handler holds while it reads the body,
+	// whatever its size (a streaming decoder's streamReserve); 0 means the
+	// handler reads the whole body, which then holds a lease that grows
+	// with it (see lease).
+	reserve int64
+	what    string // names the package (name@version) or the document in errors
+}
+
+// errBudgetBusy ends an attempt whose body outgrew its lease while the
+// memory budget had nothing to spare.
+var errBudgetBusy = errors.New("memory budget busy")
+
+// Leases of bodies read whole: the first one, which honest bodies do not
+// outgrow (attestation bodies are tens of kilobytes), and how many bytes
+// of lease a byte read costs (the read buffer and the copy returned).
+const (
+	firstLease   = 256 << 10
+	leasePerByte = 2
+)
+
+// lease is the share of the memory budget one attempt holds. A body read
+// whole starts with firstLease and grows its lease as it is read, never
+// waiting while it holds some (waiting while holding could deadlock): when
+// the budget cannot give more at once, the attempt ends with errBudgetBusy
+// and the request is made again with its largest share (leasePerByte times
+// its cap) taken before it is sent.
+type lease struct {
+	c    *Client
+	held int64
+	max  int64 // what it may grow to
+}
+
+// newLease waits for n bytes of the budget (capped at the budget), in a
+// lease that may grow to most.
+func (c *Client) newLease(ctx context.Context, n, most int64) (*lease, error) {
+	n = min(max(n, 0), c.opts.MemoryBudget)
+	if err := c.budget.Acquire(ctx, n); err != nil {
+		return nil, context.Cause(ctx)
+	}
+	return &lease{c: c, held: n, max: min(most, c.opts.MemoryBudget)}, nil
+}
+
+// cover grows the lease to n bytes (at least doubling it) if the budget has
+// them now; false when it does not.
+func (l *lease) cover(n int64) bool {
+	if n <= l.held || l.held >= l.max {
+		return true // past max the body's cap stops the read
+	}
+	grow := min(max(n-l.held, l.held), l.max-l.held)
+	if !l.c.budget.TryAcquire(grow) {
+		return false
+	}
+	l.held += grow
+	return true
+}
+
+// shrink gives back all of the lease but n bytes.
+func (l *lease) shrink(n int64) {
+	if l != nil && n < l.held {
+		l.c.budget.Release(l.held - n)
+		l.held = n
+	}
+}
+
+// release gives the lease back; it may be called more than once, and on nil.
+func (l *lease) release() {
+	if l != nil {
+		l.shrink(0)
+	}
+}
+
+// leaseReader charges a body read whole to its lease.
+type leaseReader struct {
+	r    io.Reader
+	l    *lease
+	n    int64
+	busy bool
+}
+
+func (lr *leaseReader) Read(p []byte) (int, error) {
+	n, err := lr.r.Read(p)
+	lr.n += int64(n)
+	if !lr.l.cover(leasePerByte * lr.n) {
+		lr.busy = true
+		return 0, errBudgetBusy
+	}
+	return n, err
 }
 
 // get performs a GET with the concurrency limit, per-attempt timeout,
@@ -276,26 +394,43 @@ type getSpec struct {
 // errors are returned as they are (they must name what and the URL); a
 // failed read of the body is retried.
 func (c *Client) get(ctx context.Context, g getSpec, handle func(io.Reader) error) error {
+	l, err := c.getHeld(ctx, g, handle)
+	l.release()
+	return err
+}
+
+// getHeld is get, but on success the lease of the body stays held and is
+// returned: the caller keeps the body and gives the lease back (or shrinks
+// it to what it keeps).
+func (c *Client) getHeld(ctx context.Context, g getSpec, handle func(io.Reader) error) (*lease, error) {
 	if c.opts.Offline {
-		return fmt.Errorf("%w: %s: offline, would need GET %s", ErrNotInCache, g.what, g.url)
+		return nil, fmt.Errorf("%w: %s: offline, would need GET %s", ErrNotInCache, g.what, g.url)
 	}
 	if g.limit > c.opts.MaxBody {
 		g.limit = c.opts.MaxBody
 	}
 	timeouts := 0
+	whole := false // a body read whole takes its largest lease up front
 	for attempt := 0; ; attempt++ {
-		retry, wait, timedOut, err := c.attempt(ctx, g, handle)
+		var held *lease
+		retry, wait, timedOut, err := c.attempt(ctx, g, whole, &held, handle)
 		if err == nil {
-			return nil
+			return held, nil
+		}
+		if errors.Is(err, errBudgetBusy) && !whole {
+			// Not the server's doing: the same attempt again at once.
+			whole = true
+			attempt--
+			continue
 		}
 		if timedOut {
 			timeouts++
 		}
 		if !retry || attempt >= c.opts.Retries || ctx.Err() != nil || timeouts > maxTimeoutRetries {
 			if retry && attempt > 0 {
-				return fmt.Errorf("%w (after %d attempts)", err, attempt+1)
+				return nil, fmt.Errorf("%w (after %d attempts)", err, attempt+1)
 			}
-			return err
+			return nil, err
 		}
 		if wait < 0 {
 			wait = c.backoff(attempt)
@@ -305,7 +440,7 @@ func (c *Client) get(ctx context.Context, g getSpec, handle func(io.Reader) erro
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%s: GET %s: %w (while waiting to retry after: %w)", g.what, g.url, ctx.Err(), err)
+			return nil, fmt.Errorf("%s: GET %s: %w (while waiting to retry after: %w)", g.what, g.url, ctx.Err(), err)
 		case <-t.C:
 		}
 	}
@@ -329,7 +464,9 @@ var errNoHeaders = errors.New("no response headers in time")
 // attempt makes one request. wait is the server's Retry-After (or -1 for
 // "use the backoff"); timedOut says the attempt ran out of time (its host's
 // breaker counts it).
-func (c *Client) attempt(ctx context.Context, g getSpec, handle func(io.Reader) error) (retry bool, wait time.Duration, timedOut bool, err error) {
+// On success the lease of the body goes to *held instead of back to the
+// budget.
+func (c *Client) attempt(ctx context.Context, g getSpec, whole bool, held **lease, handle func(io.Reader) error) (retry bool, wait time.Duration, timedOut bool, err error) {
 	u, err := url.Parse(g.url)
 	if err != nil {
 		return false, -1, false, fmt.Errorf("%s: bad request URL: %w", g.what, err)
@@ -338,6 +475,24 @@ func (c *Client) attempt(ctx context.Context, g getSpec, handle func(io.Reader) 
 	if err := hb.check(); err != nil {
 		return false, -1, false, fmt.Errorf("%s: GET %s: %w", g.what, g.url, err)
 	}
+	first, most := g.reserve, g.reserve
+	if g.reserve <= 0 {
+		first, most = firstLease, leasePerByte*g.limit
+		if whole {
+			first = most
+		}
+	}
+	l, err := c.newLease(ctx, first, most)
+	if err != nil {
+		return false, -1, false, fmt.Errorf("%s: GET %s: %w", g.what, g.url, err)
+	}
+	defer func() {
+		if err == nil {
+			*held = l
+		} else {
+			l.release()
+		}
+	}()
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -392,7 +547,11 @@ func (c *Client) attempt(ctx context.Context, g getSpec, handle func(io.Reader) 
 		return false, -1, false, fmt.Errorf("%w: %s: GET %s: the registry answered with an HTML page (%s), not JSON", ErrMalformed, g.what, g.url, mt)
 	}
 	body := &capReader{r: resp.Body, limit: g.limit}
-	herr := handle(body)
+	lr := &leaseReader{r: body, l: l}
+	herr := handle(lr)
+	if lr.busy {
+		return false, -1, false, fmt.Errorf("%s: GET %s: %w", g.what, g.url, errBudgetBusy)
+	}
 	if herr == nil {
 		// drain what the decoder left (whitespace) so the connection is reused
 		_, herr = io.Copy(io.Discard, body)

@@ -64,6 +64,13 @@
 // ErrMalformed), for the name and version asked for. Cancelling the context
 // aborts requests in flight and backoff waits.
 //
+// Version documents and packuments are decoded as a stream that keeps only
+// the fields needed, each bounded (4 KiB a string, 32 signatures), and cuts
+// any string to 64 KiB before the tokenizer sees it, so that a 40 MB string
+// costs nothing to skip (stream.go). All bodies being read, and the
+// attestation bodies callers keep (AttestationsBody), share one memory
+// budget (Options.MemoryBudget, 256 MiB): see Client.
+//
 // # Cache
 //
 // Registry answers are cached by registry URL + name@version (they are

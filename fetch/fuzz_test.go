@@ -55,7 +55,7 @@ func FuzzDecodeManifest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, want := range [][2]string{{"@s/a", "1.0.0"}, {"@midas-ds/tag", "0.1.2"}} {
-			m, err := decodeManifest(data, want[0], want[1], "https://r.invalid/", "what", "url")
+			m, err := decodeManifest(bytes.NewReader(data), want[0], want[1], "https://r.invalid/", "what", "url")
 			if err != nil {
 				if !errors.Is(err, ErrMalformed) {
 					t.Fatalf("error %v is not ErrMalformed", err)
@@ -104,7 +104,7 @@ func FuzzPublishInfo(f *testing.F) {
 				}
 			}
 			// the corgi decoder must agree on what is well-formed JSON
-			if _, err := decodeCorgi(bytes.NewReader(data), name, "r", "url"); err != nil && !errors.Is(err, ErrMalformed) {
+			if _, err := decodeCorgi(bytes.NewReader(data), name, "1.0.0", "r", "url"); err != nil && !errors.Is(err, ErrMalformed) {
 				t.Fatalf("decodeCorgi: %v", err)
 			}
 		}
