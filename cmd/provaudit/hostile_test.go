@@ -38,7 +38,14 @@ type e2e struct {
 // attestations) and serves them, signed, from a fresh fake registry.
 func newE2E(t *testing.T, n, attested int) *e2e {
 	t.Helper()
-	e := &e2e{dir: t.TempDir(), reg: registrytest.New(registrytest.Options{})}
+	return newE2EWith(t, registrytest.Options{}, n, func(i int, p *registrytest.Package) { p.Attested = i < attested })
+}
+
+// newE2EWith is newE2E with registry options and each package's
+// description (name, version, integrity and Signed set) edited by edit.
+func newE2EWith(t *testing.T, opts registrytest.Options, n int, edit func(i int, p *registrytest.Package)) *e2e {
+	t.Helper()
+	e := &e2e{dir: t.TempDir(), reg: registrytest.New(opts)}
 	t.Cleanup(e.reg.Close)
 	var b strings.Builder
 	b.WriteString(`{"name": "hostile", "version": "1.0.0", "lockfileVersion": 3, "packages": {"": {"name": "hostile", "version": "1.0.0"}`)
@@ -48,7 +55,9 @@ func newE2E(t *testing.T, n, attested int) *e2e {
 		copy(sum, name)
 		integrity := "sha512-" + base64.StdEncoding.EncodeToString(sum)
 		fmt.Fprintf(&b, ",\n"+`"node_modules/%s": {"version": "1.0.0", "resolved": "https://registry.invalid/%s/-/%s-1.0.0.tgz", "integrity": %q}`, name, name, name, integrity)
-		e.packages = append(e.packages, registrytest.Package{Name: name, Version: "1.0.0", Integrity: integrity, Signed: true, Attested: i < attested})
+		p := registrytest.Package{Name: name, Version: "1.0.0", Integrity: integrity, Signed: true}
+		edit(i, &p)
+		e.packages = append(e.packages, p)
 	}
 	b.WriteString("}}\n")
 	writeTestFile(t, filepath.Join(e.dir, "package-lock.json"), b.String())
