@@ -305,6 +305,11 @@ func parseHeader(b []byte) (sum [32]byte, hlen, dlen int, ok bool) {
 	if len(f) != 5 || string(f[0]) != "provaudit-cache" || string(f[1]) != cacheFormat {
 		return sum, 0, 0, false
 	}
+	// hex.Decode writes past sum for a longer field: check the length
+	// first (a poisoned cache must not crash the run).
+	if len(f[2]) != 64 {
+		return sum, 0, 0, false
+	}
 	if n, err := hex.Decode(sum[:], f[2]); err != nil || n != 32 {
 		return sum, 0, 0, false
 	}
