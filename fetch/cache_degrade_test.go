@@ -144,24 +144,32 @@ func (d *fullDisk) Write(p []byte) (int, error) {
 	return n, &fs.PathError{Op: "write", Path: d.f.Name(), Err: syscall.ENOSPC}
 }
 
-// TestCacheFullDisk: when the disk fills up, the cache reports the failure
-// once (not once per write), stores nothing more, keeps serving what was
-// written, and never serves a torn record.
-func TestCacheFullDisk(t *testing.T) {
-	dir := t.TempDir()
+// fullDiskCache opens a cache in dir whose segment takes left bytes and then
+// fails as a full disk does; writes counts the write calls.
+func fullDiskCache(t *testing.T, dir string, left int) (*Cache, *atomic.Int64) {
+	t.Helper()
 	c, err := OpenCache(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var writes atomic.Int64
+	writes := new(atomic.Int64)
 	c.createFile = func(p string) (io.Writer, error) {
 		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return nil, err
 		}
 		t.Cleanup(func() { f.Close() })
-		return &fullDisk{f: f, left: 4 << 10, writes: &writes}, nil
+		return &fullDisk{f: f, left: left, writes: writes}, nil
 	}
+	return c, writes
+}
+
+// TestCacheFullDisk: when the disk fills up, the cache reports the failure
+// once (not once per write), stores nothing more, keeps serving what was
+// written, and never serves a torn record.
+func TestCacheFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	c, writes := fullDiskCache(t, dir, 4<<10)
 	value := func(i int) []byte { return []byte(strings.Repeat(fmt.Sprint(i, ";"), 100)) }
 	var failures []error
 	for i := range 500 {
@@ -216,23 +224,11 @@ func TestCacheFullDisk(t *testing.T) {
 // TestCacheFullDiskReportedOnce checks the report itself: Flush returns the
 // ENOSPC failure once, with the number of entries not stored.
 func TestCacheFullDiskReportedOnce(t *testing.T) {
-	c, err := OpenCache(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var writes atomic.Int64
-	c.createFile = func(p string) (io.Writer, error) {
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, err
-		}
-		t.Cleanup(func() { f.Close() })
-		return &fullDisk{f: f, left: 0, writes: &writes}, nil
-	}
+	c, writes := fullDiskCache(t, t.TempDir(), 0)
 	for i := range 300 {
 		_ = c.Put(fmt.Sprint("k", i), []byte("value"))
 	}
-	err = c.Flush()
+	err := c.Flush()
 	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "not stored") || strings.Count(err.Error(), "no space left") != 1 {
 		t.Fatalf("Flush = %v, want the ENOSPC failure once with the count of entries not stored", err)
 	}

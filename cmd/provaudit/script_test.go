@@ -2,12 +2,9 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -352,36 +349,17 @@ func jsonPath(v any, path string) (any, error) {
 	return v, nil
 }
 
-// cmdTreeHash writes a digest of a directory tree (names, modes, contents)
-// to a file, so that cmp can tell whether a run changed the tree:
+// cmdTreeHash writes a digest of a directory tree (names and contents) to
+// a file, so that cmp can tell whether a run changed the tree:
 //
 //	treehash DIR FILE
 func cmdTreeHash(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: treehash DIR FILE")
 	}
-	h := sha256.New()
-	root := ts.MkAbs(args[0])
-	ts.Check(filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		fmt.Fprintf(h, "%s %v %d\n", rel, fi.Mode(), fi.Size())
-		if fi.Mode().IsRegular() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			h.Write(data)
-		}
-		return nil
-	}))
-	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(hex.EncodeToString(h.Sum(nil))+"\n"), 0o644))
+	d, err := digestTree(ts.MkAbs(args[0]))
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(d+"\n"), 0o644))
 }
 
 // cmdSegments adds N cache segments of one small entry each to a cache
