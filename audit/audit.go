@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +61,8 @@ type Options struct {
 	Now func() time.Time
 	// Tool names the program in the result.
 	Tool Tool
+	// TrustInfo says where Trust came from, for the result.
+	TrustInfo TrustInfo
 }
 
 // ErrOptions reports a programming error in the Options given to Run.
@@ -80,6 +85,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{
 		SchemaVersion: SchemaVersion,
 		Tool:          opts.Tool,
+		Trust:         opts.TrustInfo,
 		Lockfile: LockfileInfo{
 			Path:            firstNonEmpty(opts.DisplayPath, opts.Lockfile.Path),
 			LockfileVersion: opts.Lockfile.LockfileVersion,
@@ -94,6 +100,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	for i := range units {
 		u := &units[i]
 		res.Packages[i] = basePackage(u)
+		if u.Kind == lockfile.KindInvalid {
+			res.Packages[i].Status = StatusError
+			res.Packages[i].Reason = fmt.Sprintf("%s:%d: %s; not audited", res.Lockfile.Path, u.Line, u.Reason)
+			continue
+		}
 		if reason, skip := a.skipReason(u); skip {
 			res.Packages[i].Status = StatusSkipped
 			res.Packages[i].Reason = reason
@@ -111,6 +122,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	a.prepareRegistries(ctx, units, todo)
 	a.pipeline(ctx, units, todo, res.Packages)
 
+	res.Registries = a.registries(units, todo, res.Packages)
 	res.Summary = summarize(res.Packages)
 	res.Summary.StartedAt = start.UTC()
 	res.Summary.DurationMS = a.now().Sub(start).Milliseconds()
@@ -137,11 +149,47 @@ type auditor struct {
 // registryTrust is what one registry's keys allow: a verifier, or the reason
 // none could be built.
 type registryTrust struct {
+	url      string
+	origin   fetch.RegistryOrigin
 	verifier *verify.Verifier
+	// keys is what the key endpoint said; keysReason why it is unknown.
+	keys       string
+	keysReason string
 	// keysDigest identifies the key list the verifier was built from.
 	keysDigest string
 	err        error
 }
+
+// trustHint says how to trust, on purpose, a key the registry's signatures
+// or attestations are signed with but that nothing trusts.
+func (rt *registryTrust) trustHint() string {
+	if !rt.origin.ByUser {
+		return fmt.Sprintf(" (%s was named only by the audited project, in %s, so the keys its key endpoint lists are not trusted; to trust them on purpose, name it yourself with --registry %s, npm_config_registry or registry= in your user npmrc, or pin its keys with --npm-keys FILE)",
+			rt.url, rt.origin.Source, rt.url)
+	}
+	switch rt.keys {
+	case keysListed:
+		return fmt.Sprintf(" (no pinned key and no key that %s lists carries that keyid: if the registry rotated its keys, refresh provaudit's trust material or pin the new keys with --npm-keys FILE)", rt.url)
+	case keysPinned:
+		return " (the keys pinned with --npm-keys do not carry that keyid)"
+	}
+	return fmt.Sprintf(" (no pinned key carries that keyid and %s lists no keys%s: pin the registry's keys with --npm-keys FILE to check them)", rt.url, parenthesize(rt.keysReason))
+}
+
+func parenthesize(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+// What a registry's key endpoint said ([Registry].Keys).
+const (
+	keysListed  = "listed"
+	keysNone    = "none"
+	keysUnknown = "unknown"
+	keysPinned  = "pinned"
+)
 
 func newAuditor(opts Options) *auditor {
 	if opts.Concurrency <= 0 {
@@ -170,7 +218,7 @@ func basePackage(u *lockfile.Unit) Package {
 		Integrity: u.Integrity,
 		Paths:     append([]string{}, u.Paths...),
 		Line:      u.Line,
-		Kind:      string(u.Kind),
+		Kind:      u.Kind,
 		Findings:  []Finding{},
 	}
 	p.Dev, p.Optional, p.Peer = true, true, true
@@ -228,36 +276,49 @@ func (a *auditor) prepareRegistries(ctx context.Context, units []lockfile.Unit, 
 	_ = g.Wait() // per-registry failures are stored in registryTrust.err
 }
 
+// buildRegistryTrust learns what registry's keys are worth and builds its
+// verifier. The pinned keys are always in it. The keys the registry's
+// endpoint lists are added, trusted only when the person running provaudit
+// named the registry. An endpoint answering 404, 400 or an empty list
+// means a registry without keys; one that cannot be read (offline without
+// an authenticated cached copy, a network or format failure) leaves its
+// keys unknown; neither switches checking off. A registry that lists a
+// pinned keyid with other key material is lying: its packages are not
+// checked.
 func (a *auditor) buildRegistryTrust(ctx context.Context, registry string) *registryTrust {
-	rt := &registryTrust{}
+	rt := &registryTrust{url: registry, origin: a.opts.Config.RegistryOrigin(registry)}
 	pinned := a.opts.Trust.PinnedKeys()
 	var (
-		listed  []verify.Key
-		hasKeys = true
-		body    []byte
+		listed []verify.Key
+		state  verify.RegistryKeys
+		body   []byte
 	)
-	if !a.opts.PinnedKeysOnly {
+	switch {
+	case a.opts.PinnedKeysOnly:
+		state, rt.keys = verify.KeysListed, keysPinned
+	default:
 		var err error
 		body, err = a.opts.Client.RegistryKeys(ctx, registry)
 		switch {
 		case errors.Is(err, fetch.ErrNoKeys):
-			hasKeys = false
+			state, rt.keys = verify.KeysNone, keysNone
 		case err != nil:
-			rt.err = fmt.Errorf("getting the signing keys of %s: %w", registry, err)
-			return rt
+			state, rt.keys, rt.keysReason = verify.KeysUnknown, keysUnknown, err.Error()
+			body = nil
 		default:
 			listed, err = verify.ParseNpmKeys(body)
 			switch {
 			case errors.Is(err, verify.ErrNoKeys):
-				// {"keys": []}: a registry that signs nothing.
-				hasKeys, listed = false, nil
+				state, rt.keys, listed = verify.KeysNone, keysNone, nil
 			case err != nil:
-				rt.err = fmt.Errorf("signing keys of %s: %w", registry, err)
-				return rt
+				state, rt.keys, rt.keysReason = verify.KeysUnknown, keysUnknown, fmt.Sprintf("the key list of %s is unusable: %v", registry, err)
+				listed, body = nil, nil
+			default:
+				state, rt.keys = verify.KeysListed, keysListed
 			}
 		}
 	}
-	kr, err := verify.NewKeyring(pinned, listed, hasKeys)
+	kr, err := verify.NewKeyring(pinned, listed, verify.KeyringOptions{Registry: state, TrustRegistry: rt.origin.ByUser})
 	if err != nil {
 		rt.err = fmt.Errorf("signing keys of %s: %w", registry, err)
 		return rt
@@ -268,10 +329,7 @@ func (a *auditor) buildRegistryTrust(ctx context.Context, registry string) *regi
 		return rt
 	}
 	rt.verifier = v
-	h := sha256.New()
-	fmt.Fprintf(h, "pinnedOnly=%t hasKeys=%t\n", a.opts.PinnedKeysOnly, hasKeys)
-	h.Write(body)
-	rt.keysDigest = hex.EncodeToString(h.Sum(nil))
+	rt.keysDigest = kr.Digest()
 	return rt
 }
 
@@ -283,7 +341,12 @@ type work struct {
 	manifest *fetch.Manifest
 	attBody  []byte
 	publish  *fetch.PublishInfo
-	err      error
+	// tarball holds the digests of the registry's tarball when the lockfile
+	// and the registry share no hash algorithm; tarballErr why they could
+	// not be had (the signature then stays unbound: an error, not a pass).
+	tarball    string
+	tarballErr error
+	err        error
 	// held holds attBody's share of the fetch client's memory budget
 	// until the package is verified (nil when there is no body).
 	held *fetch.Body
@@ -360,6 +423,9 @@ func (a *auditor) fetch(ctx context.Context, w *work) {
 		return
 	}
 	w.manifest = m
+	if u.Integrity != "" && verify.NeedsTarball(u.Integrity, m.Integrity, m.Shasum) {
+		w.tarball, w.tarballErr = a.opts.Client.TarballDigests(ctx, m)
+	}
 	if m.Attestations != nil {
 		// The body holds its share of the memory budget until verified:
 		// bodies waiting for a verifier must not pile up unbounded.
@@ -402,14 +468,60 @@ func (a *auditor) finish(w *work, p *Package) {
 	}
 	v := a.verdict(w)
 	p.RegistrySignature, p.Attestations = v.Sig, v.Att
-	p.Status, p.Reason, p.Findings = classify(v, a.pol)
-	if v.WeakIntegrity {
+	p.Status, p.Reason, p.Findings = classify(v, a.pol, w.reg.trustHint())
+	switch {
+	case v.Unbound && w.tarballErr != nil:
+		p.Reason += " (" + w.tarballErr.Error() + ")"
+	case v.ViaTarball:
+		p.Reason += " (the lockfile and the registry share no hash algorithm: bound through the digests of the registry's tarball)"
+	case v.WeakIntegrity:
 		p.Reason += " (the lockfile pins only a sha1 digest: bound through the registry's dist.shasum)"
 	}
 	if w.unit.Integrity == "" {
 		p.Unpinned = true
 		p.Reason += " (the lockfile pins no integrity: checked against the integrity the registry serves, " + w.manifest.Integrity + ")"
+		if f, ok := unboundInstall(w); ok {
+			p.Findings = append(p.Findings, f)
+		}
 	}
+}
+
+// unboundInstall is the finding for an entry whose lockfile pins no
+// integrity and whose resolved tarball lives outside the registry that
+// signed the integrity: npm installs it from there unchecked, so what will
+// be installed is bound to nothing that was verified. An entry resolved
+// from the registry itself (or with no resolved, which npm fetches from
+// the registry) binds to the registry's signed integrity.
+func unboundInstall(w *work) (Finding, bool) {
+	res := w.unit.Resolved
+	if res == "" || sameRegistry(w.reg.url, res) {
+		return Finding{}, false
+	}
+	return Finding{Rule: RuleIntegrityUnbound, Severity: SeverityHigh,
+		Message: fmt.Sprintf("the lockfile pins no integrity and installs %s@%s from %s, outside %s, whose signed integrity was checked: what will be installed is bound to nothing that was verified (pin the integrity: npm install --package-lock-only)",
+			w.unit.Name, w.unit.Version, res, w.reg.url)}, true
+}
+
+// sameRegistry reports whether a resolved URL lies under registry: the
+// same scheme, host and port, and a path under the registry's path.
+func sameRegistry(registry, resolved string) bool {
+	r, err1 := url.Parse(registry)
+	u, err2 := url.Parse(resolved)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return strings.EqualFold(r.Scheme, u.Scheme) && strings.EqualFold(r.Hostname(), u.Hostname()) &&
+		effectivePort(r) == effectivePort(u) && strings.HasPrefix(u.EscapedPath(), r.EscapedPath())
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
 }
 
 // boundIntegrity is the integrity a package's signature and attestations
@@ -430,12 +542,16 @@ func boundIntegrity(w *work) string {
 // expensive part (milliseconds of certificate chains and logs): a registry
 // signature alone costs less to check again than a cache file costs to
 // write.
+//
+// Verdicts are stored sealed (fetch.Cache.PutSealed): a verdict in a cache
+// directory restored from elsewhere, or edited by hand, fails its MAC and is
+// derived again, so a poisoned cache cannot make a package pass.
 func (a *auditor) verdict(w *work) verdict {
 	key := a.verdictKey(w)
 	if a.cache != nil {
-		if b, ok := a.cache.Get(key); ok {
+		if b, ok := a.cache.GetSealed(key); ok {
 			var v verdict
-			if json.Unmarshal(b, &v) == nil && v.Sig != nil && v.Att != nil {
+			if json.Unmarshal(b, &v) == nil && v.Sig != nil && v.Att != nil && cacheable(v) {
 				return v
 			}
 		}
@@ -443,7 +559,7 @@ func (a *auditor) verdict(w *work) verdict {
 	v := a.verify(w)
 	if a.cache != nil && !a.opts.ReadOnlyCache && cacheable(v) {
 		if b, err := json.Marshal(v); err == nil {
-			_ = a.cache.Put(key, b) // a failed cache write only costs time
+			_ = a.cache.PutSealed(key, b) // a failed cache write only costs time
 		}
 	}
 	return v
@@ -451,17 +567,22 @@ func (a *auditor) verdict(w *work) verdict {
 
 func cacheable(v verdict) bool {
 	return !v.SigUndetermined && !v.IntegrityMismatch &&
-		v.Sig.Status != CheckInvalid && v.Att.Status == CheckVerified
+		(v.Sig.Status == CheckVerified || v.Sig.Status == CheckUnsupported) && v.Att.Status == CheckVerified
 }
 
-// verdictKey names a verdict by every input it depends on: the trust
-// material, the registry's key list, the lockfile integrity and the bytes
-// the registry served.
+// verdictFormat names the format and the rules of stored verdicts; it
+// changes whenever what a verdict means does.
+const verdictFormat = "verdict/v2"
+
+// verdictKey names a verdict by every input it depends on: the verdict
+// format, the tool's version, the trust material, the registry's key list
+// and its trust, the lockfile integrity and the bytes the registry served.
 func (a *auditor) verdictKey(w *work) string {
 	h := sha256.New()
 	m := w.manifest
 	write := func(s string) { fmt.Fprintf(h, "%d:%s\n", len(s), s) }
-	write("verdict/v1")
+	write(verdictFormat)
+	write(a.opts.Tool.Name + " " + a.opts.Tool.Version)
 	write(a.trustD)
 	write(w.reg.keysDigest)
 	write(w.unit.Name)
@@ -476,6 +597,7 @@ func (a *auditor) verdictKey(w *work) string {
 	if m.Attestations != nil {
 		write(m.Attestations.PredicateType)
 	}
+	write(w.tarball)
 	sum := sha256.Sum256(w.attBody)
 	write(hex.EncodeToString(sum[:]))
 	if w.publish != nil {
@@ -496,6 +618,7 @@ func (a *auditor) verify(w *work) verdict {
 			Integrity:         boundIntegrity(w),
 			ServedIntegrity:   m.Integrity,
 			ServedShasum:      m.Shasum,
+			TarballIntegrity:  w.tarball,
 			ExpectedPredicate: m.Attestations.PredicateType,
 			Body:              w.attBody,
 		})
@@ -509,22 +632,29 @@ func (a *auditor) verify(w *work) verdict {
 
 	in := verify.SignatureInput{
 		Name: u.Name, Version: u.Version,
-		Integrity:       boundIntegrity(w),
-		ServedIntegrity: m.Integrity,
-		ServedShasum:    m.Shasum,
-		Signatures:      sigs(m),
+		Integrity:        boundIntegrity(w),
+		ServedIntegrity:  m.Integrity,
+		ServedShasum:     m.Shasum,
+		TarballIntegrity: w.tarball,
+		Signatures:       sigs(m),
 	}
 	switch {
 	case ar.Publish != nil && !ar.Publish.IntegratedTime.IsZero():
-		in.PublishTime, in.TimeSource = ar.Publish.IntegratedTime, "rekor"
+		in.PublishTime, in.TimeSource = ar.Publish.IntegratedTime, verify.TimeSourceRekor
 	case w.publish != nil && !w.publish.Time.IsZero():
-		in.PublishTime, in.TimeSource = w.publish.Time, "publish-time"
+		in.PublishTime, in.TimeSource = w.publish.Time, verify.TimeSourcePublish
 	}
 	sr := vf.RegistrySignature(in)
 	v.Sig = signatureCheck(sr)
-	v.WeakIntegrity = sr.WeakIntegrity
+	v.WeakIntegrity, v.ViaTarball = sr.WeakIntegrity, sr.ViaTarball
+	if errors.Is(sr.Err, verify.ErrIntegrityUnbound) {
+		v.Unbound = true
+	}
 	if errors.Is(sr.Err, verify.ErrPublishTimeUnknown) {
 		v.SigUndetermined = true
+	}
+	if errors.Is(sr.Err, verify.ErrKeysUnknown) {
+		v.KeysUnknown = true
 	}
 	if errors.Is(sr.Err, verify.ErrIntegrityMismatch) {
 		v.IntegrityMismatch = true
@@ -533,7 +663,7 @@ func (a *auditor) verify(w *work) verdict {
 }
 
 func signatureCheck(r verify.SignatureResult) *SignatureCheck {
-	c := &SignatureCheck{Status: r.Status, KeyID: r.KeyID, TimeSource: r.TimeSource}
+	c := &SignatureCheck{Status: CheckStatus(r.Status), KeyID: r.KeyID, TimeSource: TimeSource(r.TimeSource)}
 	if r.Err != nil {
 		c.Reason = clipReason(r.Err.Error())
 	} else {
@@ -551,7 +681,7 @@ func signatureCheck(r verify.SignatureResult) *SignatureCheck {
 }
 
 func attestationCheck(r verify.AttestationResult) *AttestationCheck {
-	c := &AttestationCheck{Status: r.Status, PredicateTypes: r.PredicateTypes}
+	c := &AttestationCheck{Status: CheckStatus(r.Status), PredicateTypes: r.PredicateTypes}
 	switch {
 	case r.Err != nil:
 		c.Reason = clipReason(r.Err.Error())
@@ -577,6 +707,11 @@ func attestationCheck(r verify.AttestationResult) *AttestationCheck {
 			RunURL:            p.RunURL,
 			RekorLogIndex:     p.LogIndex,
 			IntegratedTime:    p.IntegratedTime.UTC(),
+			RepositoryID:      p.RepositoryID,
+			OwnerID:           p.OwnerID,
+			Owner:             p.Owner,
+			BuildTrigger:      p.BuildTrigger,
+			BuildSignerURI:    p.BuildSignerURI,
 		}
 	}
 	return c
@@ -631,14 +766,99 @@ func summarize(pkgs []Package) Summary {
 		case StatusError:
 			s.Error++
 		}
-		if p.RegistrySignature != nil && p.RegistrySignature.Status == CheckVerified {
+		sig := p.RegistrySignature != nil && p.RegistrySignature.Status == CheckVerified
+		att := p.Attestations != nil && p.Attestations.Status == CheckVerified
+		if sig {
 			s.SignaturesVerified++
 		}
-		if p.Attestations != nil && p.Attestations.Status == CheckVerified {
+		if att {
 			s.AttestationsVerified++
+		}
+		if sig || att {
+			s.Checked++
 		}
 		s.Findings += len(p.Findings)
 	}
 	s.Audited = s.Packages - s.Skipped
 	return s
+}
+
+// registries describes every registry the audited packages came from: the
+// default registry first (even when no package came from it), then the
+// others by URL, with the counts of their packages.
+func (a *auditor) registries(units []lockfile.Unit, todo []int, pkgs []Package) []Registry {
+	if a.opts.Config == nil {
+		return []Registry{}
+	}
+	byURL := map[string]*Registry{}
+	var order []string
+	add := func(url string) *Registry {
+		if r, ok := byURL[url]; ok {
+			return r
+		}
+		o := a.opts.Config.RegistryOrigin(url)
+		r := &Registry{URL: url, Source: o.Source, NamedBy: NamedByProject}
+		if o.ByUser {
+			r.NamedBy = NamedByUser
+		}
+		if rt := a.regs[url]; rt != nil {
+			r.Keys, r.KeysReason = rt.keys, rt.keysReason
+			if rt.err != nil {
+				r.Keys, r.KeysReason = keysUnknown, rt.err.Error()
+			}
+		}
+		byURL[url] = r
+		order = append(order, url)
+		return r
+	}
+	def := add(a.opts.Config.DefaultRegistry())
+	for _, i := range todo {
+		r := add(a.opts.Config.RegistryFor(units[i].Name))
+		r.Packages++
+		p := &pkgs[i]
+		if p.RegistrySignature != nil && p.RegistrySignature.Status == CheckVerified ||
+			p.Attestations != nil && p.Attestations.Status == CheckVerified {
+			r.Checked++
+		}
+	}
+	sort.Strings(order[1:])
+	out := make([]Registry, 0, len(order))
+	out = append(out, *def)
+	for _, u := range order[1:] {
+		out = append(out, *byURL[u])
+	}
+	return out
+}
+
+// NothingVerified says why r is not a pass although nothing failed: it
+// audited registry packages and not one of them could be checked against a
+// trusted key or a verified attestation (a mirror that strips
+// dist.signatures and its key endpoint, as some proxies do, leaves exactly
+// that). It returns "" when something was checked or nothing was audited.
+// The message names the registries and the likely cause.
+func NothingVerified(r *Result) string {
+	if r.Summary.Checked > 0 {
+		return ""
+	}
+	var parts []string
+	for _, reg := range r.Registries {
+		if reg.Packages == 0 {
+			continue
+		}
+		var cause string
+		switch reg.Keys {
+		case keysNone:
+			cause = "its key endpoint says it publishes no signing keys and its versions carry no signatures or attestations that verify: a mirror or proxy that strips dist.signatures, dist.attestations and the key endpoint is the likely cause"
+		case keysUnknown:
+			cause = "its signing keys could not be had (" + reg.KeysReason + ")"
+		default:
+			cause = "none of its versions carries a signature or attestation that a trusted key verifies"
+		}
+		parts = append(parts, fmt.Sprintf("%d from %s (named by %s): %s", reg.Packages, reg.URL, reg.Source, cause))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "nothing was verified: 0 of " + strconv.Itoa(r.Summary.Audited) + " audited packages were checked against a trusted key or attestation; " +
+		strings.Join(parts, "; ") + ". Audit against a registry that serves npm's signatures and attestations (--registry URL)"
 }

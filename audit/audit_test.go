@@ -1,10 +1,13 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +57,9 @@ type setup struct {
 	lf    *lockfile.Lockfile
 	trust *verify.Trust
 	cfg   *fetch.Config
+	// secret is the user's cache secret: every client of the setup shares
+	// it, as runs of one user do.
+	secret []byte
 }
 
 func newSetup(t *testing.T, attested, plain int) *setup {
@@ -68,6 +74,13 @@ func newSetupFor(t *testing.T, lf *lockfile.Lockfile, pkgs ...registrytest.Packa
 	t.Helper()
 	reg := registrytest.New(registrytest.Options{})
 	t.Cleanup(reg.Close)
+	return newSetupOn(t, reg, lf, pkgs...)
+}
+
+// newSetupOn serves pkgs from reg, named by the person running the audit
+// (as --registry does), with reg's Sigstore as the trusted root.
+func newSetupOn(t *testing.T, reg *registrytest.Registry, lf *lockfile.Lockfile, pkgs ...registrytest.Package) *setup {
+	t.Helper()
 	if err := reg.Add(pkgs...); err != nil {
 		t.Fatal(err)
 	}
@@ -79,12 +92,18 @@ func newSetupFor(t *testing.T, lf *lockfile.Lockfile, pkgs ...registrytest.Packa
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &setup{reg: reg, lf: lf, trust: trust, cfg: cfg}
+	return &setup{reg: reg, lf: lf, trust: trust, cfg: cfg, secret: bytes.Repeat([]byte{7}, fetch.SecretSize)}
 }
 
 func (s *setup) client(t *testing.T, cacheDir string) *fetch.Client {
 	t.Helper()
-	opts := fetch.Options{CacheDir: cacheDir, NoCache: cacheDir == ""}
+	return s.clientWithSecret(t, cacheDir, s.secret)
+}
+
+// clientWithSecret is a client of another user (another cache secret).
+func (s *setup) clientWithSecret(t *testing.T, cacheDir string, secret []byte) *fetch.Client {
+	t.Helper()
+	opts := fetch.Options{CacheDir: cacheDir, NoCache: cacheDir == "", CacheSecret: secret}
 	c, err := fetch.NewClient(s.cfg, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -249,5 +268,97 @@ func TestRunBundled(t *testing.T) {
 	}
 	if n := s.reg.RequestsFor("/inside"); n != 0 {
 		t.Errorf("%d requests for the bundled package", n)
+	}
+}
+
+// TestRunInvalidEntries: hostile or malformed lockfile entries are each an
+// error of their own that names the lockfile line; every other package is
+// still audited, nothing is requested for the bad ones, and the cache
+// writes nothing outside its directory.
+func TestRunInvalidEntries(t *testing.T) {
+	goodA, goodB := registrytestSRI("good-a"), registrytestSRI("good-b")
+	upper := "SHA512" + strings.TrimPrefix(registrytestSRI("upper"), "sha512")
+	doc := `{"name": "t", "version": "1.0.0", "lockfileVersion": 3, "packages": {
+  "": {"name": "t", "version": "1.0.0"},
+  "node_modules/good-a": {"version": "1.0.0", "resolved": "https://registry.invalid/good-a/-/good-a-1.0.0.tgz", "integrity": "` + goodA + `"},
+  "node_modules/../../evil": {"version": "1.0.0", "resolved": "https://registry.invalid/evil/-/evil-1.0.0.tgz", "integrity": "` + goodA + `"},
+  "/abs/evil": {"version": "1.0.0", "integrity": "` + goodA + `"},
+  "node_modules/nul\u0000": {"version": "1.0.0", "integrity": "` + goodA + `"},
+  "node_modules/ctl": {"name": "ctl\u001b[2J", "version": "1.0.0", "integrity": "` + goodA + `"},
+  "node_modules/climb": {"name": "../../../etc", "version": "1.0.0", "integrity": "` + goodA + `"},
+  "node_modules/upper": {"version": "1.0.0", "integrity": "` + upper + `"},
+  "node_modules/short": {"version": "1.0.0", "integrity": "sha512-AAAA"},
+  "node_modules/ver": {"version": "1.0.0/../../x"},
+  "node_modules/good-b": {"version": "1.0.0", "integrity": "` + goodB + `"}
+}}`
+	lf, err := lockfile.Parse("package-lock.json", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSetupFor(t, lf,
+		registrytest.Package{Name: "good-a", Version: "1.0.0", Integrity: goodA, Signed: true, Attested: true},
+		registrytest.Package{Name: "good-b", Version: "1.0.0", Integrity: goodB, Signed: true},
+	)
+	parent := t.TempDir()
+	cacheDir := filepath.Join(parent, "cache")
+	c := s.client(t, cacheDir)
+	res, err := Run(context.Background(), Options{Lockfile: lf, Config: s.cfg, Client: c, Trust: s.trust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantLine := map[string]int{
+		"node_modules/../../evil": 4, "/abs/evil": 5, "node_modules/nul\x00": 6, "node_modules/ctl": 7,
+		"node_modules/climb": 8, "node_modules/upper": 9, "node_modules/short": 10, "node_modules/ver": 11,
+	}
+	for _, p := range res.Packages {
+		switch line, bad := wantLine[p.Paths[0]]; {
+		case bad:
+			if p.Status != StatusError || p.Line != line || p.Kind != lockfile.KindInvalid ||
+				!strings.HasPrefix(p.Reason, fmt.Sprintf("package-lock.json:%d: invalid entry: ", line)) || len(p.Findings) != 0 {
+				t.Errorf("%q: %s line %d (%q), want error at line %d", p.Paths[0], p.Status, p.Line, p.Reason, line)
+			}
+			delete(wantLine, p.Paths[0])
+		case p.Name == "good-a":
+			if p.Status != StatusVerified {
+				t.Errorf("good-a: %s (%s)", p.Status, p.Reason)
+			}
+		case p.Name == "good-b":
+			if p.Status != StatusSigned {
+				t.Errorf("good-b: %s (%s)", p.Status, p.Reason)
+			}
+		default:
+			t.Errorf("unexpected package %+v", p)
+		}
+	}
+	if len(wantLine) != 0 {
+		t.Errorf("no result for %v", wantLine)
+	}
+	if res.Summary.Error != 8 || res.Summary.Packages != 10 {
+		t.Errorf("summary %+v, want 8 errors of 10", res.Summary)
+	}
+	// Only the good packages and the keys were asked for.
+	if n, good := s.reg.Requests(), s.reg.RequestsFor("/good-")+s.reg.RequestsFor("/-/npm/v1/attestations/good-")+s.reg.RequestsFor("/-/npm/v1/keys"); n != good || n == 0 {
+		t.Errorf("%d requests, %d of them for the good packages and the keys", n, good)
+	}
+	var inCache int
+	err = filepath.WalkDir(parent, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == parent || p == cacheDir {
+			return err
+		}
+		if rel, rerr := filepath.Rel(cacheDir, p); rerr != nil || !filepath.IsLocal(rel) {
+			t.Errorf("the audit wrote %s, outside the cache directory %s", p, cacheDir)
+		} else if !d.IsDir() {
+			inCache++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inCache == 0 {
+		t.Error("nothing was cached: the check above proves nothing")
 	}
 }

@@ -1,10 +1,27 @@
 package audit
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/provaudit/provaudit/lockfile"
+)
 
 // SchemaVersion is the version of the JSON contract of [Result]. Any change
 // that removes or renames a field, or changes its meaning, bumps it.
-const SchemaVersion = 1
+//
+// Version 2 (from 1): registrySignature.status and attestations.status may
+// be "untrusted" (a key nothing trusts: unknown, or listed only by a
+// registry the audited project named); findings may have the rules
+// signature-untrusted, attestation-untrusted and integrity-unbound;
+// registrySignature.status "unsupported" now means only "no signatures
+// from a registry without keys" (signatures are checked with the pinned
+// keys whatever the key endpoint says); attestations of predicate types
+// provaudit does not interpret are verified and listed instead of making
+// the attestations invalid; provenance-missing under --require-provenance
+// means no verified SLSA provenance (a publish attestation alone is not
+// provenance). New fields: summary.checked, registries[], trust.
+const SchemaVersion = 2
 
 // Status is the one overall verdict of a package.
 type Status string
@@ -16,9 +33,10 @@ const (
 	StatusVerified Status = "verified"
 	// StatusSigned: registry signature valid; the version has no attestations.
 	StatusSigned Status = "signed"
-	// StatusUnsigned: the registry has keys but the version carries no
-	// signature; or the registry publishes no keys and the version has no
-	// attestations.
+	// StatusUnsigned: no signature a trusted key verifies: the registry has
+	// keys but the version carries no signature, or carries only signatures
+	// by keys nothing trusts; or the registry publishes no keys and the
+	// version has no attestations.
 	StatusUnsigned Status = "unsigned"
 	// StatusInvalid: a signature or attestation failed, or digests or names
 	// disagree: possible tampering.
@@ -43,14 +61,46 @@ const (
 	SeverityLow      Severity = "low"
 )
 
-// Rule ids of findings. They are stable: SARIF rules, policy exceptions and
-// dashboards key on them.
+// Severities lists every Severity, most severe first. It is the one place
+// that orders them.
+var Severities = []Severity{SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow}
+
+// Rank orders severities: a more severe one has a higher rank; an unknown
+// severity has rank 0, below every known one.
+func (s Severity) Rank() int {
+	for i, known := range Severities {
+		if s == known {
+			return len(Severities) - i
+		}
+	}
+	return 0
+}
+
+// AtLeast reports whether s is as severe as min or more.
+func (s Severity) AtLeast(min Severity) bool { return s.Rank() >= min.Rank() && s.Rank() > 0 }
+
+// ParseSeverity returns the Severity named s (critical, high, medium, low).
+func ParseSeverity(s string) (Severity, error) {
+	if sev := Severity(s); sev.Rank() > 0 {
+		return sev, nil
+	}
+	return "", fmt.Errorf("unknown severity %q: use critical, high, medium or low", s)
+}
+
+// Rule is the stable id of a kind of finding: SARIF rules, policy
+// exceptions and dashboards key on it.
+type Rule string
+
+// Rule ids of findings.
 const (
-	RuleSignatureInvalid   = "signature-invalid"
-	RuleSignatureMissing   = "signature-missing"
-	RuleAttestationInvalid = "attestation-invalid"
-	RuleProvenanceMissing  = "provenance-missing"
-	RuleIntegrityMismatch  = "integrity-mismatch"
+	RuleSignatureInvalid     Rule = "signature-invalid"
+	RuleSignatureMissing     Rule = "signature-missing"
+	RuleSignatureUntrusted   Rule = "signature-untrusted"
+	RuleAttestationInvalid   Rule = "attestation-invalid"
+	RuleAttestationUntrusted Rule = "attestation-untrusted"
+	RuleProvenanceMissing    Rule = "provenance-missing"
+	RuleIntegrityMismatch    Rule = "integrity-mismatch"
+	RuleIntegrityUnbound     Rule = "integrity-unbound"
 )
 
 // Result is the outcome of one audit: the contract every report format
@@ -59,9 +109,54 @@ type Result struct {
 	SchemaVersion int          `json:"schemaVersion"`
 	Tool          Tool         `json:"tool"`
 	Lockfile      LockfileInfo `json:"lockfile"`
-	Summary       Summary      `json:"summary"`
-	Packages      []Package    `json:"packages"`
+	// Trust says where the trust material came from.
+	Trust TrustInfo `json:"trust"`
+	// Registries lists every registry packages were checked against, the
+	// default one first, with where each came from and what its keys are.
+	Registries []Registry `json:"registries"`
+	Summary    Summary    `json:"summary"`
+	Packages   []Package  `json:"packages"`
 }
+
+// TrustInfo says where each piece of trust material came from:
+// "embedded", "updated on DATE via TUF", "--trusted-root FILE" or
+// "--npm-keys FILE".
+type TrustInfo struct {
+	TrustedRoot string `json:"trustedRoot"`
+	NpmKeys     string `json:"npmKeys"`
+}
+
+// Registry describes one registry an audit used.
+type Registry struct {
+	URL string `json:"url"`
+	// Source is where the setting naming it came from: "--registry",
+	// "environment variable npm_config_registry", an npmrc "file:line",
+	// "npm's own configuration (npm config get registry)" or "the
+	// lockfile's resolved URLs".
+	Source string `json:"source"`
+	// NamedBy is "user" when the person running provaudit named the
+	// registry in their own settings (its key endpoint's keys are then
+	// trusted, unpinned), "project" when only the audited project's files
+	// did (its keys are not trusted: only pinned keys count).
+	NamedBy string `json:"namedBy"`
+	// Keys is what its key endpoint said: "listed" (it lists keys),
+	// "none" (404, 400 or an empty list), "unknown" (not had: offline
+	// without an authenticated cached copy, or the endpoint failed) or
+	// "pinned" (--npm-keys: the pinned keys stand for it, the endpoint is
+	// not asked). KeysReason says why when unknown.
+	Keys       string `json:"keys"`
+	KeysReason string `json:"keysReason,omitempty"`
+	// Packages counts the audited packages from this registry, and Checked
+	// those a trusted key or a verified attestation vouches for.
+	Packages int `json:"packages"`
+	Checked  int `json:"checked"`
+}
+
+// Who named a registry ([Registry].NamedBy).
+const (
+	NamedByUser    = "user"
+	NamedByProject = "project"
+)
 
 // Tool identifies the program that produced a Result.
 type Tool struct {
@@ -83,7 +178,12 @@ type LockfileInfo struct {
 type Summary struct {
 	Packages int `json:"packages"`
 	// Audited counts packages that were not skipped.
-	Audited  int `json:"audited"`
+	Audited int `json:"audited"`
+	// Checked counts audited packages that a trusted key or a verified
+	// attestation vouches for: a verified registry signature, or verified
+	// attestations. Reports say "checked N of M"; an audit that checked
+	// none of its packages is never a pass.
+	Checked  int `json:"checked"`
 	Verified int `json:"verified"`
 	Signed   int `json:"signed"`
 	Unsigned int `json:"unsigned"`
@@ -110,11 +210,12 @@ type Package struct {
 	// Line is the 1-based line of the package's first entry in the lockfile.
 	Line int `json:"line"`
 	// Kind is the lockfile entry kind: registry, git, file, link,
-	// workspace or remote.
-	Kind     string `json:"kind"`
-	Dev      bool   `json:"dev,omitempty"`
-	Optional bool   `json:"optional,omitempty"`
-	Peer     bool   `json:"peer,omitempty"`
+	// workspace, remote, or invalid (an entry the lockfile records wrongly:
+	// status error, with its line in the reason).
+	Kind     lockfile.Kind `json:"kind"`
+	Dev      bool          `json:"dev,omitempty"`
+	Optional bool          `json:"optional,omitempty"`
+	Peer     bool          `json:"peer,omitempty"`
 	// Unpinned: the lockfile records no integrity for this package, so it
 	// was checked against the integrity the registry serves (what npm would
 	// install), not bound to the lockfile.
@@ -130,33 +231,62 @@ type Package struct {
 	Findings     []Finding         `json:"findings"`
 }
 
+// CheckStatus is the status of a sub-result: [SignatureCheck] or
+// [AttestationCheck].
+type CheckStatus string
+
 // Sub-result statuses of [SignatureCheck] and [AttestationCheck].
 const (
-	CheckVerified    = "verified"
-	CheckMissing     = "missing"
-	CheckInvalid     = "invalid"
-	CheckUnsupported = "unsupported"
+	CheckVerified CheckStatus = "verified"
+	CheckMissing  CheckStatus = "missing"
+	CheckInvalid  CheckStatus = "invalid"
+	// CheckUntrusted: nothing failed, but a signature (or the publish
+	// attestation) is by a key nothing trusts.
+	CheckUntrusted   CheckStatus = "untrusted"
+	CheckUnsupported CheckStatus = "unsupported"
+)
+
+// SignatureStatuses and AttestationStatuses list the statuses each
+// sub-result may have.
+var (
+	SignatureStatuses   = []CheckStatus{CheckVerified, CheckMissing, CheckInvalid, CheckUntrusted, CheckUnsupported}
+	AttestationStatuses = []CheckStatus{CheckVerified, CheckMissing, CheckInvalid, CheckUntrusted}
+)
+
+// TimeSource says where the time a registry signature was judged at came
+// from.
+type TimeSource string
+
+// Time sources of [SignatureCheck].
+const (
+	// TimeSourceRekor: the integrated time of the version's own publish
+	// attestation in the transparency log.
+	TimeSourceRekor TimeSource = "rekor"
+	// TimeSourcePublish: the version's publish time in the packument.
+	TimeSourcePublish TimeSource = "publish-time"
+	// TimeSourceKeyValidNow: no time was known; the key is valid now.
+	TimeSourceKeyValidNow TimeSource = "key-valid-now"
 )
 
 // SignatureCheck is the registry signature sub-result. Status is one of
-// verified, missing, invalid or unsupported.
+// verified, missing, invalid, untrusted or unsupported.
 type SignatureCheck struct {
-	Status string `json:"status"`
-	Reason string `json:"reason"`
-	KeyID  string `json:"keyid,omitempty"`
+	Status CheckStatus `json:"status"`
+	Reason string      `json:"reason"`
+	KeyID  string      `json:"keyid,omitempty"`
 	// Pinned tells whether the key was pinned in provaudit's trust material
 	// (false: it came only from the registry's key endpoint).
 	Pinned *bool `json:"pinned,omitempty"`
 	// JudgedAt is the time the key's validity was judged at, and TimeSource
 	// where it came from: publish-time, rekor or key-valid-now.
 	JudgedAt   *time.Time `json:"judgedAt,omitempty"`
-	TimeSource string     `json:"timeSource,omitempty"`
+	TimeSource TimeSource `json:"timeSource,omitempty"`
 }
 
 // AttestationCheck is the attestations sub-result. Status is one of
-// verified, missing or invalid.
+// verified, missing, invalid or untrusted.
 type AttestationCheck struct {
-	Status         string      `json:"status"`
+	Status         CheckStatus `json:"status"`
 	Reason         string      `json:"reason"`
 	PredicateTypes []string    `json:"predicateTypes,omitempty"`
 	Publish        *Publish    `json:"publish,omitempty"`
@@ -185,11 +315,21 @@ type Provenance struct {
 	RunURL            string    `json:"runUrl,omitempty"`
 	RekorLogIndex     int64     `json:"rekorLogIndex"`
 	IntegratedTime    time.Time `json:"integratedTime"`
+	// RepositoryID and OwnerID are the immutable numeric ids of the source
+	// repository and its owner from the signing certificate (they survive
+	// renames and transfers); Owner the owner's URL; BuildTrigger the event
+	// that started the build; BuildSignerURI the workflow that signed. ""
+	// when the certificate predates them.
+	RepositoryID   string `json:"repositoryId,omitempty"`
+	OwnerID        string `json:"ownerId,omitempty"`
+	Owner          string `json:"owner,omitempty"`
+	BuildTrigger   string `json:"buildTrigger,omitempty"`
+	BuildSignerURI string `json:"buildSignerUri,omitempty"`
 }
 
 // Finding is something that fails a gate.
 type Finding struct {
-	Rule     string   `json:"rule"`
+	Rule     Rule     `json:"rule"`
 	Severity Severity `json:"severity"`
 	Message  string   `json:"message"`
 }

@@ -85,10 +85,19 @@ const compactAbove = 32
 // OpenCacheReadOnly opens a cache that is never changed: nothing is
 // created, merged, appended or removed (the --offline mode).
 //
+// # What may be trusted
+//
+// Nothing in the directory is trusted by itself. Raw registry responses are
+// verified again on every use; what is derived from verification is stored
+// sealed under a per-user secret kept elsewhere ([Cache.PutSealed],
+// [Cache.GetSealed], [LoadSecret]). OpenCache starts with a fresh random
+// secret; a Client sets the one given in [Options].CacheSecret.
+//
 // A Cache is safe for concurrent use. A nil *Cache and the Cache of a
 // Client with NoCache are disabled: Get always misses, Put does nothing.
 type Cache struct {
-	dir string // the root given to OpenCache
+	dir    string // the root given to OpenCache
+	secret []byte // the MAC key of sealed entries (see GetSealed)
 
 	mu      sync.Mutex
 	indexed bool
@@ -141,7 +150,7 @@ func OpenCache(dir string) (*Cache, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty cache directory", ErrConfig)
 	}
-	c := &Cache{dir: dir}
+	c := &Cache{dir: dir, secret: newSecret()}
 	if err := os.MkdirAll(c.segDir(), 0o700); err != nil {
 		c.failed = err
 		c.writeErrs = 1
@@ -162,7 +171,7 @@ func OpenCacheReadOnly(dir string) (*Cache, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty cache directory", ErrConfig)
 	}
-	return &Cache{dir: dir, readOnly: true}, nil
+	return &Cache{dir: dir, readOnly: true, secret: newSecret()}, nil
 }
 
 func (c *Cache) enabled() bool { return c != nil && c.dir != "" }

@@ -88,6 +88,10 @@ type Options struct {
 	CacheDir string
 	// NoCache disables the cache: nothing is read or written.
 	NoCache bool
+	// CacheSecret is the per-user secret that seals what is derived from
+	// verification (see LoadSecret). nil: a fresh random secret, so that
+	// nothing sealed by another run is used.
+	CacheSecret []byte
 	// Offline forbids all network access: only cached entries are used and
 	// anything else fails with ErrNotInCache. The cache is left exactly as
 	// it is (nothing written, merged or created).
@@ -221,6 +225,12 @@ func NewClient(cfg *Config, opts Options) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
+		if opts.CacheSecret != nil {
+			if len(opts.CacheSecret) < SecretSize {
+				return nil, fmt.Errorf("%w: cache secret of %d bytes, want %d", ErrConfig, len(opts.CacheSecret), SecretSize)
+			}
+			cache.secret = opts.CacheSecret
+		}
 		c.cache = cache
 	}
 	base := opts.Transport
@@ -287,6 +297,25 @@ func (c *Client) cacheGet(key string) ([]byte, bool) {
 		c.misses.Add(1)
 	}
 	return data, ok
+}
+
+func (c *Client) cacheGetSealed(key string) ([]byte, bool) {
+	if !c.cache.enabled() {
+		return nil, false
+	}
+	data, ok := c.cache.GetSealed(key)
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return data, ok
+}
+
+func (c *Client) cachePutSealed(key string, data []byte) {
+	if err := c.cache.PutSealed(key, data); err != nil {
+		c.cacheErrs.Add(1)
+	}
 }
 
 func (c *Client) cachePut(key string, data []byte) {

@@ -312,6 +312,7 @@ func TestInvalidSpec(t *testing.T) {
 		{"", "1.0.0"}, {"a", ""}, {"../etc", "1.0.0"}, {"a/b", "1.0.0"}, {"@s", "1.0.0"}, {"@s/", "1.0.0"},
 		{"@/x", "1.0.0"}, {"a b", "1.0.0"}, {"a?x", "1.0.0"}, {"a#x", "1.0.0"}, {"a%2f", "1.0.0"},
 		{"a", "1.0.0/../../x"}, {"a", "1.0.0?x"}, {"a", ".."}, {"@s/..", "1.0.0"},
+		{"a\x00", "1.0.0"}, {"a\n", "1.0.0"}, {"a", "v1.0.0"}, {"a", "1.0"}, {"..", "1.0.0"}, {"@../x", "1.0.0"},
 	} {
 		if _, err := c.Manifest(context.Background(), spec[0], spec[1], ""); !errors.Is(err, ErrInvalidSpec) {
 			t.Errorf("Manifest(%q, %q) err = %v, want ErrInvalidSpec", spec[0], spec[1], err)

@@ -33,7 +33,34 @@ type ConfigOptions struct {
 	// ResolvedURLs are the lockfile's resolved URLs; when no registry is
 	// configured, the most common registry origin among them is used.
 	ResolvedURLs []string
+	// NpmRegistry, when set, asks npm's own configuration for the default
+	// registry (the CLI runs `npm config get registry` outside the project).
+	// It is called only when no flag, environment variable or npmrc names a
+	// registry, before the lockfile's resolved URLs are looked at. It
+	// returns "" when npm is not installed or names none.
+	NpmRegistry func() (string, error)
 }
+
+// RegistryOrigin says where a registry URL came from and who named it.
+type RegistryOrigin struct {
+	// Source is where the setting that chose the registry came from:
+	// "--registry", "environment variable npm_config_registry", an npmrc
+	// "file:line", "npm's own configuration (npm config get registry)" or
+	// "the lockfile's resolved URLs".
+	Source string
+	// ByUser tells whether the person running provaudit named this registry
+	// anywhere in their own settings (a flag, the environment, their user
+	// or global npmrc, npm's own configuration). A registry named only by
+	// the audited project's own files (its .npmrc, its lockfile's resolved
+	// URLs) is still fetched from, but its keys are not trusted.
+	ByUser bool
+}
+
+// Sources of a registry that no setting names.
+const (
+	sourceNpm      = "npm's own configuration (npm config get registry)"
+	sourceResolved = "the lockfile's resolved URLs"
+)
 
 // Config is the npm configuration provaudit uses: the default and scoped
 // registries, credentials per host and path, TLS and proxy settings. It is
@@ -42,6 +69,7 @@ type ConfigOptions struct {
 type Config struct {
 	registry       string
 	registrySource string
+	userNamed      map[string]bool           // registry URLs the person's own settings name
 	scoped         map[string]scopedRegistry // "@scope" -> registry
 	creds          []credential
 	rootCAs        *x509.CertPool // nil = system roots
@@ -80,6 +108,13 @@ type setting struct {
 // global); higher layers win key by key.
 type layer map[string]setting
 
+// userLayer is a layer of the person running provaudit (not the audited
+// project's).
+type userLayer struct {
+	l    layer
+	user bool
+}
+
 // LoadConfig reads npm's configuration in npm's precedence order:
 //
 //  1. the --registry flag (opts.Registry);
@@ -92,24 +127,30 @@ type layer map[string]setting
 //  5. the global npmrc, npm_config_globalconfig, else $PREFIX/etc/npmrc
 //     where PREFIX comes from npm_config_prefix or PREFIX; with neither set
 //     there is no global npmrc (provaudit cannot know where node lives);
-//  6. for the default registry only: the most common registry origin of the
+//  6. for the default registry only: npm's own configuration
+//     (opts.NpmRegistry), then the most common registry origin of the
 //     lockfile's resolved URLs (with any path prefix before /<name>/-/).
 //
-// With no registry from any of these, it fails with ErrNoRegistry. Relative
+// With no registry from any of these, it fails with ErrNoRegistry. Every
+// registry URL remembers who named it ([Config.RegistryOrigin]): the
+// project npmrc and the resolved URLs are the audited project's, the rest
+// the person's. Relative
 // cafile paths are resolved against the directory of the npmrc that names
 // them ("~/" against HOME). Credentials written in a registry URL
 // (https://user:pass@host/) become that registry's credential and are
 // removed from the URL.
 func LoadConfig(opts ConfigOptions) (*Config, error) {
 	env := envMap(opts.Env)
-	c := &Config{scoped: map[string]scopedRegistry{}, strictSSL: true}
+	c := &Config{scoped: map[string]scopedRegistry{}, userNamed: map[string]bool{}, strictSSL: true}
 
 	var layers []layer
+	var owned []userLayer
 	cli := layer{}
 	if opts.Registry != "" {
 		cli["registry"] = setting{value: opts.Registry, source: "--registry"}
 	}
 	layers = append(layers, cli, envLayer(opts.Env))
+	owned = append(owned, userLayer{cli, true}, userLayer{layers[1], true})
 
 	home := env["HOME"]
 	if home == "" {
@@ -145,7 +186,9 @@ func LoadConfig(opts ConfigOptions) (*Config, error) {
 		}
 		c.files = append(c.files, npmrcFile{role: p.role, path: abs, loaded: loaded})
 		layers = append(layers, l)
+		owned = append(owned, userLayer{l, p.role != "project"})
 	}
+	c.userNamed = userNamedRegistries(owned)
 
 	get := func(key string) (setting, bool) {
 		for _, l := range layers {
@@ -161,14 +204,29 @@ func LoadConfig(opts ConfigOptions) (*Config, error) {
 		return nil, err
 	}
 
+	npmDefault := ""
+	if s, ok := get("registry"); (!ok || s.value == "") && opts.NpmRegistry != nil {
+		v, err := opts.NpmRegistry()
+		if err != nil {
+			return nil, fmt.Errorf("%w: asking npm for its registry: %w", ErrConfig, err)
+		}
+		npmDefault = strings.TrimSpace(v)
+	}
 	if s, ok := get("registry"); ok && s.value != "" {
 		u, err := c.normalizeRegistry(s.value, s.source)
 		if err != nil {
 			return nil, err
 		}
 		c.registry, c.registrySource = u, s.source
+	} else if npmDefault != "" {
+		u, err := c.normalizeRegistry(npmDefault, sourceNpm)
+		if err != nil {
+			return nil, err
+		}
+		c.registry, c.registrySource = u, sourceNpm
+		c.userNamed[u] = true
 	} else if u := inferRegistry(opts.ResolvedURLs); u != "" {
-		c.registry, c.registrySource = u, "the lockfile's resolved URLs"
+		c.registry, c.registrySource = u, sourceResolved
 	} else {
 		project := "ProjectDir/.npmrc"
 		if opts.ProjectDir != "" {
@@ -278,6 +336,49 @@ func envLayer(envList []string) layer {
 		l[key] = setting{value: v, source: "environment variable " + k}
 	}
 	return l
+}
+
+// userNamedRegistries collects the registry URLs (default and scoped) that
+// the person's own layers name, in normalized form.
+func userNamedRegistries(layers []userLayer) map[string]bool {
+	named := map[string]bool{}
+	for _, ul := range layers {
+		if !ul.user {
+			continue
+		}
+		for k, s := range ul.l {
+			if k != "registry" && !strings.HasSuffix(k, ":registry") {
+				continue
+			}
+			if u, ok := canonicalRegistry(s.value); ok {
+				named[u] = true
+			}
+		}
+	}
+	return named
+}
+
+// canonicalRegistry is the form normalizeRegistry gives a registry URL,
+// without its side effect of recording credentials: lower-case scheme and
+// host, a trailing slash, no userinfo.
+func canonicalRegistry(raw string) (string, bool) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" || u.Opaque != "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", false
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", false
+	}
+	u.Host = strings.ToLower(u.Host)
+	u.User = nil
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	return u.String(), true
 }
 
 func envMap(list []string) map[string]string {
@@ -593,6 +694,30 @@ func (c *Config) RegistryFor(name string) string {
 	return c.registry
 }
 
+// RegistryOrigin says where registry (a URL [Config.RegistryFor] returns)
+// came from and whether the person running provaudit named it. A URL the
+// configuration does not use has the zero RegistryOrigin (not named by the
+// user).
+func (c *Config) RegistryOrigin(registry string) RegistryOrigin {
+	o := RegistryOrigin{ByUser: c.userNamed[registry]}
+	switch {
+	case registry == c.registry:
+		o.Source = c.registrySource
+	default:
+		var scopes []string
+		for scope, s := range c.scoped {
+			if s.url == registry {
+				scopes = append(scopes, scope)
+			}
+		}
+		sort.Strings(scopes)
+		if len(scopes) > 0 {
+			o.Source = c.scoped[scopes[0]].source
+		}
+	}
+	return o
+}
+
 // Registries returns every registry in use: the default one first, then the
 // scoped ones, sorted and without duplicates.
 func (c *Config) Registries() []string {
@@ -615,14 +740,14 @@ func (c *Config) StrictSSL() bool { return c.strictSSL }
 // are redacted.
 func (c Config) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "registry %s (from %s)\n", c.registry, c.registrySource)
+	fmt.Fprintf(&b, "registry %s (from %s%s)\n", c.registry, c.registrySource, projectNote(c.userNamed[c.registry]))
 	scopes := make([]string, 0, len(c.scoped))
 	for s := range c.scoped {
 		scopes = append(scopes, s)
 	}
 	sort.Strings(scopes)
 	for _, s := range scopes {
-		fmt.Fprintf(&b, "%s:registry %s (from %s)\n", s, c.scoped[s].url, c.scoped[s].source)
+		fmt.Fprintf(&b, "%s:registry %s (from %s%s)\n", s, c.scoped[s].url, c.scoped[s].source, projectNote(c.userNamed[c.scoped[s].url]))
 	}
 	for _, cr := range c.creds {
 		fmt.Fprintf(&b, "auth %s: %s %s (from %s)\n", cr.prefix(), cr.kind, cr.header, cr.source)
@@ -650,6 +775,14 @@ func (c Config) String() string {
 		fmt.Fprintf(&b, "%s npmrc %s (%s)\n", f.role, f.path, state)
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// projectNote marks a registry that only the audited project names.
+func projectNote(byUser bool) string {
+	if byUser {
+		return ""
+	}
+	return "; named only by the audited project: its keys are not trusted"
 }
 
 // GoString is String, so that %#v cannot print credentials either.

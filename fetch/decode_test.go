@@ -1,6 +1,10 @@
 package fetch
 
 import (
+	"crypto/sha1"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,21 +60,28 @@ func TestDecodeManifest(t *testing.T) {
 }
 
 func TestIntegrityConflict(t *testing.T) {
-	const a, b = "sha512-AAAA", "sha512-BBBB"
+	sri := func(alg string, d []byte) string { return alg + "-" + base64.StdEncoding.EncodeToString(d) }
+	da, db := sha512.Sum512([]byte("a")), sha512.Sum512([]byte("b"))
+	d1, d1b := sha1.Sum([]byte("a")), sha1.Sum([]byte("b"))
+	a, b, s1 := sri("sha512", da[:]), sri("sha512", db[:]), sri("sha1", d1[:])
+	hex1, hex1b := hex.EncodeToString(d1[:]), hex.EncodeToString(d1b[:])
 	tests := []struct {
 		lock, integrity, shasum string
 		want                    bool
 	}{
-		{"", a, "", false},
+		{"", a, "", false}, // unpinned: nothing to contradict
 		{a, a, "", false},
 		{a, b, "", true},
-		{a + " sha1-x", a, "", false},
-		{a + " " + b, b, "", false},           // any digest of the algorithm matches
+		{a + " " + s1, a, "", false},
 		{a + "?opt", a + "?other", "", false}, // options do not count
-		{"sha1-AQID", "", "010203", false},    // shasum is sha1 (hex -> base64 AQID)
-		{"sha1-AQID", "", "010204", true},
-		{"sha1-AQID", a, "", false}, // nothing in common: not a contradiction here
-		{"SHA512-AAAA", a, "", false},
+		{s1, "", hex1, false},                 // shasum is sha1
+		{s1, "", hex1b, true},
+		{s1, a, "", false},                           // nothing in common: not a contradiction here
+		{a + " " + s1, a, hex1b, true},               // the shasum contradicts the lockfile's sha1
+		{a, a + " " + s1, hex1b, true},               // the served integrity and shasum disagree
+		{a, "sha512-AAAA", "", true},                 // an unreadable served integrity is not used
+		{a, a, "zz", true},                           // nor an unreadable shasum
+		{"SHA512" + a[len("sha512"):], b, "", false}, // not a lockfile integrity npm reads
 	}
 	for _, tt := range tests {
 		if got := integrityConflict(tt.lock, &Manifest{Integrity: tt.integrity, Shasum: tt.shasum}); got != tt.want {

@@ -38,8 +38,10 @@
 // # Requests
 //
 // For a unit name@version the client gets the version document
-// GET <registry><escaped name>/<version>, with scoped names escaped as npm
-// does (npm-package-arg's escapedName: "@scope/name" -> "@scope%2fname"),
+// GET <registry><escaped name>/<version>; name and version must pass
+// internal/npmspec's rules (else ErrInvalidSpec, before any request), and
+// scoped names are escaped as npm does (npm-package-arg's escapedName:
+// "@scope/name" -> "@scope%2fname"),
 // so path-prefixed registries (https://host/api/npm/repo/) work. Where the
 // version endpoint answers 404, 405 or 501, or serves no dist.signatures
 // while the registry has keys (a stripping proxy), the abbreviated packument

@@ -35,7 +35,7 @@ var (
 	// the file and line) or the client options contradict each other.
 	ErrConfig = errors.New("invalid npm configuration")
 	// ErrInvalidSpec means a package name or version cannot be a registry
-	// package (characters npm never allows, empty parts, path segments).
+	// package (internal/npmspec's ValidName and ValidVersion).
 	ErrInvalidSpec = errors.New("invalid package name or version")
 	// ErrNoAttestations means Attestations was called for a manifest whose
 	// dist.attestations is absent.

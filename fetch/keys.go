@@ -26,8 +26,9 @@ type keysEntry struct {
 // RegistryKeys gets <registry>/-/npm/v1/keys, the registry's signing keys,
 // as the raw JSON body (checked to be an object with a "keys" array). A 404
 // or 400 answer means the registry publishes no keys: (nil, ErrNoKeys).
-// Answers are cached for KeysMaxAge; in offline mode a cached answer of
-// any age is used, else ErrNotInCache.
+// Answers are cached for KeysMaxAge, sealed (a key list is trust: see
+// Cache.GetSealed); in offline mode a cached answer of any age is used,
+// else ErrNotInCache.
 func (c *Client) RegistryKeys(ctx context.Context, registry string) ([]byte, error) {
 	reg, err := cleanRegistry(registry)
 	if err != nil {
@@ -36,7 +37,7 @@ func (c *Client) RegistryKeys(ctx context.Context, registry string) ([]byte, err
 	keysURL := reg + "-/npm/v1/keys"
 	what := "registry keys of " + reg
 	key := "fetch/keys\n" + reg
-	if data, ok := c.cacheGet(key); ok {
+	if data, ok := c.cacheGetSealed(key); ok {
 		var e keysEntry
 		if json.Unmarshal(data, &e) == nil && (c.opts.Offline || time.Since(e.Fetched) < KeysMaxAge && time.Since(e.Fetched) >= -time.Minute) {
 			if e.NoKeys {
@@ -67,7 +68,7 @@ func (c *Client) RegistryKeys(ctx context.Context, registry string) ([]byte, err
 	if errors.As(err, &se) && (se.StatusCode == http.StatusNotFound || se.StatusCode == http.StatusBadRequest) {
 		c.noKeys.Store(reg, struct{}{})
 		if data, merr := json.Marshal(keysEntry{Fetched: time.Now().UTC(), NoKeys: true}); merr == nil {
-			c.cachePut(key, data)
+			c.cachePutSealed(key, data)
 		}
 		return nil, fmt.Errorf("%w: %s: GET %s answered %d", ErrNoKeys, what, keysURL, se.StatusCode)
 	}
@@ -75,7 +76,7 @@ func (c *Client) RegistryKeys(ctx context.Context, registry string) ([]byte, err
 		return nil, err
 	}
 	if data, merr := json.Marshal(keysEntry{Fetched: time.Now().UTC(), Body: body}); merr == nil {
-		c.cachePut(key, data)
+		c.cachePutSealed(key, data)
 	}
 	return body, nil
 }

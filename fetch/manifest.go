@@ -3,8 +3,6 @@ package fetch
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json/jsontext"
 	"encoding/json/v2"
 	"errors"
@@ -12,7 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
 // Accept headers.
@@ -147,15 +146,17 @@ func clip(s string) string {
 
 // Manifest gets the version document of name@version from the registry for
 // name: GET <registry>/<escaped name>/<version>. integrity is the lockfile's
-// SRI. A cached Manifest is used only when it does not contradict it
-// (see integrityConflict); a contradicting one is refetched, never used.
+// SRI. Online, a cached Manifest is used only when it does not contradict
+// it (see integrityConflict) and a contradicting one is refetched; offline
+// the cached one is returned as it is, for verification to judge.
 //
 // It falls back to the abbreviated packument (GET <registry>/<escaped name>,
 // Accept: application/vnd.npm.install-v1+json) and sets Abbreviated when
 // the version endpoint answers 404, 405 or 501, or when its document lacks
 // dist.signatures while the packument entry has them (a proxy that strips
-// them). The signature fallback is skipped for a registry that RegistryKeys
-// found to have no keys.
+// them); dist.attestations of the version document are kept when the
+// packument entry lacks them. The signature fallback is skipped for a
+// registry that RegistryKeys found to have no keys.
 //
 // The result is what the registry served; checking it against the lockfile
 // is verification's job.
@@ -168,13 +169,17 @@ func (c *Client) Manifest(ctx context.Context, name, version, integrity string) 
 	key := "fetch/manifest\n" + registry + "\n" + what
 	if data, ok := c.cacheGet(key); ok {
 		var m Manifest
+		// Online, a cached document that contradicts the lockfile is
+		// fetched again (the registry has the last word on what it
+		// serves). Offline it is what there is: returned, so that
+		// verification reports the mismatch as the finding it is.
 		if json.Unmarshal(data, &m) == nil && m.Name == name && m.Version == version && m.Registry == registry &&
-			!integrityConflict(integrity, &m) {
+			(c.opts.Offline || !integrityConflict(integrity, &m)) {
 			m.FromCache = true
 			return &m, nil
 		}
 	}
-	docURL := registry + escapeName(name) + "/" + version
+	docURL := registry + npmspec.EscapeName(name) + "/" + version
 	if c.opts.Offline {
 		return nil, fmt.Errorf("%w: %s: version document from %s (offline)", ErrNotInCache, what, docURL)
 	}
@@ -187,6 +192,12 @@ func (c *Client) Manifest(ctx context.Context, name, version, integrity string) 
 		pm, perr := c.fromPackument(ctx, name, version, registry, what)
 		switch {
 		case perr == nil && len(pm.Signatures) > 0:
+			if pm.Attestations == nil && m.Attestations != nil {
+				// The abbreviated packument may leave dist.attestations
+				// out; what the version document announces must not
+				// silently disappear.
+				pm.Attestations = m.Attestations
+			}
 			m = pm
 		case perr == nil, errors.Is(perr, ErrNotFound):
 			// the packument has no signatures either: the version has none
@@ -234,7 +245,7 @@ type corgi struct {
 // keeps that version only, so that what a packument costs does not grow
 // with the versions it lists.
 func (c *Client) fromPackument(ctx context.Context, name, version, registry, what string) (*Manifest, error) {
-	pURL := registry + escapeName(name)
+	pURL := registry + npmspec.EscapeName(name)
 	v, err, _ := c.flights.Do("corgi\n"+pURL+"\n"+version, func() (any, error) {
 		var cg *corgi
 		err := c.get(ctx, getSpec{url: pURL, accept: acceptCorgi, limit: c.opts.MaxBody, reserve: streamReserve, what: name}, func(r io.Reader) error {
@@ -401,54 +412,31 @@ func readString(dec *jsontext.Decoder) (string, error) {
 }
 
 // integrityConflict reports whether a Manifest contradicts the lockfile's
-// SRI: they share a hash algorithm (dist.shasum counts as sha1) and no
-// digest of that algorithm is the same. With nothing in common there is no
-// conflict to detect here.
+// SRI: an algorithm both carry (dist.shasum counts as sha1) has another
+// digest, or what the Manifest says cannot be read. With nothing in common
+// there is no conflict to detect here.
 func integrityConflict(lockSRI string, m *Manifest) bool {
-	lock := parseSRI(lockSRI)
-	if len(lock) == 0 {
-		return false
+	lock, err := npmspec.ParseIntegrity(lockSRI)
+	if err != nil {
+		return false // unpinned (or not a registry entry): nothing to contradict
 	}
-	reg := parseSRI(m.Integrity)
-	if m.Shasum != "" {
-		if raw, err := hex.DecodeString(m.Shasum); err == nil {
-			reg["sha1"] = append(reg["sha1"], base64.StdEncoding.EncodeToString(raw))
-		}
-	}
-	for algo, want := range lock {
-		have, ok := reg[algo]
-		if !ok {
-			continue
-		}
-		match := false
-		for _, w := range want {
-			for _, h := range have {
-				if w == h {
-					match = true
-				}
-			}
-		}
-		if !match {
+	var reg npmspec.Integrity
+	if m.Integrity != "" {
+		if reg, err = npmspec.ParseIntegrity(m.Integrity); err != nil {
 			return true
 		}
 	}
-	return false
-}
-
-// parseSRI splits an SRI string ("sha512-... sha1-...") into digests by
-// algorithm; options after '?' are dropped.
-func parseSRI(s string) map[string][]string {
-	out := map[string][]string{}
-	for _, f := range strings.Fields(s) {
-		algo, digest, ok := strings.Cut(f, "-")
-		if !ok || digest == "" {
-			continue
+	if m.Shasum != "" {
+		sha1, err := npmspec.FromHex(npmspec.SHA1, m.Shasum)
+		if err != nil {
+			return true
 		}
-		digest, _, _ = strings.Cut(digest, "?")
-		algo = strings.ToLower(algo)
-		out[algo] = append(out[algo], digest)
+		if reg, err = reg.Merge(sha1); err != nil {
+			return true
+		}
 	}
-	return out
+	_, err = lock.Match(reg)
+	return err != nil
 }
 
 // attestationURL is where the attestations of m are fetched: always the
@@ -458,7 +446,7 @@ func parseSRI(s string) map[string][]string {
 // elsewhere. This is what npm (pacote) does too: it keeps the URL's path
 // but always uses the configured registry's origin.
 func attestationURL(m *Manifest) string {
-	return m.Registry + "-/npm/v1/attestations/" + escapeName(m.Name) + "@" + m.Version
+	return m.Registry + "-/npm/v1/attestations/" + npmspec.EscapeName(m.Name) + "@" + m.Version
 }
 
 // redactURL drops credentials from a URL for messages.

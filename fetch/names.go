@@ -4,75 +4,20 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
-// validName reports whether s is a package name part npm could serve: the
-// characters encodeURIComponent leaves alone, not "." or "..".
-func validNamePart(s string) bool {
-	if s == "" || s == "." || s == ".." || len(s) > 214 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("-_.!~*'()", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// validVersion accepts semver's characters only, so a version can never
-// change the request path.
-func validVersion(v string) bool {
-	if v == "" || len(v) > 256 || v == "." || v == ".." {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c == '.' || c == '-' || c == '+':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// checkName validates a package name ("name" or "@scope/name").
-func checkName(name string) error {
-	bare := name
-	if strings.HasPrefix(name, "@") {
-		scope, rest, ok := strings.Cut(name[1:], "/")
-		if !ok || !validNamePart(scope) || !validNamePart(rest) {
-			return fmt.Errorf("%w: %q is not a valid package name", ErrInvalidSpec, name)
-		}
-		return nil
-	}
-	if !validNamePart(bare) {
-		return fmt.Errorf("%w: %q is not a valid package name", ErrInvalidSpec, name)
-	}
-	return nil
-}
-
+// checkSpec validates a package name and version before they go into a
+// request path (internal/npmspec's rules), so neither can change the path.
 func checkSpec(name, version string) error {
-	if err := checkName(name); err != nil {
-		return err
+	if err := npmspec.ValidName(name); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidSpec, err)
 	}
-	if !validVersion(version) {
-		return fmt.Errorf("%w: %s: %q is not a valid version", ErrInvalidSpec, name, version)
+	if err := npmspec.ValidVersion(version); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrInvalidSpec, name, err)
 	}
 	return nil
-}
-
-// escapeName escapes a package name for a registry path as npm does
-// (npm-package-arg's escapedName): "@scope/name" becomes "@scope%2fname";
-// unscoped names are unchanged. Valid names need no other escaping.
-func escapeName(name string) string {
-	return strings.Replace(name, "/", "%2f", 1)
 }
 
 // inferRegistry returns the most common registry origin of registry-style
@@ -116,12 +61,13 @@ func registryOfTarball(raw string) string {
 		return ""
 	}
 	last := segs[len(segs)-1]
-	if !validNamePart(last) || !strings.HasPrefix(file, last+"-") {
-		return ""
-	}
-	prefix := segs[:len(segs)-1]
+	name, prefix := last, segs[:len(segs)-1]
 	if len(prefix) >= 2 && strings.HasPrefix(prefix[len(prefix)-1], "@") {
+		name = prefix[len(prefix)-1] + "/" + last
 		prefix = prefix[:len(prefix)-1]
+	}
+	if npmspec.ValidName(name) != nil || !strings.HasPrefix(file, last+"-") {
+		return ""
 	}
 	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + strings.Join(prefix, "/") + "/"
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
 // PublishInfo holds what the full packument says about one published
@@ -51,8 +53,10 @@ func (pf *packumentFacts) kept(version string) bool {
 // full packument (GET <registry>/<escaped name>, Accept: application/json),
 // decoded as a stream that keeps only time[*] and each version's _npmUser
 // and trustedPublisher: packuments run to tens of megabytes. The extracted
-// facts of the version are cached forever (they never change once
-// published); concurrent calls for the same packument share one request.
+// facts of the version are cached forever, sealed (they never change once
+// published, and a publish time decides at which instant a signing key is
+// judged: see Cache.GetSealed); concurrent calls for the same packument
+// share one request.
 //
 // siblings are the other versions of name this run may ask about (an
 // auditor passes every version of the name in its lockfile): their facts
@@ -67,13 +71,13 @@ func (c *Client) PublishInfo(ctx context.Context, name, version string, siblings
 	registry := c.cfg.RegistryFor(name)
 	what := name + "@" + version
 	key := "fetch/publishinfo\n" + registry + "\n" + what
-	if data, ok := c.cacheGet(key); ok {
+	if data, ok := c.cacheGetSealed(key); ok {
 		var pi PublishInfo
 		if json.Unmarshal(data, &pi) == nil {
 			return &pi, nil
 		}
 	}
-	pURL := registry + escapeName(name)
+	pURL := registry + npmspec.EscapeName(name)
 	if c.opts.Offline {
 		return nil, fmt.Errorf("%w: %s: publish time and publisher from the packument %s (offline)", ErrNotInCache, what, pURL)
 	}
@@ -112,7 +116,7 @@ func (c *Client) PublishInfo(ctx context.Context, name, version string, siblings
 		return nil, err
 	}
 	if data, err := json.Marshal(pi); err == nil {
-		c.cachePut(key, data)
+		c.cachePutSealed(key, data)
 	}
 	return pi, nil
 }

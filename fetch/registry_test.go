@@ -389,7 +389,8 @@ func TestOffline(t *testing.T) {
 	cfg := testConfig(t, r.URL(), "")
 	dir := t.TempDir()
 	ctx := context.Background()
-	online := testClient(t, cfg, Options{CacheDir: dir})
+	secret := bytes.Repeat([]byte{1}, SecretSize)
+	online := testClient(t, cfg, Options{CacheDir: dir, CacheSecret: secret})
 	m, err := online.Manifest(ctx, "@o/warm", "1.0.0", "")
 	if err != nil {
 		t.Fatal(err)
@@ -411,7 +412,7 @@ func TestOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	off := testClient(t, cfg, Options{CacheDir: dir, Offline: true, Transport: failTransport{t}})
+	off := testClient(t, cfg, Options{CacheDir: dir, Offline: true, CacheSecret: secret, Transport: failTransport{t}})
 	om, err := off.Manifest(ctx, "@o/warm", "1.0.0", m.Integrity)
 	if err != nil || !om.FromCache {
 		t.Fatalf("offline Manifest: %+v, %v", om, err)
@@ -441,9 +442,24 @@ func TestOffline(t *testing.T) {
 			t.Errorf("err %q does not name the package", err)
 		}
 	}
-	// a cached manifest contradicting the lockfile is not used offline either
-	if _, err := off.Manifest(ctx, "@o/warm", "1.0.0", "sha512-"+strings.Repeat("B", 86)+"=="); !errors.Is(err, ErrNotInCache) {
-		t.Errorf("integrity mismatch offline: %v, want ErrNotInCache", err)
+	// Offline, a cached manifest contradicting the lockfile is what there
+	// is: returned as served, for verification to report the mismatch.
+	if cm, err := off.Manifest(ctx, "@o/warm", "1.0.0", "sha512-"+strings.Repeat("B", 85)+"A=="); err != nil || cm.Integrity != m.Integrity || !cm.FromCache {
+		t.Errorf("integrity mismatch offline: %+v, %v; want the cached manifest", cm, err)
+	}
+
+	// What is derived from verification (the key list, publish facts) is
+	// sealed: under another user's secret it is not there.
+	other := testClient(t, cfg, Options{CacheDir: dir, Offline: true, CacheSecret: bytes.Repeat([]byte{2}, SecretSize), Transport: failTransport{t}})
+	if _, err := other.RegistryKeys(ctx, r.URL()); !errors.Is(err, ErrNotInCache) {
+		t.Errorf("keys under another secret: %v, want ErrNotInCache", err)
+	}
+	if _, err := other.PublishInfo(ctx, "@o/warm", "1.0.0"); !errors.Is(err, ErrNotInCache) {
+		t.Errorf("publish info under another secret: %v, want ErrNotInCache", err)
+	}
+	// Raw registry responses are not sealed: verification judges them.
+	if _, err := other.Manifest(ctx, "@o/warm", "1.0.0", m.Integrity); err != nil {
+		t.Errorf("manifest under another secret: %v", err)
 	}
 }
 
@@ -451,7 +467,7 @@ func TestOffline(t *testing.T) {
 func ageKeys(t *testing.T, c *Cache, registry string, age time.Duration) {
 	t.Helper()
 	key := "fetch/keys\n" + registry
-	data, ok := c.Get(key)
+	data, ok := c.GetSealed(key)
 	if !ok {
 		t.Fatal("no cached keys")
 	}
@@ -464,7 +480,7 @@ func ageKeys(t *testing.T, c *Cache, registry string, age time.Duration) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Put(key, data); err != nil {
+	if err := c.PutSealed(key, data); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,8 +1,11 @@
 package lockfile
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
 // This file turns raw entries into Entries: paths, names, kinds and reasons.
@@ -24,19 +27,47 @@ func newEntry(r *rawEntry) Entry {
 	}
 }
 
-// checkEntry validates what every entry needs regardless of its kind.
-func (p *parser) checkEntry(r *rawEntry) bool {
+// entryProblems returns what makes an entry unusable whatever its kind: the
+// problems found while reading it, its path, a control character in a
+// field, a malformed integrity.
+func entryProblems(r *rawEntry) []string {
+	probs := r.problems[:len(r.problems):len(r.problems)]
 	if msg := checkPath(r.path); msg != "" {
-		p.errorf(r.line, r.path, "the install path %s", msg)
-		return false
+		probs = append(probs, "the path "+msg)
 	}
-	if r.integrity != "" {
-		if err := checkIntegrity(r.integrity); err != nil {
-			p.errorf(r.line, r.path, "integrity %q is malformed: %s", r.integrity, strings.TrimPrefix(err.Error(), ErrMalformed.Error()+": "))
-			return false
+	for _, f := range [...]struct{ name, value string }{{"name", r.name}, {"version", r.version}, {"resolved", r.resolved}} {
+		if i := controlChar(f.value); i >= 0 {
+			probs = append(probs, fmt.Sprintf("%s has a control character at byte %d", f.name, i))
 		}
 	}
-	return true
+	if r.integrity != "" {
+		if _, err := npmspec.ParseIntegrity(r.integrity); err != nil {
+			probs = append(probs, err.Error())
+		}
+	}
+	return probs
+}
+
+// invalidEntry returns the KindInvalid entry of r, named after its name
+// field, else the folder after its last node_modules/, else its path.
+func invalidEntry(r *rawEntry, problems []string) Entry {
+	e := newEntry(r)
+	e.Name, e.Version = r.name, r.version
+	if e.Name == "" {
+		e.Name = r.path
+		if i := strings.LastIndex(r.path, "node_modules/"); i >= 0 && i+len("node_modules/") < len(r.path) {
+			e.Name = r.path[i+len("node_modules/"):]
+		}
+	}
+	invalidate(&e, problems...)
+	return e
+}
+
+// invalidate makes e an entry of KindInvalid whose Reason lists problems.
+func invalidate(e *Entry, problems ...string) {
+	e.Kind = KindInvalid
+	e.Reason = "invalid entry: " + strings.Join(problems, "; ")
+	e.Link = ""
 }
 
 // buildPackages builds the entries of a lockfileVersion 2 or 3 packages
@@ -47,7 +78,8 @@ func (p *parser) buildPackages() []Entry {
 	var links []int
 	for i := range p.pkgs {
 		r := &p.pkgs[i]
-		if !p.checkEntry(r) {
+		if probs := entryProblems(r); len(probs) > 0 {
+			entries = append(entries, invalidEntry(r, probs))
 			continue
 		}
 		e := newEntry(r)
@@ -55,13 +87,13 @@ func (p *parser) buildPackages() []Entry {
 		switch {
 		case r.link:
 			e.Link = linkTarget(r.resolved)
-			if e.Link == "" {
-				p.errorf(r.line, r.path, "a link without a resolved target")
-				continue
-			}
 			e.Name = fn
 			if !installed {
 				e.Name = folderName(r.path)
+			}
+			if e.Link == "" {
+				invalidate(&e, "a link without a resolved target")
+				break
 			}
 			links = append(links, len(entries))
 		case !installed:
@@ -75,13 +107,13 @@ func (p *parser) buildPackages() []Entry {
 				e.Alias = fn
 			}
 			e.Version = r.version
-			p.classify(&e, r)
+			classify(&e)
 		}
 		entries = append(entries, e)
 	}
 	p.resolveLinks(entries, links, ws)
 	if ws.exceeded {
-		p.errorf(p.workspacesLine, "", "the root entry's workspaces are too many or too complex to match (%d patterns against %d entries)",
+		p.errorf(p.workspacesLine, "the root entry's workspaces are too many or too complex to match (%d patterns against %d entries)",
 			len(p.workspaces), len(entries))
 	}
 	return entries
@@ -143,7 +175,7 @@ func (p *parser) resolveLinks(entries []Entry, links []int, ws *workspaceMatcher
 
 // classify sets the kind of an install location from its version and
 // resolved; e.Name and e.Version are set.
-func (p *parser) classify(e *Entry, r *rawEntry) {
+func classify(e *Entry) {
 	res := e.Resolved
 	switch {
 	case res == "":
@@ -151,11 +183,13 @@ func (p *parser) classify(e *Entry, r *rawEntry) {
 		case e.Version == "" && e.Integrity == "":
 			e.Kind, e.Reason = KindFile, emptyReason
 		case e.Version == "":
-			p.errorf(r.line, r.path, "an integrity but no version and no resolved URL: nothing says what to install")
-		case !isSemver(e.Version):
-			p.errorf(r.line, r.path, "version %q is not a semantic version, and no resolved URL says what to install", e.Version)
+			invalidate(e, "an integrity but no version and no resolved URL: nothing says what to install")
 		default:
-			p.registry(e, r)
+			if err := npmspec.ValidVersion(e.Version); err != nil {
+				invalidate(e, err.Error()+", and no resolved URL says what to install")
+				return
+			}
+			registry(e)
 		}
 	case isGitSpec(res):
 		e.Kind, e.Reason = KindGit, "git dependency "+res
@@ -168,7 +202,7 @@ func (p *parser) classify(e *Entry, r *rawEntry) {
 			}
 		}
 		if isSemver(e.Version) && registryTarball(res, e.Name, e.Version) {
-			p.registry(e, r)
+			registry(e)
 			return
 		}
 		e.Kind = KindRemote
@@ -180,9 +214,11 @@ func (p *parser) classify(e *Entry, r *rawEntry) {
 	}
 }
 
-func (p *parser) registry(e *Entry, r *rawEntry) {
-	if !validName(e.Name) {
-		p.errorf(r.line, r.path, "%q is not a valid package name", e.Name)
+// registry makes e a registry entry when its name can be fetched from a
+// registry.
+func registry(e *Entry) {
+	if err := npmspec.ValidName(e.Name); err != nil {
+		invalidate(e, err.Error())
 		return
 	}
 	e.Kind = KindRegistry
@@ -203,7 +239,8 @@ func (p *parser) buildV1(raws []rawEntry) []Entry {
 		r := &raws[i]
 		at[i] = -1
 		if r.parent >= 0 && at[r.parent] < 0 {
-			// The parent is invalid or was replaced by a later duplicate.
+			// The parent was replaced by a later duplicate key, or shares
+			// its path with an earlier entry.
 			r.dropped = true
 			continue
 		}
@@ -212,25 +249,20 @@ func (p *parser) buildV1(raws []rawEntry) []Entry {
 			parentLoc = loc[r.parent] + "/"
 		}
 		if p.pathBytes += len(parentLoc) + len("node_modules/") + len(r.key); p.pathBytes > p.pathBudget {
-			p.errorf(r.line, "", "dependencies are nested too deep: their install paths would take more than %d bytes", p.pathBudget)
+			p.errorf(r.line, "dependencies are nested too deep: their install paths would take more than %d bytes", p.pathBudget)
 			return nil
 		}
 		r.path = parentLoc + "node_modules/" + r.key
+		probs := entryProblems(r)
 		if fn, ok := installName(r.path); !ok || fn != r.key {
-			p.errorf(r.line, r.path, "dependency key %q is not a package folder name", r.key)
-			r.dropped = true
-			continue
-		}
-		if !p.checkEntry(r) {
-			r.dropped = true
-			continue
+			probs = append(probs, fmt.Sprintf("dependency key %q is not a package folder name", clip(r.key)))
 		}
 		if j, dup := byPath[r.path]; dup {
 			prev := &raws[j]
 			if prev.parent != r.parent || prev.key != r.key {
 				// Two file: links to one folder both list its contents.
 				if prev.version != r.version || prev.resolved != r.resolved || prev.integrity != r.integrity {
-					p.errorf(r.line, r.path, "installed at the same path as the entry on line %d, with other contents", prev.line)
+					invalidate(&entries[at[j]], fmt.Sprintf("the entry on line %d is installed at the same path with other contents", r.line))
 				}
 				r.dropped = true
 				continue
@@ -249,10 +281,16 @@ func (p *parser) buildV1(raws []rawEntry) []Entry {
 				at[k] = -1
 			}
 		}
-		e := newEntry(r)
-		e.Name = r.key
+		var e Entry
+		if len(probs) > 0 {
+			e = invalidEntry(r, probs)
+			e.Name = r.key
+		} else {
+			e = newEntry(r)
+			e.Name = r.key
+			classifyV1(&e, r)
+		}
 		loc[i] = r.path
-		p.classifyV1(&e, r)
 		if e.Kind == KindLink {
 			loc[i] = e.Link
 			links = append(links, len(entries))
@@ -305,23 +343,24 @@ func slicesDeleteEmptyPath(entries []Entry) []Entry {
 
 // classifyV1 sets the name, version and kind of a v1 entry, whose version
 // field may hold an npm: alias, a git, file: or URL spec, or a version.
-func (p *parser) classifyV1(e *Entry, r *rawEntry) {
+func classifyV1(e *Entry, r *rawEntry) {
 	v := r.version
 	switch {
 	case v == "":
 		e.Version = ""
-		p.classify(e, r)
+		classify(e)
 	case strings.HasPrefix(v, "npm:"):
 		name, ver, ok := parseAlias(v)
 		if !ok {
-			p.errorf(r.line, r.path, "version %q is not an npm:name@version alias", v)
+			e.Version = v
+			invalidate(e, fmt.Sprintf("version %q is not an npm:name@version alias", clip(v)))
 			return
 		}
 		e.Name, e.Version = name, ver
 		if name != r.key {
 			e.Alias = r.key
 		}
-		p.classify(e, r)
+		classify(e)
 	case isGitSpec(v):
 		if e.Resolved == "" {
 			e.Resolved = v
@@ -337,7 +376,7 @@ func (p *parser) classifyV1(e *Entry, r *rawEntry) {
 		}
 		e.Link = linkTarget(v)
 		if e.Link == "" || e.Link == "." {
-			p.errorf(r.line, r.path, "version %q links to the project itself", v)
+			invalidate(e, fmt.Sprintf("version %q links to the project itself", clip(v)))
 			return
 		}
 		e.Kind = KindLink // named and given a reason by resolveLinks
@@ -345,14 +384,15 @@ func (p *parser) classifyV1(e *Entry, r *rawEntry) {
 		if e.Resolved == "" {
 			e.Resolved = v
 		}
-		p.classify(e, r)
+		classify(e)
 	case isSemver(v) || e.Resolved != "":
 		// A version that is not semver is still a version when resolved
 		// says where the package comes from (npm reads resolved then).
 		e.Version = v
-		p.classify(e, r)
+		classify(e)
 	default:
-		p.errorf(r.line, r.path, "version %q is not a version, an npm: alias, or a git, file: or URL spec, and no resolved URL says what to install", v)
+		e.Version = v
+		invalidate(e, fmt.Sprintf("version %q is not a version, an npm: alias, or a git, file: or URL spec, and no resolved URL says what to install", clip(v)))
 	}
 }
 
@@ -364,7 +404,7 @@ func parseAlias(v string) (name, version string, ok bool) {
 		return "", "", false
 	}
 	name, version = spec[:at], spec[at+1:]
-	if !validName(name) || !isSemver(version) {
+	if npmspec.ValidName(name) != nil || !isSemver(version) {
 		return "", "", false
 	}
 	return name, version, true

@@ -12,6 +12,9 @@
 // dependency ([Entry.BundledBy]); the project's own bundleDependencies are
 // fetched from the registry and do not.
 //
+// [Lockfile].SHA256 is the digest of the bytes parsed, so that what is said
+// about an audit (a signed summary) names exactly the file audited.
+//
 // The package reads only the files it is given and never touches the network.
 //
 // # Formats
@@ -50,13 +53,35 @@
 // workspaces globs, else a link; it is named after its target entry. Any
 // other path is a folder: a workspace folder when the workspaces globs
 // match it, else a local folder (kind file), which npm never fetches.
+// Any entry is invalid instead when it cannot be used as written.
 //
-// # Errors
+// # Invalid entries and errors
 //
-// Errors wrap [ErrNotFound], [ErrSyntax] (with file:line:col),
-// [ErrUnsupportedVersion] or [ErrMalformed] (with file:line and the entry's
-// path). A file with several problems reports up to ten of them, in line
-// order, joined. A truncated file wraps both ErrSyntax and ErrMalformed.
+// A problem confined to one entry is that entry's problem: it gets
+// [KindInvalid], its line, and a Reason saying what is wrong, and every
+// other entry is read as if it were not there. Such problems are: a path
+// that is absolute, climbs out with ".." after its first folder, has an
+// empty or "." segment, a folder name over 255 bytes or a control
+// character; a control character (NUL included) in its name, version or
+// resolved; an integrity that internal/npmspec rejects (malformed, an
+// upper-case algorithm, two digests of one algorithm); for an entry that
+// would be fetched from a registry, a name or version npm could not fetch
+// (internal/npmspec's rules), or an integrity with no version or resolved
+// to say what it pins; a field of the wrong type, or an entry that is not
+// an object; a link without a target; a v1 version that is no version,
+// alias or spec, a v1 key that is not a package folder, or two v1 entries
+// at one path (through file: links) with other contents. An invalid entry is never deduplicated with another one, and the
+// dependencies of an invalid v1 entry are still read, each on its own.
+//
+// What makes the file unreadable as a lockfile is an error of the whole
+// file, and nothing is returned: not JSON, no or an unsupported
+// lockfileVersion, a top-level value or field of the wrong type (packages,
+// dependencies, the root entry and its workspaces), an ancient v1 file,
+// nesting beyond the budgets below. Errors wrap [ErrNotFound], [ErrSyntax]
+// (with file:line:col), [ErrUnsupportedVersion] or [ErrMalformed] (with
+// file:line). A file with several such problems reports up to ten of them,
+// in line order, joined. A truncated file wraps both ErrSyntax and
+// ErrMalformed.
 //
 // # Performance
 //

@@ -13,7 +13,8 @@ var (
 	// ErrUnsupportedVersion reports a lockfileVersion other than 1, 2 or 3.
 	ErrUnsupportedVersion = errors.New("unsupported lockfileVersion")
 	// ErrMalformed reports JSON that is not a usable npm lockfile: an ancient
-	// or truncated lockfile, a field of the wrong type, an entry without a
-	// version, a malformed integrity, and the like.
+	// or truncated lockfile, a top-level field of the wrong type, nesting
+	// beyond a budget, and the like. A problem of one entry is not an error:
+	// the entry is KindInvalid.
 	ErrMalformed = errors.New("malformed lockfile")
 )

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
 // FuzzParse checks that Parse never panics or hangs, that it calls a file
@@ -26,6 +28,8 @@ func FuzzParse(f *testing.F) {
 		"\uFEFF{\"lockfileVersion\": 2, \"packages\": {\"node_modules/\\u00e9\": {\"version\": \"1.0.0\"}}}",
 		`{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0", "integrity": "sha512-AAAA"}}, "packages": null}`,
 		`{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0", "resolved": "https://r.invalid/a/-/a-1.0.0.tgz", "integrity": "` + sriA + `"}}`,
+		`{"lockfileVersion": 3, "packages": {"node_modules/../x": {"version": "1.0.0"}, "/abs": 5, "node_modules/a\u0000": {"version": "1.0.0", "integrity": "SHA512-AAAA", "dev": "yes"}}}`,
+		`{"lockfileVersion": 1, "requires": true, "dependencies": {"../a": {"version": "1.0.0", "dependencies": {"b": {"version": "1.0.0"}}}, "c": null}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -60,15 +64,33 @@ func checkInvariants(t *testing.T, lf *Lockfile, lines int) {
 		if i > 0 && lf.Entries[i-1].Path >= e.Path {
 			t.Fatalf("entries not sorted or not unique: %q then %q", lf.Entries[i-1].Path, e.Path)
 		}
-		if msg := checkPath(e.Path); msg != "" {
-			t.Fatalf("%q: path %s", e.Path, msg)
-		}
 		if e.Line < 1 || e.Line > lines {
 			t.Fatalf("%q: line %d of %d", e.Path, e.Line, lines)
 		}
+		if e.Kind == KindInvalid {
+			if !strings.HasPrefix(e.Reason, "invalid entry: ") || e.Link != "" {
+				t.Fatalf("%q: invalid entry %+v", e.Path, *e)
+			}
+			continue
+		}
+		// Whatever is not invalid has a clean path, fields without control
+		// characters, and a well-formed integrity.
+		if msg := checkPath(e.Path); msg != "" {
+			t.Fatalf("%q: path %s", e.Path, msg)
+		}
+		for _, f := range []string{e.Name, e.Version, e.Resolved} {
+			if controlChar(f) >= 0 {
+				t.Fatalf("%q: control character in %q", e.Path, f)
+			}
+		}
+		if e.Integrity != "" {
+			if _, err := npmspec.ParseIntegrity(e.Integrity); err != nil {
+				t.Fatalf("%q: integrity accepted but %v", e.Path, err)
+			}
+		}
 		switch e.Kind {
 		case KindRegistry:
-			if !validName(e.Name) || !isSemver(e.Version) || e.Reason != "" || e.Link != "" {
+			if npmspec.ValidName(e.Name) != nil || npmspec.ValidVersion(e.Version) != nil || e.Reason != "" || e.Link != "" {
 				t.Fatalf("%q: registry entry %+v", e.Path, *e)
 			}
 			if isFolderPath(e.Path) {
@@ -84,11 +106,6 @@ func checkInvariants(t *testing.T, lf *Lockfile, lines int) {
 		if (e.Kind == KindLink) != (e.Link != "") && e.Kind != KindWorkspace {
 			t.Fatalf("%q: kind %s with link %q", e.Path, e.Kind, e.Link)
 		}
-		if e.Integrity != "" {
-			if _, err := ParseIntegrity(e.Integrity); err != nil {
-				t.Fatalf("%q: integrity accepted but %v", e.Path, err)
-			}
-		}
 	}
 	units := Units(lf)
 	keys := map[string]bool{}
@@ -101,6 +118,9 @@ func checkInvariants(t *testing.T, lf *Lockfile, lines int) {
 		keys[k] = true
 		if len(u.Entries) == 0 || len(u.Entries) != len(u.Paths) || u.Line != u.Entries[0].Line {
 			t.Fatalf("unit %q: %d entries, %d paths, line %d", k, len(u.Entries), len(u.Paths), u.Line)
+		}
+		if u.Kind == KindInvalid && len(u.Entries) != 1 {
+			t.Fatalf("invalid unit %q holds %d entries", k, len(u.Entries))
 		}
 		for i, e := range u.Entries {
 			if seen[e] {

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -112,7 +114,7 @@ func summarize(file string, lf *Lockfile, err error) summary {
 		}
 		if e.Integrity != "" {
 			s.WithIntegrity++
-			if WeakIntegrity(e.Integrity) {
+			if in, err := npmspec.ParseIntegrity(e.Integrity); err != nil || in.Strongest() == npmspec.SHA1 {
 				s.WeakIntegrity++
 			}
 		}

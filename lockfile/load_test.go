@@ -1,6 +1,7 @@
 package lockfile
 
 import (
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -136,5 +137,25 @@ func TestLoadErrors(t *testing.T) {
 		if want == ErrSyntax && !strings.Contains(err.Error(), path+":1:") {
 			t.Errorf("%s: %v does not give line:col", file, err)
 		}
+	}
+}
+
+// TestParseRecordsDigest: the digest is of exactly the bytes parsed, so
+// that a signed summary names the lockfile that was audited.
+func TestParseRecordsDigest(t *testing.T) {
+	data := []byte(`{"lockfileVersion": 3, "packages": {"": {"name": "x"}}}`)
+	lf, err := Parse("package-lock.json", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lf.SHA256 != sha256.Sum256(data) {
+		t.Errorf("SHA256 = %x, want the digest of the bytes parsed", lf.SHA256)
+	}
+	other, err := Parse("package-lock.json", append(data, '\n'))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.SHA256 == lf.SHA256 {
+		t.Error("a different file has the same digest")
 	}
 }

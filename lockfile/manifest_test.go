@@ -64,10 +64,6 @@ func TestManifestCounts(t *testing.T) {
 		// hold tarball URLs: written by npm 5.0.
 		"npm-cli-arborist/ancient-lockfile-invalid/package-lock.json": ErrMalformed,
 		"npm-cli-arborist/sax/package-lock.json":                      ErrMalformed,
-		// Deliberately broken arborist fixtures: "bundled": "true" (a
-		// string), and "integrity": "the integrity is not valid, clearly".
-		"npm-cli-arborist/install-types/package-lock.json":         ErrMalformed,
-		"npm-cli-arborist/install-types-sw-only/package-lock.json": ErrMalformed,
 		// Not JSON, and JSON null.
 		"npm-cli-arborist/workspace3-packages-a/npm-shrinkwrap.json": ErrSyntax,
 		"osv-scalibr/packagelockjson/not-json.txt":                   ErrSyntax,
@@ -87,6 +83,13 @@ func TestManifestCounts(t *testing.T) {
 		// lockfileVersion 2 with only a v1 dependencies tree: 13 git
 		// dependencies whose URL is in the version field.
 		"osv-scalibr/packagelockjson/commits.v1.json": {0, 13},
+		// Deliberately broken arborist fixtures ("bundled": "true", a
+		// string, and "integrity": "the integrity is not valid, clearly"):
+		// those four entries are KindInvalid, the rest is read. A v1
+		// "file:" link adds its folder; 11 version fields hold git, file:
+		// or URL specs, which Resolved carries.
+		"npm-cli-arborist/install-types/package-lock.json":         {1, 11},
+		"npm-cli-arborist/install-types-sw-only/package-lock.json": {1, 11},
 	}
 	manifest := readManifest(t)
 	files := fixtures(t)

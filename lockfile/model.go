@@ -4,7 +4,8 @@ package lockfile
 type Kind string
 
 // The kinds of entry. Only [KindRegistry] entries are audited; the others
-// carry a Reason saying what they are.
+// carry a Reason saying what they are (or, for [KindInvalid], what is
+// wrong with them).
 const (
 	// KindRoot is the project itself ("" in packages). It is not a package
 	// and never appears in Entries or Units.
@@ -27,6 +28,13 @@ const (
 	// KindRemote is a tarball URL that is not the registry tarball of the
 	// entry's name@version (or a resolved value of an unknown scheme).
 	KindRemote Kind = "remote"
+	// KindInvalid is an entry that cannot be used as written: a hostile or
+	// malformed path or name, a malformed integrity, a version that is not
+	// semver, a field of the wrong type (see the package documentation).
+	// Reason says what is wrong; Name, Version, Integrity and Resolved are
+	// as written, so they may be anything. It is never fetched: the audit
+	// reports it as a package that could not be checked.
+	KindInvalid Kind = "invalid"
 )
 
 // Lockfile is one parsed lockfile.
@@ -38,6 +46,9 @@ type Lockfile struct {
 	LockfileVersion int
 	// Name and Version describe the root project ("" when not recorded).
 	Name, Version string
+	// SHA256 is the SHA-256 digest of the bytes parsed: what a signed
+	// summary of the audit names as its subject.
+	SHA256 [32]byte
 	// Entries lists every entry but the root, sorted by Path.
 	Entries []Entry
 }
@@ -72,7 +83,8 @@ type Entry struct {
 	// Kind says where the contents come from.
 	Kind Kind
 	// Reason says, for every kind but registry, what the entry is and so why
-	// it is not audited, e.g. "git dependency git+ssh://...#sha".
+	// it is not audited, e.g. "git dependency git+ssh://...#sha", or for an
+	// invalid entry what is wrong with it.
 	Reason string
 	// Link is, for links, the target path relative to the project root.
 	Link string
@@ -183,8 +195,8 @@ func source(e *Entry) string {
 	case e.Kind == KindGit || e.Kind == KindRemote || (e.Kind == KindFile && e.Resolved != "" && !isFolderPath(e.Path)):
 		return e.Resolved
 	}
-	// Folders (workspaces, local directories) and empty install locations
-	// are their own source.
+	// Folders (workspaces, local directories), empty install locations and
+	// invalid entries are their own source.
 	return e.Path
 }
 

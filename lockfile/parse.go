@@ -2,6 +2,7 @@ package lockfile
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -22,15 +23,19 @@ type rawEntry struct {
 
 	link, dev, optional, devOptional, peer, inBundle bool
 
+	// problems found while reading the entry; any makes it KindInvalid.
+	problems []string
+
 	// v1 only
 	parent  int // index of the parent entry, -1 for top level
 	dropped bool
 }
 
 // parser turns one lockfile into a Lockfile. Syntax errors stop it at once;
-// other problems are collected (up to maxErrors) while the rest of the file
-// is still read, so that a syntax error later in the file wins and the user
-// sees every problem of a file at once.
+// other problems of the file are collected (up to maxErrors) while the rest
+// of the file is still read, so that a syntax error later in the file wins
+// and the user sees every problem of a file at once. A problem of one entry
+// is recorded in that entry, which becomes KindInvalid.
 type parser struct {
 	file string
 	sc   *scanner
@@ -78,6 +83,7 @@ func Parse(filename string, data []byte) (*Lockfile, error) {
 		}
 		return nil, err
 	}
+	lf.SHA256 = sha256.Sum256(data)
 	return lf, nil
 }
 
@@ -102,22 +108,45 @@ func hasConflictMarkers(s string) bool {
 	return strings.HasPrefix(s, "<<<<<<< ") || strings.Contains(s, "\n<<<<<<< ")
 }
 
-// errorf records a problem at a line, for an entry (path "" for the file).
-func (p *parser) errorf(line int, entry string, format string, args ...any) {
+// bad records a problem: in entry r (when not nil), which makes it invalid,
+// else as a problem of the file at line.
+func (p *parser) bad(r *rawEntry, line int, format string, args ...any) {
+	if r == nil {
+		p.errorf(line, format, args...)
+		return
+	}
+	r.addProblem(format, args...)
+}
+
+// addProblem records a problem of the entry. Quoted values are clipped.
+func (r *rawEntry) addProblem(format string, args ...any) {
+	const maxProblems = 3
+	if len(r.problems) == maxProblems {
+		r.problems = append(r.problems, "and more")
+	}
+	if len(r.problems) > maxProblems {
+		return
+	}
+	r.problems = append(r.problems, sprintClipped(format, args))
+}
+
+// errorf records a problem of the file at a line.
+func (p *parser) errorf(line int, format string, args ...any) {
 	if len(p.errs) >= maxErrors {
 		p.dropped++
 		return
 	}
+	p.errs = append(p.errs, lineError{line, fmt.Errorf("%w: %s:%d: %s", ErrMalformed, p.file, line, sprintClipped(format, args))})
+}
+
+// sprintClipped formats a message whose string arguments are clipped.
+func sprintClipped(format string, args []any) string {
 	for i, a := range args {
 		if s, ok := a.(string); ok {
 			args[i] = clip(s)
 		}
 	}
-	msg := fmt.Sprintf(format, args...)
-	if entry != "" {
-		msg = fmt.Sprintf("entry %q: %s", clip(entry), msg)
-	}
-	p.errs = append(p.errs, lineError{line, fmt.Errorf("%w: %s:%d: %s", ErrMalformed, p.file, line, msg)})
+	return fmt.Sprintf(format, args...)
 }
 
 // clip shortens a value quoted in an error message.
@@ -216,7 +245,7 @@ func (p *parser) parseTop() error {
 		if err := sc.end(); err != nil {
 			return err
 		}
-		p.errorf(line, "", "the file holds %s, not a lockfile object", t)
+		p.errorf(line, "the file holds %s, not a lockfile object", t)
 		return nil
 	}
 	if err := sc.beginObject(); err != nil {
@@ -234,11 +263,11 @@ func (p *parser) parseTop() error {
 		case "lockfileVersion":
 			err = p.readLockfileVersion(line)
 		case "name":
-			p.name, err = p.str("", "name")
+			p.name, err = p.str(nil, "name")
 		case "version":
-			p.version, err = p.str("", "version")
+			p.version, err = p.str(nil, "version")
 		case "requires":
-			p.requires, err = p.flag("", "requires")
+			p.requires, err = p.flag(nil, "requires")
 		case "packages":
 			err = p.parsePackages()
 		case "dependencies":
@@ -278,14 +307,14 @@ func (p *parser) readLockfileVersion(line int) error {
 	case typeInvalid:
 		return sc.errChar("looking for beginning of value")
 	default:
-		p.errorf(sc.line, "", "lockfileVersion is %s, want a number", t)
+		p.errorf(sc.line, "lockfileVersion is %s, want a number", t)
 		return sc.skip()
 	}
 }
 
-// str reads a string field; null reads as "". Another type is recorded as a
-// problem and skipped.
-func (p *parser) str(entry, field string) (string, error) {
+// str reads a string field of entry r (nil: of the file); null reads as "".
+// Another type is recorded as a problem and skipped.
+func (p *parser) str(r *rawEntry, field string) (string, error) {
 	sc := p.sc
 	switch t := sc.peekType(); t {
 	case typeString:
@@ -296,13 +325,14 @@ func (p *parser) str(entry, field string) (string, error) {
 	case typeInvalid:
 		return "", sc.errChar("looking for beginning of value")
 	default:
-		p.errorf(sc.line, entry, "%s is %s, want a string", field, t)
+		p.bad(r, sc.line, "%s is %s, want a string", field, t)
 		return "", sc.skip()
 	}
 }
 
-// flag reads a boolean field; null reads as false.
-func (p *parser) flag(entry, field string) (bool, error) {
+// flag reads a boolean field of entry r (nil: of the file); null reads as
+// false.
+func (p *parser) flag(r *rawEntry, field string) (bool, error) {
 	sc := p.sc
 	switch t := sc.peekType(); t {
 	case typeBool, typeNull:
@@ -310,13 +340,13 @@ func (p *parser) flag(entry, field string) (bool, error) {
 	case typeInvalid:
 		return false, sc.errChar("looking for beginning of value")
 	default:
-		p.errorf(sc.line, entry, "%s is %s, want true or false", field, t)
+		p.bad(r, sc.line, "%s is %s, want true or false", field, t)
 		return false, sc.skip()
 	}
 }
 
-// strings reads an array of strings.
-func (p *parser) strList(entry, field string) ([]string, error) {
+// strList reads an array of strings of the root entry.
+func (p *parser) strList(field string) ([]string, error) {
 	sc := p.sc
 	switch t := sc.peekType(); t {
 	case typeArray:
@@ -326,7 +356,7 @@ func (p *parser) strList(entry, field string) ([]string, error) {
 	case typeInvalid:
 		return nil, sc.errChar("looking for beginning of value")
 	default:
-		p.errorf(sc.line, entry, "%s is %s, want an array of strings", field, t)
+		p.errorf(sc.line, "%s is %s, want an array of strings", field, t)
 		return nil, sc.skip()
 	}
 	if err := sc.beginArray(); err != nil {
@@ -345,7 +375,7 @@ func (p *parser) strList(entry, field string) ([]string, error) {
 			if t == typeInvalid {
 				return nil, sc.errChar("looking for beginning of value")
 			}
-			p.errorf(sc.line, entry, "%s lists %s, want strings", field, t)
+			p.errorf(sc.line, "%s lists %s, want strings", field, t)
 			if err := sc.skip(); err != nil {
 				return nil, err
 			}
@@ -364,7 +394,7 @@ func (p *parser) strList(entry, field string) ([]string, error) {
 func (p *parser) workspacesField() ([]string, error) {
 	sc := p.sc
 	if sc.peekType() != typeObject {
-		return p.strList("", "workspaces")
+		return p.strList("the root entry's workspaces")
 	}
 	if err := sc.beginObject(); err != nil {
 		return nil, err
@@ -379,7 +409,7 @@ func (p *parser) workspacesField() ([]string, error) {
 			return out, nil
 		}
 		if key == "packages" {
-			out, err = p.strList("", "workspaces.packages")
+			out, err = p.strList("the root entry's workspaces.packages")
 		} else {
 			err = sc.skip()
 		}
@@ -391,8 +421,9 @@ func (p *parser) workspacesField() ([]string, error) {
 
 // object checks that the value at pos is an object and consumes its '{'.
 // ok is false when it is null (null reports true) or of another type (a
-// problem then recorded and the value skipped).
-func (p *parser) object(line int, entry, what string) (ok, null bool, err error) {
+// problem of entry r, or of the file when r is nil, then recorded and the
+// value skipped).
+func (p *parser) object(r *rawEntry, line int, what string) (ok, null bool, err error) {
 	sc := p.sc
 	switch t := sc.peekType(); t {
 	case typeObject:
@@ -403,7 +434,7 @@ func (p *parser) object(line int, entry, what string) (ok, null bool, err error)
 		_, _, err := sc.literal()
 		return false, true, err
 	default:
-		p.errorf(line, entry, "%s is %s, want an object", what, t)
+		p.bad(r, line, "%s is %s, want an object", what, t)
 		return false, false, sc.skip()
 	}
 }
@@ -415,7 +446,7 @@ func (p *parser) parsePackages() error {
 	p.pkgs = p.pkgs[:0]
 	clear(p.pkgIndex)
 	p.rootName, p.rootVersion, p.workspaces = "", "", nil
-	ok, _, err := p.object(sc.line, "", "packages")
+	ok, _, err := p.object(nil, sc.line, "packages")
 	if err != nil || !ok {
 		return err
 	}
@@ -440,12 +471,8 @@ func (p *parser) parsePackages() error {
 			continue
 		}
 		r := rawEntry{key: key, path: key, line: line, parent: -1}
-		valid, err := p.parseEntry(&r, false)
-		if err != nil {
+		if err := p.parseEntry(&r, false); err != nil {
 			return err
-		}
-		if !valid {
-			continue
 		}
 		if i, dup := p.pkgIndex[key]; dup {
 			p.pkgs[i] = r
@@ -460,7 +487,7 @@ func (p *parser) parsePackages() error {
 func (p *parser) parseRoot(line int) error {
 	sc := p.sc
 	p.rootName, p.rootVersion, p.workspaces = "", "", nil
-	ok, _, err := p.object(line, "", `the root entry ""`)
+	ok, _, err := p.object(nil, line, `the root entry ""`)
 	if err != nil || !ok {
 		return err
 	}
@@ -474,9 +501,9 @@ func (p *parser) parseRoot(line int) error {
 		}
 		switch key {
 		case "name":
-			p.rootName, err = p.str(`""`, key)
+			p.rootName, err = p.str(nil, "the root entry's name")
 		case "version":
-			p.rootVersion, err = p.str(`""`, key)
+			p.rootVersion, err = p.str(nil, "the root entry's version")
 		case "workspaces":
 			p.workspacesLine = sc.line
 			p.workspaces, err = p.workspacesField()
@@ -490,64 +517,72 @@ func (p *parser) parseRoot(line int) error {
 }
 
 // parseEntry reads the object of one entry into r. For v1 it also reads the
-// nested dependencies, appending them to p.pkgs. valid is false when the
-// entry is not an object (a problem then recorded).
-func (p *parser) parseEntry(r *rawEntry, v1 bool) (valid bool, err error) {
+// nested dependencies, appending them to p.pkgs (r first). An entry that
+// is not an object is kept with that problem.
+func (p *parser) parseEntry(r *rawEntry, v1 bool) error {
+	if !v1 {
+		return p.readEntry(r, -1)
+	}
+	self := len(p.pkgs)
+	p.pkgs = append(p.pkgs, *r)
+	err := p.readEntry(r, self)
+	p.pkgs[self] = *r
+	return err
+}
+
+// readEntry reads the object of entry r; self is its index in p.pkgs for
+// v1 (whose nested dependencies it reads too), else -1.
+func (p *parser) readEntry(r *rawEntry, self int) error {
 	sc := p.sc
-	where := r.path
-	ok, null, err := p.object(r.line, where, "the entry")
-	if err != nil {
-		return false, err
-	}
-	if !ok {
+	v1 := self >= 0
+	ok, null, err := p.object(r, r.line, "the entry")
+	if err != nil || !ok {
 		if null {
-			p.errorf(r.line, where, "the entry is null, want an object")
+			r.addProblem("the entry is null, want an object")
 		}
-		return false, nil
-	}
-	self := -1
-	if v1 {
-		self = len(p.pkgs)
-		p.pkgs = append(p.pkgs, *r)
+		return err
 	}
 	for first := true; ; first = false {
 		key, line, ok, err := sc.member(first)
 		if err != nil {
-			return false, err
+			return err
 		}
 		if !ok {
-			break
+			return nil
 		}
 		switch key {
 		case "name":
-			r.name, err = p.str(where, key)
+			r.name, err = p.str(r, key)
 		case "version":
-			r.version, err = p.str(where, key)
+			r.version, err = p.str(r, key)
 		case "resolved":
-			r.resolved, err = p.str(where, key)
+			r.resolved, err = p.str(r, key)
 		case "integrity":
-			r.integrity, err = p.str(where, key)
+			r.integrity, err = p.str(r, key)
 		case "link":
-			r.link, err = p.flag(where, key)
+			r.link, err = p.flag(r, key)
 		case "dev":
-			r.dev, err = p.flag(where, key)
+			r.dev, err = p.flag(r, key)
 		case "optional":
-			r.optional, err = p.flag(where, key)
+			r.optional, err = p.flag(r, key)
 		case "devOptional":
-			r.devOptional, err = p.flag(where, key)
+			r.devOptional, err = p.flag(r, key)
 		case "peer":
-			r.peer, err = p.flag(where, key)
+			r.peer, err = p.flag(r, key)
 		case "inBundle":
-			r.inBundle, err = p.flag(where, key)
+			r.inBundle, err = p.flag(r, key)
 		case "bundled":
 			if v1 {
-				r.inBundle, err = p.flag(where, key)
+				r.inBundle, err = p.flag(r, key)
 			} else {
 				err = sc.skip()
 			}
 		case "dependencies":
 			if v1 {
-				err = p.parseV1Deps(line, self)
+				var problem string
+				if problem, err = p.parseV1Deps(line, self); problem != "" {
+					r.addProblem("%s", problem)
+				}
 			} else {
 				err = sc.skip()
 			}
@@ -555,13 +590,9 @@ func (p *parser) parseEntry(r *rawEntry, v1 bool) (valid bool, err error) {
 			err = sc.skip()
 		}
 		if err != nil {
-			return false, err
+			return err
 		}
 	}
-	if v1 {
-		p.pkgs[self] = *r
-	}
-	return true, nil
 }
 
 // markDependencies records where the top-level dependencies object is and
@@ -595,47 +626,50 @@ func (p *parser) markDependencies(line int) error {
 // parseV1 reads the recorded top-level dependencies object as a v1 tree.
 func (p *parser) parseV1() ([]rawEntry, error) {
 	if p.depsOff < 0 {
-		p.errorf(p.depsKeyLine, "", "dependencies is not an object")
+		p.errorf(p.depsKeyLine, "dependencies is not an object")
 		return nil, nil
 	}
 	sc := p.sc
 	sc.pos, sc.line, sc.lineStart, sc.depth = p.depsOff, p.depsLine, p.depsLineBeg, 1
 	p.pkgs = p.pkgs[:0]
-	if err := p.parseV1Deps(p.depsKeyLine, -1); err != nil {
+	if _, err := p.parseV1Deps(p.depsKeyLine, -1); err != nil {
 		return nil, err
 	}
 	return p.pkgs, nil
 }
 
 // parseV1Deps reads a v1 dependencies object whose entries are children of
-// the entry at index parent (-1 for the top level).
-func (p *parser) parseV1Deps(line, parent int) error {
+// the entry at index parent (-1 for the top level). A nested dependencies
+// value that is not an object is returned as a problem of its entry.
+func (p *parser) parseV1Deps(line, parent int) (problem string, err error) {
 	sc := p.sc
-	where, prefix := "", ""
+	prefix := ""
 	if parent >= 0 {
-		where = p.pkgs[parent].path
-		prefix = where + "/"
+		prefix = p.pkgs[parent].path + "/"
+		if t := sc.peekType(); t != typeObject && t != typeNull && t != typeInvalid {
+			return fmt.Sprintf("dependencies is %s, want an object", t), sc.skip()
+		}
 	}
-	ok, _, err := p.object(line, where, "dependencies")
+	ok, _, err := p.object(nil, line, "dependencies")
 	if err != nil || !ok {
-		return err
+		return "", err
 	}
 	for first := true; ; first = false {
 		key, line, ok, err := sc.member(first)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if !ok {
-			return nil
+			return "", nil
 		}
 		r := rawEntry{key: key, line: line, parent: parent}
 		if p.pathBytes += len(prefix) + len("node_modules/") + len(key); p.pathBytes <= p.pathBudget {
 			r.path = prefix + "node_modules/" + key
 		} else if p.pathBytes-len(prefix)-len("node_modules/")-len(key) <= p.pathBudget {
-			p.errorf(line, "", "dependencies are nested too deep: their install paths would take more than %d bytes", p.pathBudget)
+			p.errorf(line, "dependencies are nested too deep: their install paths would take more than %d bytes", p.pathBudget)
 		}
-		if _, err := p.parseEntry(&r, true); err != nil {
-			return err
+		if err := p.parseEntry(&r, true); err != nil {
+			return "", err
 		}
 	}
 }

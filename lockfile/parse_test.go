@@ -491,25 +491,11 @@ func TestParseErrors(t *testing.T) {
 		{"lockfileVersion as a string", `{"lockfileVersion": "3"}`, []error{ErrMalformed}, nil, []string{":1: lockfileVersion is a string, want a number"}},
 		{"ancient lockfile", "{\n  \"lockfileVersion\": 1,\n  \"dependencies\": {\"a\": {\"version\": \"https://r.invalid/a/-/a-1.0.0.tgz\"}}\n}", []error{ErrMalformed}, nil, []string{file + ":2: ancient lockfile", "npm install --package-lock-only"}},
 		{"packages is an array", `{"lockfileVersion": 3, "packages": []}`, []error{ErrMalformed}, nil, []string{"packages is an array, want an object"}},
-		{"entry is null", "{\"lockfileVersion\": 3, \"packages\": {\n\"node_modules/a\": null}}", []error{ErrMalformed}, nil, []string{file + `:2: entry "node_modules/a": the entry is null, want an object`}},
-		{"entry is a string", `{"lockfileVersion": 3, "packages": {"node_modules/a": "1.0.0"}}`, []error{ErrMalformed}, nil, []string{`entry "node_modules/a": the entry is a string, want an object`}},
-		{"version is a number", "{\"lockfileVersion\": 3, \"packages\": {\"node_modules/a\": {\n\"version\": 1}}}", []error{ErrMalformed}, nil, []string{file + `:2: entry "node_modules/a": version is a number, want a string`}},
-		{"dev is a string", `{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0", "dev": "true"}}}`, []error{ErrMalformed}, nil, []string{`entry "node_modules/a": dev is a string, want true or false`}},
-		{"v1 bundled is a string", `{"lockfileVersion": 1, "requires": true, "dependencies": {"a": {"version": "1.0.0", "dependencies": {"b": {"version": "1.0.0", "bundled": "true"}}}}}`, []error{ErrMalformed}, nil, []string{`entry "node_modules/a/node_modules/b": bundled is a string`}},
-		{"workspaces are numbers", `{"lockfileVersion": 3, "packages": {"": {"workspaces": [1]}}}`, []error{ErrMalformed}, nil, []string{"workspaces lists a number, want strings"}},
-		{"integrity without version or resolved", "{\"lockfileVersion\": 3, \"packages\": {\n  \"node_modules/a\": {\"integrity\": \"" + sriA + "\"}}}", []error{ErrMalformed}, nil, []string{file + `:2: entry "node_modules/a": an integrity but no version and no resolved URL`}},
-		{"version is a range", `{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "^1.0.0"}}}`, []error{ErrMalformed}, nil, []string{`version "^1.0.0" is not a semantic version`}},
-		{"v1 version is a tag", `{"lockfileVersion": 1, "requires": true, "dependencies": {"a": {"version": "latest"}}}`, []error{ErrMalformed}, nil, []string{`entry "node_modules/a": version "latest" is not a version`}},
-		{"v1 bad alias", `{"lockfileVersion": 1, "requires": true, "dependencies": {"a": {"version": "npm:b@^1"}}}`, []error{ErrMalformed}, nil, []string{`version "npm:b@^1" is not an npm:name@version alias`}},
-		{"malformed integrity", `{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0", "integrity": "sha512-not base64!"}}}`, []error{ErrMalformed}, nil, []string{`integrity "sha512-not base64!" is malformed`}},
-		{"short sha512", `{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0", "integrity": "sha512-AAAA"}}}`, []error{ErrMalformed}, nil, []string{"sha512 digest has 3 bytes, want 64"}},
-		{"invalid registry name", `{"lockfileVersion": 3, "packages": {"node_modules/a": {"name": "A B", "version": "1.0.0"}}}`, []error{ErrMalformed}, nil, []string{`"A B" is not a valid package name`}},
-		{"absolute path", `{"lockfileVersion": 3, "packages": {"/etc/x": {"version": "1.0.0"}}}`, []error{ErrMalformed}, nil, []string{`entry "/etc/x": the install path is an absolute path`}},
-		{"dot-dot inside a path", `{"lockfileVersion": 3, "packages": {"node_modules/../x": {"version": "1.0.0"}}}`, []error{ErrMalformed}, nil, []string{`".." path segment`}},
-		{"link without target", `{"lockfileVersion": 3, "packages": {"node_modules/a": {"link": true}}}`, []error{ErrMalformed}, nil, []string{"a link without a resolved target"}},
-		{"v1 key that is not a folder name", `{"lockfileVersion": 1, "requires": true, "dependencies": {"../a": {"version": "1.0.0"}}}`, []error{ErrMalformed}, nil, []string{`dependency key "../a" is not a package folder name`}},
+		{"workspaces are numbers", `{"lockfileVersion": 3, "packages": {"": {"workspaces": [1]}}}`, []error{ErrMalformed}, nil, []string{"the root entry's workspaces lists a number, want strings"}},
+		{"root name is a number", `{"lockfileVersion": 3, "packages": {"": {"name": 1}}}`, []error{ErrMalformed}, nil, []string{"the root entry's name is a number, want a string"}},
+		{"top-level name is an object", `{"name": {}, "lockfileVersion": 3, "packages": {}}`, []error{ErrMalformed}, nil, []string{":1: name is an object, want a string"}},
+		{"v1 dependencies is an array", `{"lockfileVersion": 1, "requires": true, "dependencies": []}`, []error{ErrMalformed}, nil, []string{"dependencies is not an object"}},
 		{"too deep", strings.Repeat("[", 10001) + strings.Repeat("]", 10001), []error{ErrSyntax}, nil, []string{"exceeded max depth"}},
-		{"folder name too long", `{"lockfileVersion": 3, "packages": {"node_modules/` + strings.Repeat("a", 256) + `": {"version": "1.0.0"}}}`, []error{ErrMalformed}, nil, []string{"has a folder name longer than 255 bytes"}},
 		{"v1 tree too deep", `{"lockfileVersion": 1, "requires": true, "dependencies": ` + strings.Repeat(`{"a": {"version": "1.0.0", "dependencies": `, 4000) + "{}" + strings.Repeat("}}", 4000) + "}", []error{ErrMalformed}, nil, []string{"dependencies are nested too deep"}},
 		{"workspaces too many", `{"lockfileVersion": 3, "packages": {"": {"workspaces": [` + manyPatterns(1001) + `]}, "x": {}}}`, []error{ErrMalformed}, nil, []string{"workspaces are too many or too complex"}},
 	}
@@ -548,14 +534,14 @@ func TestParseErrors(t *testing.T) {
 // together, in line order, and capped.
 func TestParseErrorsCollected(t *testing.T) {
 	var b strings.Builder
-	b.WriteString("{\"lockfileVersion\": 3, \"packages\": {\n")
+	b.WriteString("{\"lockfileVersion\": 3, \"packages\": {\"\": {\"workspaces\": [\n")
 	for i := range 15 {
 		if i > 0 {
 			b.WriteString(",\n")
 		}
-		fmt.Fprintf(&b, "\"node_modules/p%d\": {\"version\": \"x%d\"}", i, i)
+		fmt.Fprintf(&b, "%d", i)
 	}
-	b.WriteString("}}")
+	b.WriteString("]}}}")
 	_, err := Parse("f.json", []byte(b.String()))
 	if !errors.Is(err, ErrMalformed) {
 		t.Fatalf("got %v, want ErrMalformed", err)
@@ -565,12 +551,134 @@ func TestParseErrorsCollected(t *testing.T) {
 		t.Fatalf("got %d lines, want %d:\n%s", len(lines), maxErrors+1, err)
 	}
 	for i := range maxErrors {
-		if want := fmt.Sprintf("f.json:%d: entry \"node_modules/p%d\"", i+2, i); !strings.Contains(lines[i], want) {
+		if want := fmt.Sprintf("f.json:%d: the root entry's workspaces lists a number", i+2); !strings.Contains(lines[i], want) {
 			t.Errorf("line %d is %q, want %q", i, lines[i], want)
 		}
 	}
 	if !strings.Contains(lines[maxErrors], "5 more problems not shown") {
 		t.Errorf("last line %q does not count the rest", lines[maxErrors])
+	}
+}
+
+// TestParseInvalidEntries checks that a problem of one entry makes that
+// entry KindInvalid, with its line and a reason saying what is wrong, and
+// leaves every other entry as it would be without it.
+func TestParseInvalidEntries(t *testing.T) {
+	const good = `"node_modules/good": {"version": "1.0.0", "resolved": "https://r.invalid/good/-/good-1.0.0.tgz", "integrity": "` + sriA + `"}`
+	const goodV1 = `"good": {"version": "1.0.0", "resolved": "https://r.invalid/good/-/good-1.0.0.tgz", "integrity": "` + sriA + `"}`
+	upper := "SHA512" + strings.TrimPrefix(sriA, "sha512")
+	tests := []struct {
+		name string
+		v1   bool
+		// entry is the bad member, written on line 3 after the good one.
+		entry, path, entryName, reason string
+	}{
+		{name: "entry is null", entry: `"node_modules/a": null`, path: "node_modules/a", entryName: "a",
+			reason: "the entry is null, want an object"},
+		{name: "entry is a string", entry: `"node_modules/a": "1.0.0"`, path: "node_modules/a", entryName: "a",
+			reason: "the entry is a string, want an object"},
+		{name: "version is a number", entry: `"node_modules/a": {"version": 1}`, path: "node_modules/a", entryName: "a",
+			reason: "version is a number, want a string"},
+		{name: "dev is a string", entry: `"node_modules/a": {"version": "1.0.0", "dev": "true"}`, path: "node_modules/a", entryName: "a",
+			reason: "dev is a string, want true or false"},
+		{name: "several problems, capped", entry: `"node_modules/a": {"name": 1, "version": 1, "resolved": 1, "integrity": 1, "dev": 1}`, path: "node_modules/a", entryName: "a",
+			reason: "name is a number, want a string; version is a number, want a string; resolved is a number, want a string; and more"},
+		{name: "integrity without version or resolved", entry: `"node_modules/a": {"integrity": "` + sriA + `"}`, path: "node_modules/a", entryName: "a",
+			reason: "an integrity but no version and no resolved URL"},
+		{name: "version is a range", entry: `"node_modules/a": {"version": "^1.0.0"}`, path: "node_modules/a", entryName: "a",
+			reason: `"^1.0.0" is not a semantic version`},
+		{name: "version beyond npm's range", entry: `"node_modules/a": {"version": "9007199254740992.0.0"}`, path: "node_modules/a", entryName: "a",
+			reason: "larger than 2^53-1"},
+		{name: "malformed integrity", entry: `"node_modules/a": {"version": "1.0.0", "integrity": "sha512-not base64!"}`, path: "node_modules/a", entryName: "a",
+			reason: "malformed integrity: token \"sha512-not\""},
+		{name: "short sha512", entry: `"node_modules/a": {"version": "1.0.0", "integrity": "sha512-AAAA"}`, path: "node_modules/a", entryName: "a",
+			reason: "the sha512 digest has 3 bytes, want 64"},
+		{name: "upper-case algorithm", entry: `"node_modules/a": {"version": "1.0.0", "integrity": "` + upper + `"}`, path: "node_modules/a", entryName: "a",
+			reason: `algorithm "SHA512" is not lower case: npm ignores such a hash, so it pins nothing`},
+		{name: "invalid registry name", entry: `"node_modules/a": {"name": "A B", "version": "1.0.0"}`, path: "node_modules/a", entryName: "A B",
+			reason: `invalid package name: "A B": " " is not a URL-safe character`},
+		{name: "name field climbing out", entry: `"node_modules/a": {"name": "../../etc", "version": "1.0.0"}`, path: "node_modules/a", entryName: "../../etc",
+			reason: `invalid package name: "../../etc"`},
+		{name: "absolute path", entry: `"/etc/x": {"version": "1.0.0"}`, path: "/etc/x", entryName: "/etc/x",
+			reason: "the path is an absolute path"},
+		{name: "dot-dot inside a path", entry: `"node_modules/../../x": {"version": "1.0.0"}`, path: "node_modules/../../x", entryName: "../../x",
+			reason: `the path has a ".." path segment after the first folder`},
+		{name: "NUL in a path", entry: `"node_modules/a\u0000b": {"version": "1.0.0"}`, path: "node_modules/a\x00b", entryName: "a\x00b",
+			reason: "the path has a control character at byte 14"},
+		{name: "terminal escape in a name", entry: `"node_modules/a": {"name": "a\u001b[2J", "version": "1.0.0"}`, path: "node_modules/a", entryName: "a\x1b[2J",
+			reason: "name has a control character at byte 1"},
+		{name: "control character in a git dependency's resolved", entry: `"node_modules/a": {"resolved": "git+ssh://h.invalid/a.git#\u0007"}`, path: "node_modules/a", entryName: "a",
+			reason: "resolved has a control character"},
+		{name: "link without target", entry: `"node_modules/a": {"link": true}`, path: "node_modules/a", entryName: "a",
+			reason: "a link without a resolved target"},
+		{name: "folder name too long", entry: `"node_modules/` + strings.Repeat("a", 256) + `": {"version": "1.0.0"}`, path: "node_modules/" + strings.Repeat("a", 256),
+			entryName: strings.Repeat("a", 256), reason: "has a folder name longer than 255 bytes"},
+		{name: "v1 bundled is a string", v1: true, entry: `"a": {"version": "1.0.0", "bundled": "true"}`, path: "node_modules/a", entryName: "a",
+			reason: "bundled is a string, want true or false"},
+		{name: "v1 version is a tag", v1: true, entry: `"a": {"version": "latest"}`, path: "node_modules/a", entryName: "a",
+			reason: `version "latest" is not a version`},
+		{name: "v1 bad alias", v1: true, entry: `"a": {"version": "npm:b@^1"}`, path: "node_modules/a", entryName: "a",
+			reason: `version "npm:b@^1" is not an npm:name@version alias`},
+		{name: "v1 link to the project itself", v1: true, entry: `"a": {"version": "file:."}`, path: "node_modules/a", entryName: "a",
+			reason: `version "file:." links to the project itself`},
+		{name: "v1 key that is not a folder name", v1: true, entry: `"../a": {"version": "1.0.0"}`, path: "node_modules/../a", entryName: "../a",
+			reason: `dependency key "../a" is not a package folder name`},
+		{name: "v1 dependencies of an entry is a string", v1: true, entry: `"a": {"version": "1.0.0", "dependencies": "b"}`, path: "node_modules/a", entryName: "a",
+			reason: "dependencies is a string, want an object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "{\"lockfileVersion\": 3, \"packages\": {\n" + good + ",\n" + tt.entry + "\n}}"
+			if tt.v1 {
+				src = "{\"lockfileVersion\": 1, \"requires\": true, \"dependencies\": {\n" + goodV1 + ",\n" + tt.entry + "\n}}"
+			}
+			lf := mustParse(t, src)
+			if g := find(t, lf, "node_modules/good"); g.Kind != KindRegistry || g.Line != 2 {
+				t.Errorf("the good entry beside it: %+v", *g)
+			}
+			e := find(t, lf, tt.path)
+			if e.Kind != KindInvalid || e.Line != 3 || e.Name != tt.entryName || !strings.HasPrefix(e.Reason, "invalid entry: ") ||
+				!strings.Contains(e.Reason, tt.reason) {
+				t.Errorf("got %+v\nwant kind invalid, line 3, name %q, a reason saying %q", *e, tt.entryName, tt.reason)
+			}
+			units := Units(lf)
+			if len(units) != len(lf.Entries) {
+				t.Errorf("%d units for %d entries", len(units), len(lf.Entries))
+			}
+		})
+	}
+}
+
+// TestParseInvalidV1Subtree checks that the dependencies of an invalid v1
+// entry are still read: each is judged on its own.
+func TestParseInvalidV1Subtree(t *testing.T) {
+	lf := mustParse(t, `{"lockfileVersion": 1, "requires": true, "dependencies": {
+  "a": {"version": "1.0.0", "integrity": "sha512-AAAA", "dependencies": {
+    "b": {"version": "2.0.0", "integrity": "`+sriB+`"}
+  }},
+  "c\u0000": {"version": "1.0.0", "dependencies": {"d": {"version": "1.0.0"}}}
+}}`)
+	checkEntries(t, lf, []Entry{
+		{Path: "node_modules/a", Name: "a", Version: "1.0.0", Integrity: "sha512-AAAA", Kind: KindInvalid, Reason: "the sha512 digest has 3 bytes", Line: 2},
+		{Path: "node_modules/a/node_modules/b", Name: "b", Version: "2.0.0", Integrity: sriB, Kind: KindRegistry, Line: 3},
+		{Path: "node_modules/c\x00", Name: "c\x00", Version: "1.0.0", Kind: KindInvalid, Reason: "the path has a control character", Line: 5},
+		{Path: "node_modules/c\x00/node_modules/d", Name: "d", Version: "1.0.0", Kind: KindInvalid, Reason: "the path has a control character", Line: 5},
+	})
+}
+
+// TestParseV1SamePathOtherContents checks that two file: links listing
+// other contents at one path make that entry invalid, not the file.
+func TestParseV1SamePathOtherContents(t *testing.T) {
+	lf := mustParse(t, `{"lockfileVersion": 1, "requires": true, "dependencies": {
+  "a": {"version": "file:lib", "dependencies": {"x": {"version": "1.0.0"}}},
+  "b": {"version": "file:lib", "dependencies": {"x": {"version": "2.0.0"}}}
+}}`)
+	e := find(t, lf, "lib/node_modules/x")
+	if e.Kind != KindInvalid || e.Line != 2 || !strings.Contains(e.Reason, "the entry on line 3 is installed at the same path with other contents") {
+		t.Errorf("got %+v", *e)
+	}
+	if a := find(t, lf, "node_modules/a"); a.Kind != KindLink {
+		t.Errorf("the link itself: %+v", *a)
 	}
 }
 

@@ -55,6 +55,8 @@ func BenchmarkRender(b *testing.B) {
 		{"sarif", Options{}},
 		{"markdown", Options{}},
 		{"markdown", Options{All: true}},
+		{"cyclonedx", Options{}},
+		{"spdx", Options{}},
 	} {
 		name := tt.format
 		if tt.opts.All {

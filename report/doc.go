@@ -1,11 +1,12 @@
-// Package report renders an [audit.Result] as a table, JSON, SARIF 2.1.0 or
-// markdown.
+// Package report renders an [audit.Result] as a table, JSON, SARIF 2.1.0,
+// markdown, or an SBOM (CycloneDX 1.6 or SPDX 2.3 JSON).
 //
 // # What it owns
 //
 // The output formats and nothing else: it never decides whether an audit
 // passed (that is audit's findings and cmd/provaudit's exit codes), and it is
-// the only package that imports tablewriter or knows SARIF.
+// the only package that imports tablewriter, cyclonedx-go or tools-golang, or
+// knows SARIF.
 //
 // # Formats
 //
@@ -20,6 +21,15 @@
 //     code scanning.
 //   - markdown ([Markdown]): a short report for pull request comments and
 //     $GITHUB_STEP_SUMMARY.
+//   - cyclonedx ([CycloneDX]) and spdx ([SPDX]): a bill of materials with
+//     one component (package) per package of the result, skipped ones
+//     included, with its purl, the lockfile integrity as hashes, its
+//     dev/optional scope and the verification as properties (CycloneDX) or
+//     annotations (SPDX) named provaudit:* ([PropStatus] and the other
+//     Prop constants). Both are deterministic: the serial number and the
+//     document namespace are a name-based UUID of the result, and the
+//     timestamps are the audit's start time; both validate against the
+//     official JSON schemas (internal/sbomschema holds them for the tests).
 //
 // [Render] picks one by name (see [Formats]).
 //

@@ -47,6 +47,9 @@ func newResult(pkgs ...audit.Package) *audit.Result {
 	r.Summary = summarize(pkgs)
 	r.Summary.StartedAt = goldenStart
 	r.Summary.DurationMS = 1234
+	r.Trust = audit.TrustInfo{TrustedRoot: "embedded", NpmKeys: "embedded"}
+	r.Registries = []audit.Registry{{URL: "https://registry.invalid/", Source: "--registry", NamedBy: audit.NamedByUser, Keys: "listed",
+		Packages: r.Summary.Audited, Checked: r.Summary.Checked}}
 	return r
 }
 
@@ -69,11 +72,16 @@ func summarize(pkgs []audit.Package) audit.Summary {
 		case audit.StatusError:
 			s.Error++
 		}
-		if p.RegistrySignature != nil && p.RegistrySignature.Status == audit.CheckVerified {
+		sig := p.RegistrySignature != nil && p.RegistrySignature.Status == audit.CheckVerified
+		att := p.Attestations != nil && p.Attestations.Status == audit.CheckVerified
+		if sig {
 			s.SignaturesVerified++
 		}
-		if p.Attestations != nil && p.Attestations.Status == audit.CheckVerified {
+		if att {
 			s.AttestationsVerified++
+		}
+		if sig || att {
+			s.Checked++
 		}
 		s.Findings += len(p.Findings)
 	}
@@ -91,7 +99,7 @@ func registryPkg(name, version string, line int, paths ...string) audit.Package 
 	}
 }
 
-func sigVerified(key string, judged time.Time, source string) *audit.SignatureCheck {
+func sigVerified(key string, judged time.Time, source audit.TimeSource) *audit.SignatureCheck {
 	return &audit.SignatureCheck{
 		Status: audit.CheckVerified, Reason: "signature by " + key + " verified",
 		KeyID: key, Pinned: &pinned, JudgedAt: &judged, TimeSource: source,
@@ -192,6 +200,19 @@ func mixedResult() *audit.Result {
 	signedNoProv.Findings = []audit.Finding{{Rule: audit.RuleProvenanceMissing, Severity: audit.SeverityMedium,
 		Message: "the version has no provenance attestation (--require-provenance)"}}
 
+	untrusted := registryPkg("@evil/pkg", "1.0.0", 60)
+	untrusted.Status = audit.StatusUnsigned
+	untrusted.RegistrySignature = &audit.SignatureCheck{Status: audit.CheckUntrusted, KeyID: "SHA256:evilkey", Pinned: new(bool),
+		Reason: "signature 0 verifies only with SHA256:evilkey, a key the registry lists but nothing trusts"}
+	untrusted.Attestations = &audit.AttestationCheck{Status: audit.CheckUntrusted, PredicateTypes: []string{predicatePublish},
+		Reason: "publish attestation (0): signed with SHA256:evilkey, a key the registry lists but nothing trusts"}
+	untrusted.Reason = "no registry signature by a trusted key: " + untrusted.RegistrySignature.Reason
+	hint := " (https://evil.invalid/ was named only by the audited project, in /src/app/.npmrc:1, so the keys its key endpoint lists are not trusted)"
+	untrusted.Findings = []audit.Finding{
+		{Rule: audit.RuleAttestationUntrusted, Severity: audit.SeverityHigh, Message: "the publish attestation is signed by a key nothing trusts: " + untrusted.Attestations.Reason + hint},
+		{Rule: audit.RuleSignatureUntrusted, Severity: audit.SeverityHigh, Message: "the registry signature is by a key nothing trusts: " + untrusted.RegistrySignature.Reason + hint},
+	}
+
 	netErr := registryPkg("chalk", "5.3.0", 76)
 	netErr.Status = audit.StatusError
 	netErr.Reason = "GET https://registry.invalid/chalk: dial tcp: lookup registry.invalid: no such host"
@@ -205,8 +226,31 @@ func mixedResult() *audit.Result {
 	omitted.Status, omitted.Reason = audit.StatusSkipped, "omitted by --omit"
 
 	// Lockfile order (by line) is the order audit reports packages in.
-	return newResult(workspace, keylessUnsigned, keylessVerified, netErr, verified, git, badSig, unsigned,
+	r := newResult(workspace, keylessUnsigned, keylessVerified, untrusted, netErr, verified, git, badSig, unsigned,
 		signedNoProv, mismatch, signed, badAtt, omitted)
+	// Three registries: the default one, a scoped one without keys, and
+	// one only the project's .npmrc names.
+	r.Registries[0].Packages, r.Registries[0].Checked = 8, 6
+	r.Registries = append(r.Registries,
+		audit.Registry{URL: "https://evil.invalid/", Source: "/src/app/.npmrc:1", NamedBy: audit.NamedByProject, Keys: "listed", Packages: 1},
+		audit.Registry{URL: "https://internal.invalid/", Source: "/home/dev/.npmrc:3", NamedBy: audit.NamedByUser, Keys: "none", Packages: 2, Checked: 1})
+	return r
+}
+
+// uncheckedResult audits packages and checks none of them: a mirror that
+// strips signatures, attestations and its key endpoint. No finding, and
+// still no pass.
+func uncheckedResult() *audit.Result {
+	a := registryPkg("semver", "7.6.3", 90)
+	a.Status, a.Reason = audit.StatusUnsigned, "the registry publishes no signing keys and the version has no attestations"
+	a.RegistrySignature = &audit.SignatureCheck{Status: audit.CheckUnsupported, Reason: "the version carries no signature and the registry publishes no signing keys"}
+	a.Attestations = attMissing
+	b := registryPkg("ms", "2.1.3", 120)
+	b.Status, b.Reason, b.RegistrySignature, b.Attestations = a.Status, a.Reason, a.RegistrySignature, attMissing
+	r := newResult(a, b)
+	r.Registries[0].Keys = "none"
+	r.Registries[0].Source = "environment variable npm_config_registry"
+	return r
 }
 
 // cleanResult passes: every package verified or signed, one skipped.

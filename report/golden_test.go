@@ -30,6 +30,7 @@ var fixtures = []struct {
 	{"incomplete", incompleteResult},
 	{"hostile", hostileResult},
 	{"empty", emptyResult},
+	{"unchecked", uncheckedResult},
 }
 
 // variants are the renderings each fixture has a golden for.
@@ -45,6 +46,8 @@ var variants = []struct {
 	{"sarif", func(b *bytes.Buffer, r *audit.Result) error { return SARIF(b, r) }},
 	{"markdown", func(b *bytes.Buffer, r *audit.Result) error { return Markdown(b, r, Options{}) }},
 	{"markdown-all", func(b *bytes.Buffer, r *audit.Result) error { return Markdown(b, r, Options{All: true}) }},
+	{"cyclonedx", func(b *bytes.Buffer, r *audit.Result) error { return CycloneDX(b, r) }},
+	{"spdx", func(b *bytes.Buffer, r *audit.Result) error { return SPDX(b, r) }},
 }
 
 // goldenPath names the golden of a fixture and variant. The mixed

@@ -15,11 +15,11 @@ import (
 // The JSON contract of DESIGN.md, checked on the generic decoding of the
 // output (not on audit's Go types, which could drift with it).
 var (
-	topLevelKeys       = []string{"lockfile", "packages", "schemaVersion", "summary", "tool"}
+	topLevelKeys       = []string{"lockfile", "packages", "registries", "schemaVersion", "summary", "tool", "trust"}
 	packageKeys        = []string{"attestations", "findings", "integrity", "line", "name", "paths", "reason", "registrySignature", "status", "version"}
 	packageStatuses    = []string{"verified", "signed", "unsigned", "invalid", "skipped", "error"}
-	signatureEnum      = []string{"verified", "missing", "invalid", "unsupported"}
-	attestationEnum    = []string{"verified", "missing", "invalid"}
+	signatureEnum      = []string{"verified", "missing", "invalid", "untrusted", "unsupported"}
+	attestationEnum    = []string{"verified", "missing", "invalid", "untrusted"}
 	severityEnum       = []string{"critical", "high", "medium", "low"}
 	summaryCounterKeys = []string{"audited", "error", "findings", "invalid", "packages", "signed", "skipped", "unsigned", "verified"}
 )
@@ -46,8 +46,8 @@ func checkJSONContract(t testing.TB, doc []byte) {
 	if got := sortedKeys(top); !slices.Equal(got, topLevelKeys) {
 		t.Fatalf("top-level keys %v, want %v", got, topLevelKeys)
 	}
-	if v, ok := top["schemaVersion"].(float64); !ok || v != 1 {
-		t.Errorf("schemaVersion = %v, want 1", top["schemaVersion"])
+	if v, ok := top["schemaVersion"].(float64); !ok || v != 2 {
+		t.Errorf("schemaVersion = %v, want 2", top["schemaVersion"])
 	}
 	tool, _ := top["tool"].(map[string]any)
 	if _, ok := tool["name"].(string); !ok {
@@ -152,9 +152,9 @@ func TestJSONContractCatchesViolations(t *testing.T) {
 	tests := []struct {
 		name, doc string
 	}{
-		{"null findings", `{"schemaVersion":1,"tool":{"name":"p","version":"v"},"lockfile":{"path":"x"},"summary":{},"packages":[{"name":"a","version":"1","integrity":"","paths":[],"line":1,"status":"signed","reason":"","registrySignature":null,"attestations":null,"findings":null}]}`},
-		{"status outside the enum", `{"schemaVersion":1,"tool":{"name":"p","version":"v"},"lockfile":{"path":"x"},"summary":{},"packages":[{"name":"a","version":"1","integrity":"","paths":[],"line":1,"status":"ok","reason":"","registrySignature":null,"attestations":null,"findings":[]}]}`},
-		{"extra top-level key", `{"schemaVersion":1,"extra":0,"tool":{},"lockfile":{},"summary":{},"packages":[]}`},
+		{"null findings", `{"schemaVersion":2,"tool":{"name":"p","version":"v"},"lockfile":{"path":"x"},"summary":{},"packages":[{"name":"a","version":"1","integrity":"","paths":[],"line":1,"status":"signed","reason":"","registrySignature":null,"attestations":null,"findings":null}]}`},
+		{"status outside the enum", `{"schemaVersion":2,"tool":{"name":"p","version":"v"},"lockfile":{"path":"x"},"summary":{},"packages":[{"name":"a","version":"1","integrity":"","paths":[],"line":1,"status":"ok","reason":"","registrySignature":null,"attestations":null,"findings":[]}]}`},
+		{"extra top-level key", `{"schemaVersion":2,"extra":0,"tool":{},"lockfile":{},"summary":{},"packages":[]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,7 +240,7 @@ func TestJSONFieldOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	order := []string{`"schemaVersion"`, `"tool"`, `"lockfile"`, `"summary"`, `"packages"`, `"name"`, `"version"`, `"integrity"`, `"paths"`, `"line"`, `"kind"`, `"status"`, `"reason"`, `"registrySignature"`, `"attestations"`, `"findings"`}
+	order := []string{`"schemaVersion"`, `"tool"`, `"lockfile"`, `"trust"`, `"registries"`, `"summary"`, `"packages"`, `"name"`, `"version"`, `"integrity"`, `"paths"`, `"line"`, `"kind"`, `"status"`, `"reason"`, `"registrySignature"`, `"attestations"`, `"findings"`}
 	at := 0
 	for _, k := range order {
 		i := strings.Index(out[at:], k)
@@ -249,7 +249,7 @@ func TestJSONFieldOrder(t *testing.T) {
 		}
 		at += i
 	}
-	if !strings.HasSuffix(out, "}\n") || !strings.HasPrefix(out, "{\n  \"schemaVersion\": 1,") {
+	if !strings.HasSuffix(out, "}\n") || !strings.HasPrefix(out, "{\n  \"schemaVersion\": 2,") {
 		t.Errorf("not indented JSON with schemaVersion first:\n%.80s", out)
 	}
 }

@@ -11,7 +11,9 @@ import (
 
 // Markdown writes a short GitHub-flavoured markdown report of r for pull
 // request comments and $GITHUB_STEP_SUMMARY: a heading that states the
-// outcome (findings, else packages that could not be checked, else none),
+// outcome (findings; else packages that could not be checked; else nothing
+// or not everything checked against trusted keys, with no success mark;
+// else success), where the registries came from,
 // the counts by status as a one-row table, the packages that need attention
 // as a table (as in [Table]), and with opts.All every package inside a
 // <details> block. Text from the lockfile and the registry is escaped so
@@ -42,8 +44,14 @@ func renderMarkdown(buf *bytes.Buffer, r *audit.Result, opts Options) {
 	case s.Error > 0:
 		fmt.Fprintf(buf, "## ❗ provaudit: audit incomplete, %s\n",
 			summaryLine{s.Error, "package could not be checked", "packages could not be checked"})
+	case nothingChecked(s):
+		fmt.Fprintf(buf, "## ❗ provaudit: nothing verified, checked 0 of %s against trusted keys and attestations\n",
+			summaryLine{s.Audited, "audited package", "audited packages"})
+	case s.Checked < s.Audited:
+		// No finding, but not everything was checked: no success mark.
+		fmt.Fprintf(buf, "## ⚠️ provaudit: checked %s of %s against trusted keys and attestations\n", thousands(s.Checked), summaryLine{s.Audited, "audited package", "audited packages"})
 	default:
-		fmt.Fprintf(buf, "## ✅ provaudit: no findings in %s\n", summaryLine{s.Audited, "audited package", "audited packages"})
+		fmt.Fprintf(buf, "## ✅ provaudit: checked %s of %s, no findings\n", thousands(s.Checked), summaryLine{s.Audited, "audited package", "audited packages"})
 	}
 
 	buf.WriteString("\n| packages | verified | signed | unsigned | invalid | skipped | error | findings |\n")
@@ -53,11 +61,14 @@ func renderMarkdown(buf *bytes.Buffer, r *audit.Result, opts Options) {
 		thousands(s.Invalid), thousands(s.Skipped), thousands(s.Error), thousands(s.Findings))
 
 	fmt.Fprintf(buf, "\nAudited %s from %s in %s", summaryLine{s.Audited, "package", "packages"}, mdCode(r.Lockfile.Path), duration(s.DurationMS))
-	if r.Lockfile.Registry != "" {
-		fmt.Fprintf(buf, " (registry %s)", mdCode(r.Lockfile.Registry))
+	if l := checkedLine(s); l != "" {
+		buf.WriteString("; " + l)
 	}
 	buf.WriteString(".\n")
 	var details []string
+	for _, l := range registryLines(r) {
+		details = append(details, mdText(l))
+	}
 	for _, block := range summaryBlocks(c) {
 		details = append(details, block...)
 	}

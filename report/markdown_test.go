@@ -109,10 +109,16 @@ func TestMarkdownHeading(t *testing.T) {
 		result func() *audit.Result
 		want   string
 	}{
-		{"findings", mixedResult, "## ❌ provaudit: 5 findings in 5 packages\n"},
+		{"findings", mixedResult, "## ❌ provaudit: 7 findings in 6 packages\n"},
 		{"one finding", hostileResult, "## ❌ provaudit: 3 findings in 1 package\n"},
 		{"incomplete", incompleteResult, "## ❗ provaudit: audit incomplete, 2 packages could not be checked\n"},
-		{"clean", cleanResult, "## ✅ provaudit: no findings in 2 audited packages\n"},
+		{"clean", cleanResult, "## ✅ provaudit: checked 2 of 2 audited packages, no findings\n"},
+		{"nothing checked", uncheckedResult, "## ❗ provaudit: nothing verified, checked 0 of 2 audited packages against trusted keys and attestations\n"},
+		{"not everything checked", func() *audit.Result {
+			r := cleanResult()
+			r.Summary.Checked--
+			return r
+		}, "## ⚠️ provaudit: checked 1 of 2 audited packages against trusted keys and attestations\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +136,7 @@ func TestMarkdownDetailsOnlyWithAll(t *testing.T) {
 	if strings.Contains(short, "<details>") || strings.Contains(short, "ms@2.1.3") {
 		t.Error("short report lists every package")
 	}
-	if !strings.Contains(all, "<details>\n<summary>All 13 packages</summary>") || !strings.Contains(all, "`ms@2.1.3`") {
+	if !strings.Contains(all, "<details>\n<summary>All 14 packages</summary>") || !strings.Contains(all, "`ms@2.1.3`") {
 		t.Errorf("--all report lacks the details block:\n%s", all)
 	}
 }

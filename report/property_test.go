@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/provaudit/provaudit/audit"
+	"github.com/provaudit/provaudit/lockfile"
 )
 
 // pieces random strings are made of: words, unicode, the characters that
@@ -36,7 +37,7 @@ func randTime(rng *rand.Rand) time.Time {
 
 func pick[T any](rng *rand.Rand, xs ...T) T { return xs[rng.IntN(len(xs))] }
 
-var severities = []audit.Severity{audit.SeverityCritical, audit.SeverityHigh, audit.SeverityMedium, audit.SeverityLow}
+var severities = audit.Severities
 
 // randResult builds a result that follows the contract (statuses in their
 // enums, lines >= 1) with arbitrary text everywhere else. Summary counts are
@@ -50,7 +51,7 @@ func randResult(rng *rand.Rand) *audit.Result {
 			Version:   randString(rng, 3),
 			Integrity: randString(rng, 3),
 			Line:      1 + rng.IntN(100000),
-			Kind:      pick(rng, "registry", "git", "file", "link", "workspace", "remote", randString(rng, 2)),
+			Kind:      lockfile.Kind(pick(rng, "registry", "git", "file", "link", "workspace", "remote", randString(rng, 2))),
 			Dev:       rng.IntN(2) == 0,
 			Optional:  rng.IntN(3) == 0,
 			Peer:      rng.IntN(4) == 0,
@@ -64,7 +65,7 @@ func randResult(rng *rand.Rand) *audit.Result {
 			p.Paths = []string{} // both nil and empty must come out as []
 		}
 		if rng.IntN(3) > 0 {
-			c := &audit.SignatureCheck{Status: pick(rng, signatureStatuses...), Reason: randString(rng, 6), KeyID: randString(rng, 2), TimeSource: randString(rng, 1)}
+			c := &audit.SignatureCheck{Status: pick(rng, audit.SignatureStatuses...), Reason: randString(rng, 6), KeyID: randString(rng, 2), TimeSource: audit.TimeSource(randString(rng, 1))}
 			if rng.IntN(2) == 0 {
 				b, at := rng.IntN(2) == 0, randTime(rng)
 				c.Pinned, c.JudgedAt = &b, &at
@@ -72,7 +73,7 @@ func randResult(rng *rand.Rand) *audit.Result {
 			p.RegistrySignature = c
 		}
 		if rng.IntN(3) > 0 {
-			a := &audit.AttestationCheck{Status: pick(rng, attestationStatuses...), Reason: randString(rng, 6)}
+			a := &audit.AttestationCheck{Status: pick(rng, audit.AttestationStatuses...), Reason: randString(rng, 6)}
 			if rng.IntN(2) == 0 {
 				a.PredicateTypes = []string{randString(rng, 2) + "x"}
 				a.Publish = &audit.Publish{KeyID: randString(rng, 2), Pinned: true, RekorLogIndex: rng.Int64N(1 << 40), IntegratedTime: randTime(rng)}
@@ -86,7 +87,7 @@ func randResult(rng *rand.Rand) *audit.Result {
 		}
 		for range rng.IntN(4) {
 			p.Findings = append(p.Findings, audit.Finding{
-				Rule:     pick(rng, audit.RuleSignatureInvalid, audit.RuleAttestationInvalid, "release-age", "x"+randString(rng, 3)),
+				Rule:     pick(rng, audit.RuleSignatureInvalid, audit.RuleAttestationInvalid, "release-age", audit.Rule("x"+randString(rng, 3))),
 				Severity: pick(rng, severities...),
 				Message:  randString(rng, 8),
 			})
@@ -202,10 +203,10 @@ func FuzzRender(f *testing.F) {
 		p := audit.Package{
 			Name: name, Version: version, Integrity: integrity, Paths: []string{name, path},
 			Line: line, Kind: "registry", Status: audit.Statuses[int(status)%len(audit.Statuses)], Reason: reason,
-			RegistrySignature: &audit.SignatureCheck{Status: signatureStatuses[int(sig)%len(signatureStatuses)], Reason: reason, KeyID: message},
-			Attestations:      &audit.AttestationCheck{Status: attestationStatuses[int(att)%len(attestationStatuses)], Reason: message},
+			RegistrySignature: &audit.SignatureCheck{Status: audit.SignatureStatuses[int(sig)%len(audit.SignatureStatuses)], Reason: reason, KeyID: message},
+			Attestations:      &audit.AttestationCheck{Status: audit.AttestationStatuses[int(att)%len(audit.AttestationStatuses)], Reason: message},
 			Findings: []audit.Finding{
-				{Rule: strings.ToValidUTF8(message, "\uFFFD") + "r", Severity: severities[int(sev)%len(severities)], Message: message},
+				{Rule: audit.Rule(strings.ToValidUTF8(message, "\uFFFD") + "r"), Severity: severities[int(sev)%len(severities)], Message: message},
 				{Rule: audit.RuleSignatureInvalid, Severity: audit.SeverityCritical, Message: reason},
 			},
 		}

@@ -11,10 +11,12 @@ import (
 
 func TestRenderDispatch(t *testing.T) {
 	direct := map[string]func(*bytes.Buffer, *audit.Result, Options) error{
-		"table":    func(b *bytes.Buffer, r *audit.Result, o Options) error { return Table(b, r, o) },
-		"json":     func(b *bytes.Buffer, r *audit.Result, _ Options) error { return JSON(b, r) },
-		"sarif":    func(b *bytes.Buffer, r *audit.Result, _ Options) error { return SARIF(b, r) },
-		"markdown": func(b *bytes.Buffer, r *audit.Result, o Options) error { return Markdown(b, r, o) },
+		"table":     func(b *bytes.Buffer, r *audit.Result, o Options) error { return Table(b, r, o) },
+		"json":      func(b *bytes.Buffer, r *audit.Result, _ Options) error { return JSON(b, r) },
+		"sarif":     func(b *bytes.Buffer, r *audit.Result, _ Options) error { return SARIF(b, r) },
+		"markdown":  func(b *bytes.Buffer, r *audit.Result, o Options) error { return Markdown(b, r, o) },
+		"cyclonedx": func(b *bytes.Buffer, r *audit.Result, _ Options) error { return CycloneDX(b, r) },
+		"spdx":      func(b *bytes.Buffer, r *audit.Result, _ Options) error { return SPDX(b, r) },
 	}
 	if len(direct) != len(Formats) {
 		t.Fatalf("Formats = %v, test knows %d", Formats, len(direct))
@@ -62,8 +64,9 @@ func TestInvalidResult(t *testing.T) {
 	}{
 		{"nil", func(*audit.Result) *audit.Result { return nil }, "nil result"},
 		{"schema version 0", func(r *audit.Result) *audit.Result { r.SchemaVersion = 0; return r }, "schemaVersion 0"},
-		{"schema version 2", func(r *audit.Result) *audit.Result { r.SchemaVersion = 2; return r }, "schemaVersion 2"},
-		{"empty status", func(r *audit.Result) *audit.Result { r.Packages[3].Status = ""; return r }, `chalk@5.3.0): status ""`},
+		{"schema version 1", func(r *audit.Result) *audit.Result { r.SchemaVersion = 1; return r }, "schemaVersion 1"},
+		{"schema version 3", func(r *audit.Result) *audit.Result { r.SchemaVersion = 3; return r }, "schemaVersion 3"},
+		{"empty status", func(r *audit.Result) *audit.Result { r.Packages[4].Status = ""; return r }, `chalk@5.3.0): status ""`},
 		{"unknown status", func(r *audit.Result) *audit.Result { r.Packages[0].Status = "ok"; return r }, `status "ok"`},
 		{"line 0", func(r *audit.Result) *audit.Result { r.Packages[1].Line = 0; return r }, "line 0"},
 		{"signature status", func(r *audit.Result) *audit.Result { r.Packages[1].RegistrySignature.Status = "good"; return r }, `registrySignature.status "good"`},

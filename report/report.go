@@ -13,6 +13,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/provaudit/provaudit/audit"
+	"github.com/provaudit/provaudit/lockfile"
 )
 
 // Errors returned by the renderers.
@@ -27,7 +28,7 @@ var (
 
 // Formats lists the names [Render] accepts, in the order the CLI's help
 // shows them.
-var Formats = []string{"table", "json", "sarif", "markdown"}
+var Formats = []string{"table", "json", "sarif", "markdown", "cyclonedx", "spdx"}
 
 // DefaultWidth is the line width the table wraps reasons to when
 // [Options].Width is 0.
@@ -67,6 +68,10 @@ func Render(w io.Writer, format string, r *audit.Result, opts Options) error {
 		return SARIF(w, r)
 	case "markdown":
 		return Markdown(w, r, opts)
+	case "cyclonedx":
+		return CycloneDX(w, r)
+	case "spdx":
+		return SPDX(w, r)
 	}
 	return fmt.Errorf("%w: %q (want one of %s)", ErrUnknownFormat, format, strings.Join(Formats, ", "))
 }
@@ -107,24 +112,24 @@ func validate(r *audit.Result) error {
 		if p.Line < 1 {
 			bad("line %d, want the 1-based line of its lockfile entry", p.Line)
 		}
-		if s := p.RegistrySignature; s != nil && !slices.Contains(signatureStatuses, s.Status) {
-			bad("registrySignature.status %q is not one of %v", s.Status, signatureStatuses)
+		if s := p.RegistrySignature; s != nil && !slices.Contains(audit.SignatureStatuses, s.Status) {
+			bad("registrySignature.status %q is not one of %v", s.Status, audit.SignatureStatuses)
 		}
-		if a := p.Attestations; a != nil && !slices.Contains(attestationStatuses, a.Status) {
-			bad("attestations.status %q is not one of %v", a.Status, attestationStatuses)
+		if a := p.Attestations; a != nil && !slices.Contains(audit.AttestationStatuses, a.Status) {
+			bad("attestations.status %q is not one of %v", a.Status, audit.AttestationStatuses)
 		}
 		for j, f := range p.Findings {
 			switch {
 			case f.Rule == "":
 				bad("finding %d has no rule", j)
-			case !utf8.ValidString(f.Rule):
+			case !utf8.ValidString(string(f.Rule)):
 				// Rule ids are provaudit's own identifiers, never text
 				// from a lockfile or registry. JSON cannot carry invalid
 				// UTF-8: two such ids would both print as U+FFFD and SARIF
 				// would list one rule twice.
 				bad("finding %d has a rule id that is not valid UTF-8: %q", j, f.Rule)
 			}
-			if _, ok := severityRank[f.Severity]; !ok {
+			if f.Severity.Rank() == 0 {
 				bad("finding %d (%s) has severity %q, want critical, high, medium or low", j, f.Rule, f.Severity)
 			}
 		}
@@ -135,17 +140,6 @@ func validate(r *audit.Result) error {
 	}
 	return errors.Join(errs...)
 }
-
-var (
-	signatureStatuses   = []string{audit.CheckVerified, audit.CheckMissing, audit.CheckInvalid, audit.CheckUnsupported}
-	attestationStatuses = []string{audit.CheckVerified, audit.CheckMissing, audit.CheckInvalid}
-	severityRank        = map[audit.Severity]int{
-		audit.SeverityCritical: 0,
-		audit.SeverityHigh:     1,
-		audit.SeverityMedium:   2,
-		audit.SeverityLow:      3,
-	}
-)
 
 // statusRank orders statuses for the "needs attention" lists: possible
 // tampering first, then findings, then what could not be checked.
@@ -255,7 +249,10 @@ type counts struct {
 	// Reasons for invalid packages; a package may count in several.
 	sigInvalid, attInvalid, otherInvalid int
 	// Reasons for unsigned packages.
-	sigMissing, unsignedKeyless int
+	sigMissing, sigUntrusted, unsignedKeyless int
+	// attUntrusted counts packages whose attestations are signed by a key
+	// nothing trusts.
+	attUntrusted int
 	// withFindings counts packages with at least one finding.
 	withFindings int
 }
@@ -264,7 +261,7 @@ func countResult(r *audit.Result) counts {
 	c := counts{s: r.Summary}
 	for i := range r.Packages {
 		p := &r.Packages[i]
-		sig, att := "", ""
+		var sig, att audit.CheckStatus
 		if p.RegistrySignature != nil {
 			sig = p.RegistrySignature.Status
 		}
@@ -277,9 +274,12 @@ func countResult(r *audit.Result) counts {
 		if len(p.Findings) > 0 {
 			c.withFindings++
 		}
+		if att == audit.CheckUntrusted && p.Status != audit.StatusInvalid {
+			c.attUntrusted++
+		}
 		switch p.Status {
 		case audit.StatusSkipped:
-			if p.Kind == "registry" {
+			if p.Kind == lockfile.KindRegistry {
 				c.skippedOther++
 			} else {
 				c.skippedForeign++
@@ -295,9 +295,12 @@ func countResult(r *audit.Result) counts {
 				c.otherInvalid++
 			}
 		case audit.StatusUnsigned:
-			if sig == audit.CheckMissing {
+			switch sig {
+			case audit.CheckMissing:
 				c.sigMissing++
-			} else {
+			case audit.CheckUntrusted:
+				c.sigUntrusted++
+			default:
 				c.unsignedKeyless++
 			}
 		}
@@ -335,6 +338,8 @@ func summaryBlocks(c counts) [][]string {
 		{c.attInvalid, "package has invalid attestations", "packages have invalid attestations"},
 		{c.otherInvalid, "package has registry data that disagrees with the lockfile", "packages have registry data that disagrees with the lockfile"},
 		{c.sigMissing, "package has a missing registry signature", "packages have missing registry signatures"},
+		{c.sigUntrusted, "package has a registry signature by a key nothing trusts", "packages have registry signatures by keys nothing trusts"},
+		{c.attUntrusted, "package has attestations signed by a key nothing trusts", "packages have attestations signed by keys nothing trusts"},
 		{c.unsignedKeyless, "package has neither a registry signature nor attestations", "packages have neither registry signatures nor attestations"},
 		{c.s.Error, "package could not be checked", "packages could not be checked"},
 	}
@@ -361,6 +366,51 @@ func summaryBlocks(c counts) [][]string {
 // auditedLine is the summary's first line: "audited N packages in 1.2s".
 func auditedLine(s audit.Summary) string {
 	return "audited " + summaryLine{s.Audited, "package", "packages"}.String() + " in " + duration(s.DurationMS)
+}
+
+// checkedLine says how many audited packages a trusted key or a verified
+// attestation vouches for: "checked 7 of 8 packages against trusted keys
+// and attestations"; "" when nothing was audited.
+func checkedLine(s audit.Summary) string {
+	if s.Audited == 0 {
+		return ""
+	}
+	return "checked " + thousands(s.Checked) + " of " + summaryLine{s.Audited, "package", "packages"}.String() + " against trusted keys and attestations"
+}
+
+// nothingChecked reports an audit that audited packages and checked none:
+// never a pass, whatever else it says.
+func nothingChecked(s audit.Summary) bool { return s.Audited > 0 && s.Checked == 0 }
+
+// registryLines says, per registry packages were audited from, where it
+// came from and what its keys are: "registry https://r.example/ (from
+// --registry)", with a note when only the audited project named it or its
+// keys are not listed.
+func registryLines(r *audit.Result) []string {
+	var out []string
+	for _, reg := range r.Registries {
+		if reg.Packages == 0 {
+			continue
+		}
+		l := "registry " + plainText(reg.URL) + " (from " + plainText(reg.Source) + ")"
+		var notes []string
+		if reg.NamedBy == audit.NamedByProject {
+			notes = append(notes, "named only by the audited project: only pinned keys are trusted")
+		}
+		switch reg.Keys {
+		case "none":
+			notes = append(notes, "publishes no signing keys")
+		case "unknown":
+			notes = append(notes, "signing keys unknown: "+plainText(reg.KeysReason))
+		case "pinned":
+			notes = append(notes, "keys pinned with --npm-keys")
+		}
+		if len(notes) > 0 {
+			l += ": " + strings.Join(notes, "; ")
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // thousands formats n with commas between groups of three digits.

@@ -64,7 +64,7 @@ func SARIF(w io.Writer, r *audit.Result) error {
 
 // Rule describes one finding rule for SARIF and documentation.
 type Rule struct {
-	ID string
+	ID audit.Rule
 	// Name is the rule's PascalCase name (SARIF reportingDescriptor.name).
 	Name string
 	// Short and Full describe what the rule detects; Help says what to do.
@@ -93,6 +93,13 @@ var Rules = []Rule{
 		Severity: audit.SeverityHigh,
 	},
 	{
+		ID: audit.RuleSignatureUntrusted, Name: "RegistrySignatureUntrusted",
+		Short:    "Registry signature by a key nothing trusts",
+		Full:     "The version's registry signature is by a key that no pinned key carries and that only a registry named by the audited project lists (or that nothing lists at all): it proves nothing about who published the version.",
+		Help:     "If the registry is one you use on purpose, name it yourself (--registry URL, npm_config_registry or your user npmrc) or pin its keys with --npm-keys FILE. A registry named only by the project's .npmrc or its lockfile's resolved URLs could be anyone's.",
+		Severity: audit.SeverityHigh,
+	},
+	{
 		ID: audit.RuleAttestationInvalid, Name: "AttestationInvalid",
 		Short:    "Attestation does not verify",
 		Full:     "A Sigstore attestation of this version (the npm publish attestation or the SLSA provenance) failed verification, or its subject does not name this package and the lockfile's integrity.",
@@ -100,9 +107,16 @@ var Rules = []Rule{
 		Severity: audit.SeverityCritical,
 	},
 	{
+		ID: audit.RuleAttestationUntrusted, Name: "AttestationUntrusted",
+		Short:    "Publish attestation signed by a key nothing trusts",
+		Full:     "The npm publish attestation of this version is signed by a key that no pinned key carries and that only a registry named by the audited project lists (or that nothing lists at all).",
+		Help:     "Trust the registry's keys on purpose (name the registry yourself, or pin its keys with --npm-keys FILE), or find out why the attestation is signed by an unknown key.",
+		Severity: audit.SeverityHigh,
+	},
+	{
 		ID: audit.RuleProvenanceMissing, Name: "ProvenanceMissing",
 		Short:    "Provenance attestation missing",
-		Full:     "Provenance is required (--require-provenance) but this version was published without a SLSA provenance attestation, so nothing ties it to a source repository and build.",
+		Full:     "Provenance is required (--require-provenance) but this version has no verified SLSA provenance attestation (a publish attestation alone is not provenance), so nothing ties it to a source repository and build.",
 		Help:     "Ask the maintainers to publish with provenance (npm publish --provenance from a CI workflow), pick a version that has it, or record a policy exception.",
 		Severity: audit.SeverityMedium,
 	},
@@ -151,6 +165,15 @@ type (
 		Tool        sarifTool         `json:"tool"`
 		Invocations []sarifInvocation `json:"invocations"`
 		Results     []sarifResult     `json:"results"`
+		Properties  sarifRunProps     `json:"properties"`
+	}
+	// sarifRunProps is the run's property bag: how much was checked and
+	// against which registries, so that a SARIF consumer sees an audit that
+	// checked nothing for what it is.
+	sarifRunProps struct {
+		Audited    int              `json:"provaudit/audited"`
+		Checked    int              `json:"provaudit/checked"`
+		Registries []audit.Registry `json:"provaudit/registries"`
 	}
 	sarifTool struct {
 		Driver sarifDriver `json:"driver"`
@@ -162,7 +185,7 @@ type (
 		Rules          []sarifRule `json:"rules"`
 	}
 	sarifRule struct {
-		ID                   string            `json:"id"`
+		ID                   audit.Rule        `json:"id"`
 		Name                 string            `json:"name"`
 		ShortDescription     sarifText         `json:"shortDescription"`
 		FullDescription      sarifText         `json:"fullDescription"`
@@ -189,10 +212,10 @@ type (
 	sarifNotification struct {
 		Level     string          `json:"level"`
 		Message   sarifText       `json:"message"`
-		Locations []sarifLocation `json:"locations"`
+		Locations []sarifLocation `json:"locations,omitempty"`
 	}
 	sarifResult struct {
-		RuleID              string              `json:"ruleId"`
+		RuleID              audit.Rule          `json:"ruleId"`
 		RuleIndex           int                 `json:"ruleIndex"`
 		Level               string              `json:"level"`
 		Message             sarifText           `json:"message"`
@@ -233,7 +256,7 @@ func buildSARIF(r *audit.Result) *sarifLog {
 
 	results := []sarifResult{}
 	for _, p := range pkgs {
-		seen := map[string]int{}
+		seen := map[audit.Rule]int{}
 		for _, f := range p.Findings {
 			n := seen[f.Rule]
 			seen[f.Rule]++
@@ -270,6 +293,15 @@ func buildSARIF(r *audit.Result) *sarifLog {
 			Level: "error", Message: sarifText{Text: text}, Locations: at(p),
 		})
 	}
+	if nothingChecked(r.Summary) {
+		msg := audit.NothingVerified(r)
+		if msg == "" {
+			msg = "nothing was verified: " + checkedLine(r.Summary)
+		}
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
+			Level: "error", Message: sarifText{Text: msg},
+		})
+	}
 	inv.ExecutionSuccessful = len(inv.ToolExecutionNotifications) == 0
 
 	name := r.Tool.Name
@@ -285,31 +317,32 @@ func buildSARIF(r *audit.Result) *sarifLog {
 			}},
 			Invocations: []sarifInvocation{inv},
 			Results:     results,
+			Properties:  sarifRunProps{Audited: r.Summary.Audited, Checked: r.Summary.Checked, Registries: registriesOf(r)},
 		}},
 	}
 }
 
 // sarifRules returns every known rule followed by any other rule id the
 // packages use (sorted), and the index of each rule id.
-func sarifRules(pkgs []*audit.Package) ([]sarifRule, map[string]int) {
+func sarifRules(pkgs []*audit.Package) ([]sarifRule, map[audit.Rule]int) {
 	all := slices.Clone(Rules)
-	known := map[string]bool{}
+	known := map[audit.Rule]bool{}
 	for _, rl := range Rules {
 		known[rl.ID] = true
 	}
 	// The most severe severity of each unknown rule becomes its default.
-	unknown := map[string]audit.Severity{}
+	unknown := map[audit.Rule]audit.Severity{}
 	for _, p := range pkgs {
 		for _, f := range p.Findings {
 			if known[f.Rule] {
 				continue
 			}
-			if s, ok := unknown[f.Rule]; !ok || severityRank[f.Severity] < severityRank[s] {
+			if s, ok := unknown[f.Rule]; !ok || f.Severity.Rank() > s.Rank() {
 				unknown[f.Rule] = f.Severity
 			}
 		}
 	}
-	ids := make([]string, 0, len(unknown))
+	ids := make([]audit.Rule, 0, len(unknown))
 	for id := range unknown {
 		ids = append(ids, id)
 	}
@@ -317,16 +350,16 @@ func sarifRules(pkgs []*audit.Package) ([]sarifRule, map[string]int) {
 	for _, id := range ids {
 		all = append(all, Rule{
 			ID:       id,
-			Name:     ruleName(id),
-			Short:    "provaudit finding " + id,
-			Full:     "provaudit reported a finding of rule " + id + " for this package.",
-			Help:     "See the result's message and provaudit's documentation of rule " + id + ".",
+			Name:     ruleName(string(id)),
+			Short:    "provaudit finding " + string(id),
+			Full:     "provaudit reported a finding of rule " + string(id) + " for this package.",
+			Help:     "See the result's message and provaudit's documentation of rule " + string(id) + ".",
 			Severity: unknown[id],
 		})
 	}
 
 	out := make([]sarifRule, len(all))
-	index := make(map[string]int, len(all))
+	index := make(map[audit.Rule]int, len(all))
 	for i, rl := range all {
 		index[rl.ID] = i
 		out[i] = sarifRule{
@@ -371,7 +404,7 @@ func ruleName(id string) string {
 func resultMessage(p *audit.Package, f audit.Finding) string {
 	msg := f.Message
 	if msg == "" {
-		msg = f.Rule
+		msg = string(f.Rule)
 	}
 	text := pkgID(p) + ": " + msg
 	if p.Reason != "" && !strings.Contains(msg, p.Reason) && !strings.Contains(p.Reason, msg) {
@@ -381,8 +414,8 @@ func resultMessage(p *audit.Package, f audit.Finding) string {
 }
 
 // fingerprint is the stable identity of a finding across runs.
-func fingerprint(rule string, p *audit.Package, repeat int) string {
-	s := rule + "|" + p.Name + "@" + p.Version + "#" + p.Integrity
+func fingerprint(rule audit.Rule, p *audit.Package, repeat int) string {
+	s := string(rule) + "|" + p.Name + "@" + p.Version + "#" + p.Integrity
 	if repeat > 0 {
 		s += "|" + strconv.Itoa(repeat)
 	}
@@ -409,3 +442,11 @@ func artifactLocation(path string) sarifArtifact {
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// registriesOf is r.Registries, never nil (SARIF consumers read an array).
+func registriesOf(r *audit.Result) []audit.Registry {
+	if r.Registries == nil {
+		return []audit.Registry{}
+	}
+	return r.Registries
+}

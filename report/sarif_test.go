@@ -69,7 +69,7 @@ type sarifDoc struct {
 				Name    string `json:"name"`
 				Version string `json:"version"`
 				Rules   []struct {
-					ID                   string `json:"id"`
+					ID                   audit.Rule `json:"id"`
 					ShortDescription     struct{ Text string }
 					FullDescription      struct{ Text string }
 					Help                 struct{ Text string }
@@ -88,9 +88,9 @@ type sarifDoc struct {
 			} `json:"toolExecutionNotifications"`
 		} `json:"invocations"`
 		Results []struct {
-			RuleID    string `json:"ruleId"`
-			RuleIndex int    `json:"ruleIndex"`
-			Level     string `json:"level"`
+			RuleID    audit.Rule `json:"ruleId"`
+			RuleIndex int        `json:"ruleIndex"`
+			Level     string     `json:"level"`
 			Message   struct{ Text string }
 			Locations []struct {
 				PhysicalLocation struct {
@@ -132,7 +132,7 @@ func checkSARIFForGitHub(t testing.TB, r *audit.Result, doc []byte) {
 	if run.Tool.Driver.Name == "" {
 		t.Error("tool.driver.name is empty")
 	}
-	ruleAt := map[string]int{}
+	ruleAt := map[audit.Rule]int{}
 	for i, rl := range run.Tool.Driver.Rules {
 		if _, dup := ruleAt[rl.ID]; dup {
 			t.Errorf("rule %s listed twice", rl.ID)
@@ -155,7 +155,7 @@ func checkSARIFForGitHub(t testing.TB, r *audit.Result, doc []byte) {
 	}
 
 	type key struct {
-		rule string
+		rule audit.Rule
 		line int
 	}
 	want := map[key]int{}
@@ -212,6 +212,9 @@ func checkSARIFForGitHub(t testing.TB, r *audit.Result, doc []byte) {
 		if p.Status == audit.StatusError {
 			errs++
 		}
+	}
+	if r.Summary.Audited > 0 && r.Summary.Checked == 0 {
+		errs++ // "nothing was verified" is a notification of its own
 	}
 	inv := run.Invocations
 	if len(inv) != 1 || len(inv[0].ToolExecutionNotifications) != errs || inv[0].ExecutionSuccessful != (errs == 0) {

@@ -20,6 +20,8 @@ import (
 // signatures`:
 //
 //	audited 1,222 packages in 1.2s
+//	checked 1,180 of 1,222 packages against trusted keys and attestations
+//	registry https://r.example/ (from --registry)
 //
 //	1,180 packages have verified registry signatures
 //	42 packages have verified attestations
@@ -47,6 +49,14 @@ func Table(w io.Writer, r *audit.Result, opts Options) error {
 func renderTable(buf *bytes.Buffer, r *audit.Result, opts Options) error {
 	buf.WriteString(auditedLine(r.Summary))
 	buf.WriteByte('\n')
+	if l := checkedLine(r.Summary); l != "" {
+		buf.WriteString(l)
+		buf.WriteByte('\n')
+	}
+	for _, l := range registryLines(r) {
+		buf.WriteString(l)
+		buf.WriteByte('\n')
+	}
 	for _, block := range summaryBlocks(countResult(r)) {
 		buf.WriteByte('\n')
 		for _, l := range block {

@@ -50,6 +50,8 @@ type AttestationInput struct {
 	// lockfile to the served sha512.
 	ServedIntegrity string
 	ServedShasum    string
+	// TarballIntegrity is as in [SignatureInput].
+	TarballIntegrity string
 	// ExpectedPredicate is dist.attestations.provenance.predicateType, ""
 	// when the manifest announces none.
 	ExpectedPredicate string
@@ -59,9 +61,10 @@ type AttestationInput struct {
 
 // AttestationResult is the verdict on a version's attestations.
 type AttestationResult struct {
-	// Status is StatusVerified or StatusInvalid. The caller decides
-	// StatusMissing when the version has no dist.attestations.
-	Status string
+	// Status is StatusVerified, StatusUntrusted or StatusInvalid. The
+	// caller decides StatusMissing when the version has no
+	// dist.attestations.
+	Status Status
 	// Err is nil iff Status is StatusVerified. Several independent failures
 	// are reported together (Err has Unwrap() []error).
 	Err error
@@ -107,6 +110,16 @@ type ProvenanceFacts struct {
 	LogIndex          int64
 	IntegratedTime    time.Time
 	CertificateSAN    string
+	// RepositoryID and OwnerID are the source repository's and its
+	// owner's immutable numeric ids (Fulcio extensions 1.3.6.1.4.1.57264.1.15
+	// and .17): names change on rename and transfer, ids do not. Owner is
+	// the owner's URL (.16). "" when the certificate predates them.
+	RepositoryID, OwnerID, Owner string
+	// BuildTrigger is the event that started the build (.20: push,
+	// release, workflow_dispatch, ...); BuildSignerURI the workflow that
+	// signed (.9), which differs from the source's workflow for reusable
+	// workflows.
+	BuildTrigger, BuildSignerURI string
 }
 
 // rawAttestation is one entry of the attestations response.
@@ -159,21 +172,27 @@ func npmPurl(name, version string) string {
 
 // Attestations verifies the body of a version's attestations response.
 //
-// Rules (each failure is reported; all of them are joined into Err):
+// Rules (each failure is reported; all of them are joined into Err; when
+// the only problems are keys that nothing trusts, Status is
+// StatusUntrusted, else StatusInvalid):
 //   - the lockfile integrity must agree with the served one, and a sha512
 //     must be known to bind subjects to ([ErrIntegrityMismatch],
 //     [ErrNoSHA512]);
-//   - the response must list attestations ([ErrNoAttestations]), of known
-//     predicate types ([ErrPredicateType]), exactly one of them the npm
-//     publish attestation ([ErrPublishAttestationMissing]), and the
-//     predicate type the manifest announces ([ErrPredicateMissing]);
+//   - the response must list attestations ([ErrNoAttestations]), exactly
+//     one of them the npm publish attestation
+//     ([ErrPublishAttestationMissing]), and the predicate type the manifest
+//     announces ([ErrPredicateMissing]);
 //   - every bundle is verified with sigstore-go with a transparency log
 //     entry and its integrated time (SET) required; the publish attestation
 //     must be signed by the npm key its hint names, usage npm:attestations,
-//     valid at the log time; provenance must be signed with a Fulcio
+//     valid at the log time, and that key must be trusted ([ErrUnknownKey],
+//     [ErrUntrustedKey]: untrusted); provenance must be signed with a Fulcio
 //     certificate chaining to the trusted root, with an SCT, issued to a
 //     known CI provider ([ErrUntrustedIssuer]) for the source repository
-//     (and commit) the predicate names ([ErrIdentityMismatch]);
+//     (and commit) the predicate names ([ErrIdentityMismatch]); a bundle of
+//     a predicate type provaudit does not interpret is verified all the
+//     same (keyless with any identity, or with an npm attestation key) and
+//     listed in PredicateTypes;
 //   - every statement: DSSE payload type in-toto, statement type in-toto
 //     v0.1 or v1, predicateType equal to the response's ([ErrPredicateType]),
 //     at least one subject and every subject named
@@ -189,7 +208,7 @@ func (v *Verifier) Attestations(in AttestationInput) AttestationResult {
 		res.Err = fmt.Errorf("%w: attestations: package name or version missing (%q)", ErrMalformed, pkg)
 		return res
 	}
-	b, err := bindIntegrity(pkg, in.Integrity, in.ServedIntegrity, in.ServedShasum)
+	b, err := bindIntegrity(pkg, in.Integrity, in.ServedIntegrity, in.ServedShasum, in.TarballIntegrity)
 	if err != nil {
 		res.Err = err
 		return res
@@ -209,12 +228,9 @@ func (v *Verifier) Attestations(in AttestationInput) AttestationResult {
 		return res
 	}
 
-	var errs []error
+	var errs, untrusted []error
 	publishCount := 0
 	expectedFound := in.ExpectedPredicate == ""
-	if in.ExpectedPredicate != "" && !isProvenance(in.ExpectedPredicate) && in.ExpectedPredicate != PredicatePublish {
-		errs = append(errs, fmt.Errorf("%w: %s: the manifest announces unknown predicate type %q", ErrPredicateType, pkg, in.ExpectedPredicate))
-	}
 	for _, a := range atts {
 		res.PredicateTypes = append(res.PredicateTypes, a.PredicateType)
 		if a.PredicateType == PredicatePublish {
@@ -231,36 +247,39 @@ func (v *Verifier) Attestations(in AttestationInput) AttestationResult {
 		errs = append(errs, fmt.Errorf("%w: %s: %d publish attestations, exactly one is allowed", ErrMalformed, pkg, publishCount))
 	}
 	if !expectedFound {
-		errs = append(errs, fmt.Errorf("%w: %s: the manifest announces %s but the response has %s", ErrPredicateMissing, pkg, in.ExpectedPredicate, strings.Join(res.PredicateTypes, ", ")))
+		errs = append(errs, fmt.Errorf("%w: %s: the manifest announces %s but the response has %s", ErrPredicateMissing, pkg, clip(in.ExpectedPredicate), strings.Join(res.PredicateTypes, ", ")))
 	}
 
 	want := subjectWant{pkg: pkg, name: in.Name, version: in.Version, purl: npmPurl(in.Name, in.Version), sha512: b.sha512}
 	for i, a := range atts {
 		switch {
 		case a.PredicateType == PredicatePublish:
-			facts, err := v.verifyPublish(&want, i, a.Bundle)
-			if err != nil {
-				errs = append(errs, err)
-			} else if res.Publish == nil {
+			facts, ferrs, funtrusted := v.verifyPublish(&want, i, a.Bundle)
+			errs, untrusted = append(errs, ferrs...), append(untrusted, funtrusted...)
+			if facts != nil && res.Publish == nil {
 				res.Publish = facts
 			}
 		case isProvenance(a.PredicateType):
-			facts, err := v.verifyProvenance(&want, i, a.PredicateType, a.Bundle)
-			if err != nil {
-				errs = append(errs, err)
-			} else if res.Provenance == nil || a.PredicateType == in.ExpectedPredicate && res.Provenance.PredicateType != in.ExpectedPredicate {
+			facts, ferrs := v.verifyProvenance(&want, i, a.PredicateType, a.Bundle)
+			errs = append(errs, ferrs...)
+			if facts != nil && (res.Provenance == nil || a.PredicateType == in.ExpectedPredicate && res.Provenance.PredicateType != in.ExpectedPredicate) {
 				res.Provenance = facts
 			}
 		default:
-			errs = append(errs, fmt.Errorf("%w: %s: attestation %d has unknown predicate type %q", ErrPredicateType, pkg, i, a.PredicateType))
+			ferrs, funtrusted := v.verifyOther(&want, i, a.PredicateType, a.Bundle)
+			errs, untrusted = append(errs, ferrs...), append(untrusted, funtrusted...)
 		}
 	}
-	if len(errs) > 0 {
-		res.Err = join(errs)
-		res.Publish, res.Provenance = nil, nil
+	switch {
+	case len(errs) > 0:
+		res.Err = join(append(errs, untrusted...))
+	case len(untrusted) > 0:
+		res.Status, res.Err = StatusUntrusted, join(untrusted)
+	default:
+		res.Status = StatusVerified
 		return res
 	}
-	res.Status = StatusVerified
+	res.Publish, res.Provenance = nil, nil
 	return res
 }
 
@@ -374,11 +393,11 @@ func claimedIntegratedTime(pb *protobundle.Bundle) time.Time {
 	return time.Time{}
 }
 
-func (v *Verifier) verifyPublish(w *subjectWant, idx int, raw []byte) (*PublishFacts, error) {
+func (v *Verifier) verifyPublish(w *subjectWant, idx int, raw []byte) (facts *PublishFacts, errs, untrusted []error) {
 	what := fmt.Sprintf("publish attestation (%d)", idx)
 	p, errs := decodeBundle(w, what, PredicatePublish, raw)
 	if p == nil {
-		return nil, join(errs)
+		return nil, errs, nil
 	}
 	if len(p.stmt.Predicate) > 0 {
 		var pred struct {
@@ -393,72 +412,129 @@ func (v *Verifier) verifyPublish(w *subjectWant, idx int, raw []byte) (*PublishF
 	} else {
 		errs = append(errs, fmt.Errorf("%w: %s: %s: no predicate", ErrMalformed, w.pkg, what))
 	}
+	key, res, kerrs, untrusted := v.verifyKeyed(w, what, p)
+	errs = append(errs, kerrs...)
+	if len(errs) > 0 || len(untrusted) > 0 {
+		return nil, errs, untrusted
+	}
+	idxLog, at := tlogFacts(p.pb, res)
+	return &PublishFacts{KeyID: key.KeyID, Pinned: key.Pinned, LogIndex: idxLog, IntegratedTime: at}, nil, nil
+}
+
+// verifyKeyed verifies a bundle signed with an npm attestation key: the
+// publish attestation, or a bundle of another predicate type signed the
+// same way. Failures go into errs; that the key is unknown, or known but not
+// trusted, goes into untrusted (when nothing else failed, the attestations
+// are untrusted rather than invalid). res is nil unless both are empty.
+func (v *Verifier) verifyKeyed(w *subjectWant, what string, p *parsedBundle) (key *Key, res *sgverify.VerificationResult, errs, untrusted []error) {
 	pk := p.pb.GetVerificationMaterial().GetPublicKey()
 	if pk == nil {
-		return nil, join(append(errs, fmt.Errorf("%w: %s: %s: not signed with a registry key (no publicKey hint)", ErrBundleInvalid, w.pkg, what)))
+		return nil, nil, []error{fmt.Errorf("%w: %s: %s: not signed with a registry key (no publicKey hint)", ErrBundleInvalid, w.pkg, what)}, nil
 	}
 	if id := envelopeKeyID(p.pb); id != "" && id != pk.GetHint() {
 		errs = append(errs, fmt.Errorf("%w: %s: %s: the envelope signature names keyid %q, the bundle's key hint %q", ErrUnknownKey, w.pkg, what, id, pk.GetHint()))
 	}
-	key := v.keys.lookup(pk.GetHint(), UsageAttestations)
+	key = v.keys.lookup(pk.GetHint(), UsageAttestations)
 	if key == nil {
-		return nil, join(append(errs, fmt.Errorf("%w: %s: %s: keyid %q is not a registry attestation key", ErrUnknownKey, w.pkg, what, pk.GetHint())))
+		return nil, nil, errs, []error{fmt.Errorf("%w: %s: %s: keyid %q is not a registry attestation key that anything trusts", ErrUnknownKey, w.pkg, what, pk.GetHint())}
 	}
 	if t := claimedIntegratedTime(p.pb); !t.IsZero() && !key.ValidAt(t) {
-		return nil, join(append(errs, fmt.Errorf("%w: %s: %s: key %s is valid %s, the entry was logged at %s", ErrKeyNotValidAtTime, w.pkg, what, key.KeyID, key.window(), t.UTC().Format(time.RFC3339))))
+		return nil, nil, append(errs, fmt.Errorf("%w: %s: %s: key %s is valid %s, the entry was logged at %s", ErrKeyNotValidAtTime, w.pkg, what, key.KeyID, key.window(), t.UTC().Format(time.RFC3339))), nil
 	}
 	res, err := v.publish.Verify(p.bundle, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha512", w.sha512), sgverify.WithKey()))
 	if err != nil {
 		errs = append(errs, classify(w.pkg, what, true, err))
 	}
-	if len(errs) > 0 {
-		return nil, join(errs)
+	if !key.Trusted {
+		untrusted = append(untrusted, fmt.Errorf("%w: %s: %s: signed with %s, a key the registry lists but nothing trusts", ErrUntrustedKey, w.pkg, what, key.KeyID))
 	}
-	idxLog, at := tlogFacts(p.pb, res)
-	return &PublishFacts{KeyID: key.KeyID, Pinned: key.Pinned, LogIndex: idxLog, IntegratedTime: at}, nil
+	if len(errs) > 0 || len(untrusted) > 0 {
+		return key, nil, errs, untrusted
+	}
+	return key, res, nil, nil
 }
 
-func (v *Verifier) verifyProvenance(w *subjectWant, idx int, predicateType string, raw []byte) (*ProvenanceFacts, error) {
+func (v *Verifier) verifyProvenance(w *subjectWant, idx int, predicateType string, raw []byte) (*ProvenanceFacts, []error) {
 	what := fmt.Sprintf("provenance attestation (%d)", idx)
 	p, errs := decodeBundle(w, what, predicateType, raw)
 	if p == nil {
-		return nil, join(errs)
+		return nil, errs
 	}
 	pred, err := parseProvenancePredicate(predicateType, p.stmt.Predicate)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("%w: %s: %s: predicate: %w", ErrMalformed, w.pkg, what, err))
 	}
+	res, kerrs := v.verifyKeyless(w, what, p)
+	if errs = append(errs, kerrs...); res == nil {
+		return nil, errs
+	}
+	facts, idErrs := provenanceFacts(w, what, predicateType, res.Signature.Certificate, pred)
+	errs = append(errs, idErrs...)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	facts.LogIndex, facts.IntegratedTime = tlogFacts(p.pb, res)
+	return facts, nil
+}
+
+// verifyKeyless verifies a bundle signed with a Fulcio certificate: the
+// chain to the trusted root at the log time, an SCT and the transparency log
+// entry. The certificate's identity is the caller's to judge. res is nil
+// when verification failed (errs says why).
+func (v *Verifier) verifyKeyless(w *subjectWant, what string, p *parsedBundle) (res *sgverify.VerificationResult, errs []error) {
 	vc, err := p.bundle.VerificationContent()
 	if err != nil {
-		return nil, join(append(errs, fmt.Errorf("%w: %w: %s: %s: %w", ErrBundleInvalid, ErrCertificate, w.pkg, what, err)))
+		return nil, []error{fmt.Errorf("%w: %w: %s: %s: %w", ErrBundleInvalid, ErrCertificate, w.pkg, what, err)}
 	}
 	leaf := vc.Certificate()
 	if leaf == nil {
-		return nil, join(append(errs, fmt.Errorf("%w: %w: %s: %s: not signed with a Fulcio certificate", ErrBundleInvalid, ErrCertificate, w.pkg, what)))
+		return nil, []error{fmt.Errorf("%w: %w: %s: %s: not signed with a Fulcio certificate", ErrBundleInvalid, ErrCertificate, w.pkg, what)}
 	}
 	// Fulcio certificates for npm provenance carry ECDSA P-256 keys; other
 	// keys would also make sigstore-go try (and log) compatibility verifiers.
 	if pub, ok := leaf.PublicKey.(*ecdsa.PublicKey); !ok || pub.Curve != elliptic.P256() {
-		return nil, join(append(errs, fmt.Errorf("%w: %w: %s: %s: signing key is %T, not ECDSA P-256", ErrBundleInvalid, ErrCertificate, w.pkg, what, leaf.PublicKey)))
+		return nil, []error{fmt.Errorf("%w: %w: %s: %s: signing key is %T, not ECDSA P-256", ErrBundleInvalid, ErrCertificate, w.pkg, what, leaf.PublicKey)}
 	}
-	res, err := v.provenance.Verify(p.bundle, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha512", w.sha512), sgverify.WithoutIdentitiesUnsafe()))
+	res, err = v.provenance.Verify(p.bundle, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha512", w.sha512), sgverify.WithoutIdentitiesUnsafe()))
 	if err != nil {
 		err = classify(w.pkg, what, false, err)
 		if id := envelopeKeyID(p.pb); id != "" && errors.Is(err, ErrSignatureInvalid) {
 			errs = append(errs, fmt.Errorf("%w: %s: %s: the envelope signature names keyid %q, which is not the signing certificate's key", ErrUnknownKey, w.pkg, what, id))
 		}
-		return nil, join(append(errs, err))
+		return nil, append(errs, err)
 	}
 	if res.Signature == nil || res.Signature.Certificate == nil {
-		return nil, join(append(errs, fmt.Errorf("%w: %w: %s: %s: no certificate in the verification result", ErrBundleInvalid, ErrCertificate, w.pkg, what)))
+		return nil, []error{fmt.Errorf("%w: %w: %s: %s: no certificate in the verification result", ErrBundleInvalid, ErrCertificate, w.pkg, what)}
 	}
-	facts, idErrs := provenanceFacts(w, what, predicateType, res.Signature.Certificate, pred)
-	errs = append(errs, idErrs...)
-	if len(errs) > 0 {
-		return nil, join(errs)
+	return res, nil
+}
+
+// verifyOther verifies a bundle whose predicate type provaudit does not
+// interpret: its statement must be about this package and the lockfile's
+// sha512 like every other, and its signature must verify, keyless (any
+// certificate identity: nothing is read from it) or with an npm attestation
+// key. Verified, it is listed among the predicate types; it adds no facts.
+func (v *Verifier) verifyOther(w *subjectWant, idx int, predicateType string, raw []byte) (errs, untrusted []error) {
+	what := fmt.Sprintf("attestation (%d) of type %s", idx, clip(predicateType))
+	p, errs := decodeBundle(w, what, predicateType, raw)
+	if p == nil {
+		return errs, nil
 	}
-	facts.LogIndex, facts.IntegratedTime = tlogFacts(p.pb, res)
-	return facts, nil
+	if p.pb.GetVerificationMaterial().GetPublicKey() != nil {
+		_, _, kerrs, untrusted := v.verifyKeyed(w, what, p)
+		return append(errs, kerrs...), untrusted
+	}
+	_, kerrs := v.verifyKeyless(w, what, p)
+	return append(errs, kerrs...), nil
+}
+
+// clip shortens registry-supplied text quoted in a message.
+func clip(s string) string {
+	const n = 120
+	if len(s) > n {
+		s = s[:n] + "..."
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 // envelopeKeyID is the keyid of the DSSE envelope's first signature.
@@ -468,83 +544,6 @@ func envelopeKeyID(pb *protobundle.Bundle) string {
 	}
 	return ""
 }
-
-// classify maps a sigstore-go verification error to this package's
-// sentinels. sigstore-go has no typed errors for these, so the mapping keys
-// on the stable wording of its messages; anything unrecognised is still
-// ErrBundleInvalid. keyed tells whether the bundle is signed with a key
-// (publish attestation) rather than a certificate.
-func classify(pkg, what string, keyed bool, err error) error {
-	msg := err.Error()
-	var specific []error
-	switch {
-	case strings.Contains(msg, "integrated time outside certificate validity"),
-		strings.Contains(msg, "signature time outside of public key validity window"):
-		// sigstore-go words an expired npm key as a certificate problem.
-		if keyed {
-			specific = []error{ErrKeyNotValidAtTime}
-		} else {
-			specific = []error{ErrCertificate}
-		}
-	case strings.Contains(msg, "transparency log certificate does not match"):
-		// The logged key or certificate is not the bundle's: for a key
-		// bundle, the key its hint names is not the one that signed.
-		if keyed {
-			specific = []error{ErrUnknownKey, ErrTransparencyLog}
-		} else {
-			specific = []error{ErrCertificate, ErrTransparencyLog}
-		}
-	case strings.Contains(msg, "public key verifier not found"), errors.Is(err, ErrUnknownKey):
-		specific = []error{ErrUnknownKey}
-	case strings.Contains(msg, "transparency log signature does not match"),
-		strings.Contains(msg, "does not match envelope payload hash"):
-		// The envelope (signature or payload) is not the one logged: its
-		// signature does not cover what the bundle presents.
-		specific = []error{ErrSignatureInvalid, ErrTransparencyLog}
-	case strings.HasPrefix(msg, "failed to verify log inclusion"),
-		strings.Contains(msg, "log entry integrated timestamps"):
-		specific = []error{ErrTransparencyLog}
-	case strings.HasPrefix(msg, "failed to verify leaf certificate"),
-		strings.HasPrefix(msg, "failed to verify signed certificate timestamp"),
-		strings.HasPrefix(msg, "failed to summarize certificate"),
-		strings.HasPrefix(msg, "expected key signature, not certificate"),
-		strings.HasPrefix(msg, "SCTs required"):
-		specific = []error{ErrCertificate}
-	case strings.Contains(msg, "match digests in statement"),
-		strings.Contains(msg, "does not match any digest in statement"),
-		strings.Contains(msg, "artifact does not match digest"),
-		strings.Contains(msg, "artifact digest does not match message digest"):
-		specific = []error{ErrSubjectDigest}
-	case strings.HasPrefix(msg, "failed to verify certificate identity"),
-		strings.HasPrefix(msg, "can't verify certificate identities"):
-		specific = []error{ErrIdentityMismatch}
-	case strings.HasPrefix(msg, "failed to verify signature"),
-		strings.HasPrefix(msg, "failed to get signature verifier"):
-		specific = []error{ErrSignatureInvalid}
-	case strings.HasPrefix(msg, "failed to fetch"):
-		specific = []error{ErrMalformed}
-	}
-	return &bundleError{pkg: pkg, what: what, kinds: append([]error{ErrBundleInvalid}, specific...), cause: err}
-}
-
-// bundleError is a sigstore-go failure with the sentinels it maps to.
-type bundleError struct {
-	pkg, what string
-	kinds     []error
-	cause     error
-}
-
-func (e *bundleError) Error() string {
-	var b strings.Builder
-	for _, k := range e.kinds {
-		b.WriteString(k.Error())
-		b.WriteString(": ")
-	}
-	b.WriteString(e.pkg + ": " + e.what + ": " + e.cause.Error())
-	return b.String()
-}
-
-func (e *bundleError) Unwrap() []error { return append(append([]error(nil), e.kinds...), e.cause) }
 
 // provenanceFacts checks the certificate identity against the predicate and
 // extracts the facts.
@@ -591,6 +590,11 @@ func provenanceFacts(w *subjectWant, what, predicateType string, cert *certifica
 		RunnerEnvironment: firstNonEmpty(cert.RunnerEnvironment, pred.runnerEnvironment),
 		RunURL:            firstNonEmpty(cert.RunInvocationURI, pred.runURL),
 		CertificateSAN:    cert.SubjectAlternativeName,
+		RepositoryID:      cert.SourceRepositoryIdentifier,
+		OwnerID:           cert.SourceRepositoryOwnerIdentifier,
+		Owner:             cert.SourceRepositoryOwnerURI,
+		BuildTrigger:      firstNonEmpty(cert.BuildTrigger, cert.GithubWorkflowTrigger),
+		BuildSignerURI:    cert.BuildSignerURI,
 	}
 	f.WorkflowPath = firstNonEmpty(workflowPathFromURI(certRepo, cert.BuildConfigURI), pred.workflowPath)
 	if f.WorkflowPath == "" && cert.BuildConfigURI == "" {

@@ -115,7 +115,7 @@ func benchBundles(b *testing.B) (publish, provenance []byte, ra realAttestation)
 
 func benchWant(b *testing.B, ra realAttestation) *subjectWant {
 	b.Helper()
-	bd, err := bindIntegrity(ra.name+"@"+ra.version, ra.integrity(b), "", "")
+	bd, err := bindIntegrity(ra.name+"@"+ra.version, ra.integrity(b), "", "", "")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func provenanceOps(b *testing.B) (ours, floorDefault, floorNoPredicate func() er
 	_, raw, ra := benchBundles(b)
 	w := benchWant(b, ra)
 	ours = func() error {
-		_, err := v.verifyProvenance(w, 1, ra.predicate, raw)
+		_, err := testProvenance(v, w, 1, ra.predicate, raw)
 		return err
 	}
 	floor := func(opts ...sgverify.VerifierOption) func() error {
@@ -169,7 +169,7 @@ func publishOps(b *testing.B) (ours, floorDefault, floorNoPredicate func() error
 	raw, _, ra := benchBundles(b)
 	w := benchWant(b, ra)
 	ours = func() error {
-		_, err := v.verifyPublish(w, 0, raw)
+		_, err := testPublish(v, w, 0, raw)
 		return err
 	}
 	tr, err := root.NewTrustedRootFromJSON(embeddedTrustedRoot)
@@ -332,7 +332,7 @@ func BenchmarkNewVerifier(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		kr, err := NewKeyring(tr.PinnedKeys(), nil, true)
+		kr, err := NewKeyring(tr.PinnedKeys(), nil, listedTrusted)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -10,7 +10,7 @@ import (
 // wantFor builds the subject expectation of name@version bound to tarball.
 func wantFor(t testing.TB, name, version, tarball string) *subjectWant {
 	t.Helper()
-	b, err := bindIntegrity(name+"@"+version, sriOf(fixture(t, tarball)), "", "")
+	b, err := bindIntegrity(name+"@"+version, sriOf(fixture(t, tarball)), "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestNpmBundlesProvenancePath(t *testing.T) {
 	v := embeddedVerifier(t)
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			facts, err := v.verifyProvenance(wantFor(t, tt.name, tt.version, tt.tarball), 0, tt.predicate, fixture(t, tt.file))
+			facts, err := testProvenance(v, wantFor(t, tt.name, tt.version, tt.tarball), 0, tt.predicate, fixture(t, tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,14 +61,14 @@ func TestNpmBundlesProvenancePath(t *testing.T) {
 			}
 			// The same bundle bound to another package fails.
 			other := wantFor(t, "sigstore", "0.4.0", "tarballs-npm-pack/sigstore-0.4.0.tgz")
-			_, err = v.verifyProvenance(other, 0, tt.predicate, fixture(t, tt.file))
+			_, err = testProvenance(v, other, 0, tt.predicate, fixture(t, tt.file))
 			wantErrs(t, err, ErrSubjectName, ErrSubjectDigest)
 		})
 	}
 	t.Run("bundles/gh-cli/sigstore-js-2.1.0_with_2_bundles.jsonl", func(t *testing.T) {
 		w := wantFor(t, "sigstore", "2.1.0", "bundles/gh-cli/sigstore-js-2.1.0.tgz")
 		for i, ln := range jsonlLines(t, "bundles/gh-cli/sigstore-js-2.1.0_with_2_bundles.jsonl") {
-			if _, err := v.verifyProvenance(w, i, PredicateSLSAv1, ln); err != nil {
+			if _, err := testProvenance(v, w, i, PredicateSLSAv1, ln); err != nil {
 				t.Fatalf("line %d: %v", i, err)
 			}
 		}
@@ -78,7 +78,7 @@ func TestNpmBundlesProvenancePath(t *testing.T) {
 func TestNpmBundlePublishPath(t *testing.T) {
 	v := embeddedVerifier(t)
 	w := wantFor(t, "sigstore", "1.3.0", "tarballs-npm-pack/sigstore-1.3.0.tgz")
-	facts, err := v.verifyPublish(w, 0, fixture(t, "bundles/sigstore-go/bundle-publish.json"))
+	facts, err := testPublish(v, w, 0, fixture(t, "bundles/sigstore-go/bundle-publish.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,9 +87,9 @@ func TestNpmBundlePublishPath(t *testing.T) {
 	}
 	// The publish bundle is not provenance, and the provenance bundle is
 	// not a publish attestation.
-	_, err = v.verifyProvenance(w, 0, PredicateSLSAv02, fixture(t, "bundles/sigstore-go/bundle-publish.json"))
+	_, err = testProvenance(v, w, 0, PredicateSLSAv02, fixture(t, "bundles/sigstore-go/bundle-publish.json"))
 	wantErrs(t, err, ErrPredicateType)
-	_, err = v.verifyPublish(w, 0, fixture(t, "bundles/sigstore-go/bundle-provenance.json"))
+	_, err = testPublish(v, w, 0, fixture(t, "bundles/sigstore-go/bundle-provenance.json"))
 	wantErrs(t, err, ErrPredicateType, ErrBundleInvalid)
 }
 
@@ -143,7 +143,7 @@ func TestSigstoreJSBundles(t *testing.T) {
 			}
 			wantErrs(t, res.Err, ErrBundleInvalid)
 			// ...nor npm provenance (an e-mail identity is no CI provider).
-			_, err = v.verifyProvenance(w, 0, PredicatePublish, raw)
+			_, err = testProvenance(v, w, 0, PredicatePublish, raw)
 			wantErrs(t, err, ErrUntrustedIssuer)
 		})
 	}

@@ -26,8 +26,13 @@
 // [ParseNpmKeys] reads both key list forms; [NewTrust] and [NewKeyring]
 // require every usable key's keyid to be its fingerprint. A registry key
 // with a pinned keyid and other material is [ErrPinnedKeyMismatch]; pinned
-// entries keep their usages and windows whatever the registry says; keys
-// only the registry lists are used and reported with Pinned false.
+// entries keep their usages and windows whatever the registry says. Keys
+// only the registry lists are used with Pinned false, and are trusted only
+// when the person running provaudit named the registry
+// ([KeyringOptions].TrustRegistry): a registry named only by the audited
+// project is untrusted input, so a signature only its keys verify is
+// reported as [StatusUntrusted], never as verified. A key is valid from its
+// start strictly before its expires instant.
 //
 // # Registry signatures
 //
@@ -35,14 +40,18 @@
 // "name@version:integrity" where integrity is the served dist.integrity,
 // which must agree with the lockfile (every hash algorithm both carry must
 // match; a sha1-only lockfile binds through dist.shasum and is reported as
-// WeakIntegrity). Every signature must be by a known npm:signatures key,
-// verify, and have its key valid at the judging time; at least one is
-// required when the registry has keys. The judging time is the publish time
-// given by the caller; without it only a key valid now can be judged
-// (TimeSourceKeyValidNow), otherwise the result is invalid with
-// [ErrPublishTimeUnknown] — never verified. [Verifier.NeedsPublishTime] says
-// beforehand whether the publish time is needed. A registry without keys
-// makes signatures "unsupported".
+// WeakIntegrity). Every signature is checked whatever the registry's key
+// endpoint said ([RegistryKeys]): the pinned keys are always there. A
+// signature that does not verify is invalid; one by a keyid no key carries,
+// or verified only by an untrusted key, is untrusted (npm fails the first
+// with EMISSINGSIGNATUREKEY); a trusted key must be valid at the judging
+// time. The judging time is the publish time given by the caller; without
+// it only a key valid now can be judged (TimeSourceKeyValidNow), otherwise
+// the result is invalid with [ErrPublishTimeUnknown] — never verified.
+// [Verifier.NeedsPublishTime] says beforehand whether the publish time is
+// needed. A version without signatures is missing from a registry that
+// lists keys, unsupported from one that publishes none, and missing with
+// [ErrKeysUnknown] when the registry's keys are unknown.
 //
 // # Attestations
 //
@@ -52,14 +61,17 @@
 // dsse entries) with a transparency log entry and its signed integrated time
 // required; sigstore-go's misleading messages are mapped to this package's
 // sentinels. Exactly one npm publish attestation is required, signed by the
-// npm:attestations key its hint names, valid at the log's integrated time.
-// Provenance (SLSA v0.2 or v1) must be signed with a Fulcio certificate
-// chaining to the trusted root with an SCT, issued to a known CI provider —
-// GitHub Actions ([IssuerGitHubActions]) or GitLab CI on gitlab.com
-// ([IssuerGitLab]); self-managed GitLab instances are not accepted, as the
-// trust material cannot say which to believe — and the certificate's source
-// repository (and commit, when both name one) must agree with the
-// predicate's. Every subject of every statement must be
+// npm:attestations key its hint names, valid at the log's integrated time
+// and trusted (else untrusted, as for registry signatures). Provenance (SLSA
+// v0.2 or v1) must be signed with a Fulcio certificate chaining to the
+// trusted root with an SCT, issued to a known CI provider — GitHub Actions
+// ([IssuerGitHubActions]) or GitLab CI on gitlab.com ([IssuerGitLab]);
+// self-managed GitLab instances are not accepted, as the trust material
+// cannot say which to believe — and the certificate's source repository
+// (and commit, when both name one) must agree with the predicate's. A bundle
+// of a predicate type provaudit does not interpret is verified all the same
+// (keyless with any identity, or with an npm attestation key) and listed,
+// adding no facts. Every subject of every statement must be
 // pkg:npm/<name>@<version> (a scope's "@" as %40) with the lockfile's
 // sha512; the response's predicateType must equal the signed statement's;
 // the publish predicate must name this package. The predicate type the

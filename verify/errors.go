@@ -20,8 +20,18 @@ var (
 	// carries no signature.
 	ErrSignatureMissing = errors.New("signature missing")
 	// ErrUnknownKey: a signature or publish attestation names a keyid that
-	// no usable key has (for that usage).
+	// no usable key has (for that usage). Where nothing else failed, it is
+	// reported as untrusted ([StatusUntrusted]), not as invalid: npm fails
+	// the same case with EMISSINGSIGNATUREKEY.
 	ErrUnknownKey = errors.New("unknown signing key")
+	// ErrUntrustedKey: a signature or publish attestation verifies, but only
+	// with a key that a registry named by the audited project lists (see
+	// [Key].Trusted).
+	ErrUntrustedKey = errors.New("signing key not trusted")
+	// ErrKeysUnknown: the version carries no registry signature and the
+	// registry's key list is unknown, so whether it should carry one cannot
+	// be told.
+	ErrKeysUnknown = errors.New("registry keys unknown")
 	// ErrKeyNotValidAtTime: the signing key was not valid at the time the
 	// signature is judged at (publish time, log time or now).
 	ErrKeyNotValidAtTime = errors.New("key not valid at signing time")
@@ -31,6 +41,11 @@ var (
 	// ErrIntegrityMismatch: the integrity the registry served (or signed)
 	// disagrees with the lockfile's integrity, or cannot be compared to it.
 	ErrIntegrityMismatch = errors.New("integrity mismatch")
+	// ErrIntegrityUnbound: the lockfile's integrity and the integrity the
+	// registry signed share no hash algorithm and no tarball digests link
+	// them. It is not a mismatch (nothing disagrees): the signature cannot
+	// be tied to what the lockfile installs, so it is not a pass either.
+	ErrIntegrityUnbound = errors.New("integrity not bound")
 	// ErrSubjectName: an attestation subject (or the publish predicate) names
 	// another package or version, or there is no subject at all.
 	ErrSubjectName = errors.New("attestation subject name mismatch")

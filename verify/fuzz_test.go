@@ -110,7 +110,7 @@ func FuzzParseNpmKeys(f *testing.F) {
 				good = append(good, k)
 			}
 		}
-		if _, err := NewKeyring(nil, good, true); err != nil && !wrapsSentinel(err) {
+		if _, err := NewKeyring(nil, good, listedTrusted); err != nil && !wrapsSentinel(err) {
 			t.Fatalf("keyring: %v", err)
 		}
 	})
@@ -125,7 +125,7 @@ func FuzzBindIntegrity(f *testing.F) {
 	f.Add("sha1-"+integ[7:35], integ, sha1Hex([]byte("x")))
 	f.Add("sha512-x sha1-y", "", "zz")
 	f.Fuzz(func(t *testing.T, lock, served, shasum string) {
-		b, err := bindIntegrity("p@1", lock, served, shasum)
+		b, err := bindIntegrity("p@1", lock, served, shasum, "")
 		if err != nil {
 			if !wrapsSentinel(err) {
 				t.Fatalf("error wraps no sentinel: %v", err)

@@ -1,8 +1,11 @@
 package verify
 
 import (
+	"crypto/sha1"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -56,7 +59,7 @@ func generated(t testing.TB) genWorld {
 			genErr = err
 			return
 		}
-		kr, err := NewKeyring(tr.PinnedKeys(), reg, true)
+		kr, err := NewKeyring(tr.PinnedKeys(), reg, listedTrusted)
 		if err != nil {
 			genErr = err
 			return
@@ -117,6 +120,9 @@ func TestGeneratedAttestationsMatrix(t *testing.T) {
 							p.WorkflowPath != a.Workflow || p.WorkflowRef != a.Ref || p.Issuer != IssuerGitHubActions ||
 							p.RunnerEnvironment != fakesigstore.RunnerSelfHosted || !p.IntegratedTime.Equal(testNow) || p.LogIndex <= 0 {
 							t.Fatalf("provenance facts %+v", p)
+						}
+						if p.RepositoryID == "" || p.OwnerID == "" || p.Owner != "https://github.com/acme" || p.BuildTrigger == "" || p.BuildSignerURI != p.CertificateSAN {
+							t.Fatalf("certificate identity facts %+v", p)
 						}
 					})
 				}
@@ -193,6 +199,8 @@ func TestGeneratedRules(t *testing.T) {
 		{"valid", nil, nil, nil},
 		{"expired key, logged inside its window", func(a *fakesigstore.Attest) { a.NpmKey, a.IntegratedTime = 0, genKey0End.Add(-time.Hour) }, nil, nil},
 		{"expired key, logged after its window", func(a *fakesigstore.Attest) { a.NpmKey = 0 }, nil, []error{ErrKeyNotValidAtTime}},
+		{"expired key, logged a second before it expires", func(a *fakesigstore.Attest) { a.NpmKey, a.IntegratedTime = 0, genKey0End.Add(-time.Second) }, nil, nil},
+		{"expired key, logged at the instant it expires", func(a *fakesigstore.Attest) { a.NpmKey, a.IntegratedTime = 0, genKey0End }, nil, []error{ErrKeyNotValidAtTime}},
 		{"new key, logged before its window", func(a *fakesigstore.Attest) { a.IntegratedTime = genKey1Start.Add(-time.Hour) }, nil, []error{ErrKeyNotValidAtTime}},
 		{"subject is another package", func(a *fakesigstore.Attest) { a.Name = "rules-evil" }, nil, []error{ErrSubjectName}},
 		{"subject is another version", func(a *fakesigstore.Attest) { a.Version = "3.1.5" }, nil, []error{ErrSubjectName}},
@@ -268,9 +276,13 @@ func TestGeneratedKeyrings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	build := func(t *testing.T, pinned, registry []Key) *Verifier {
+	build := func(t *testing.T, pinned, registry []Key, opts ...KeyringOptions) *Verifier {
 		t.Helper()
-		kr, err := NewKeyring(pinned, registry, true)
+		o := listedTrusted
+		if len(opts) > 0 {
+			o = opts[0]
+		}
+		kr, err := NewKeyring(pinned, registry, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,23 +293,65 @@ func TestGeneratedKeyrings(t *testing.T) {
 		return v
 	}
 
-	t.Run("publish key unknown", func(t *testing.T) {
-		v := build(t, only0, nil)
-		res := v.Attestations(ai)
-		wantErrs(t, res.Err, ErrUnknownKey)
-		sres := v.RegistrySignature(si)
-		if sres.Status != StatusInvalid {
-			t.Fatalf("signature status %s", sres.Status)
+	// A key nothing carries is not tampering: untrusted, as npm's
+	// EMISSINGSIGNATUREKEY; whatever the registry's key endpoint said.
+	for _, state := range []RegistryKeys{KeysListed, KeysNone, KeysUnknown} {
+		t.Run("key unknown, registry keys "+state.String(), func(t *testing.T) {
+			v := build(t, only0, nil, KeyringOptions{Registry: state, TrustRegistry: true})
+			res := v.Attestations(ai)
+			if res.Status != StatusUntrusted || res.Publish != nil || res.Provenance != nil {
+				t.Fatalf("attestations %s %+v", res.Status, res)
+			}
+			wantErrs(t, res.Err, ErrUnknownKey)
+			sres := v.RegistrySignature(si)
+			if sres.Status != StatusUntrusted || sres.KeyID != keyid || sres.Pinned {
+				t.Fatalf("signature %+v", sres)
+			}
+			wantErrs(t, sres.Err, ErrUnknownKey)
+		})
+	}
+	var reg1 []Key
+	for _, k := range reg {
+		if k.KeyID == g.fs.NpmKeyID(1) {
+			reg1 = append(reg1, k)
 		}
-		wantErrs(t, sres.Err, ErrUnknownKey)
+	}
+	// A registry only the audited project named: its keys verify the
+	// signatures but are not trusted; an altered signature is still invalid.
+	t.Run("key listed by a registry nobody trusts", func(t *testing.T) {
+		v := build(t, only0, reg1, KeyringOptions{Registry: KeysListed})
+		res := v.Attestations(ai)
+		if res.Status != StatusUntrusted || res.Publish != nil {
+			t.Fatalf("attestations %s: %v", res.Status, res.Err)
+		}
+		wantErrs(t, res.Err, ErrUntrustedKey)
+		if errors.Is(res.Err, ErrUnknownKey) {
+			t.Fatalf("reported as unknown: %v", res.Err)
+		}
+		sres := v.RegistrySignature(si)
+		if sres.Status != StatusUntrusted || sres.KeyID != keyid {
+			t.Fatalf("signature %+v", sres)
+		}
+		wantErrs(t, sres.Err, ErrUntrustedKey)
+		if v.NeedsPublishTime(si.Signatures) {
+			t.Fatal("an untrusted key needs no publish time")
+		}
+		bad := si
+		bad.Signatures = []Signature{{keyid, flipSig(t, sig)}}
+		if sres := v.RegistrySignature(bad); sres.Status != StatusInvalid {
+			t.Fatalf("altered signature by an untrusted key: %+v", sres)
+		}
+		tampered, err := fakesigstore.TamperAttestation(body, 0, fakesigstore.TamperSignature)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bai := ai
+		bai.Body = tampered
+		if res := v.Attestations(bai); res.Status != StatusInvalid {
+			t.Fatalf("altered publish attestation by an untrusted key: %s %v", res.Status, res.Err)
+		}
 	})
 	t.Run("key listed only by the registry", func(t *testing.T) {
-		var reg1 []Key
-		for _, k := range reg {
-			if k.KeyID == g.fs.NpmKeyID(1) {
-				reg1 = append(reg1, k)
-			}
-		}
 		v := build(t, only0, reg1)
 		res := v.Attestations(ai)
 		if res.Status != StatusVerified || res.Publish.Pinned {
@@ -313,7 +367,7 @@ func TestGeneratedKeyrings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = NewKeyring(pinned, []Key{{KeyID: g.fs.NpmKeyID(1), Public: other.NpmPublicKey(0)}}, true)
+		_, err = NewKeyring(pinned, []Key{{KeyID: g.fs.NpmKeyID(1), Public: other.NpmPublicKey(0)}}, listedTrusted)
 		wantErrs(t, err, ErrPinnedKeyMismatch)
 	})
 	t.Run("another Sigstore's trust", func(t *testing.T) {
@@ -346,8 +400,8 @@ func TestGeneratedRegistrySignatures(t *testing.T) {
 	tests := []struct {
 		name   string
 		in     SignatureInput
-		status string
-		source string
+		status Status
+		source TimeSource
 		want   error
 	}{
 		{"current key, no time", in(Signature{id1, sig1}), StatusVerified, TimeSourceKeyValidNow, nil},
@@ -367,6 +421,11 @@ func TestGeneratedRegistrySignatures(t *testing.T) {
 			return i
 		}(), StatusVerified, TimeSourceRekor, nil},
 		{"expired key, no time", in(Signature{id0, sig0}), StatusInvalid, "", ErrPublishTimeUnknown},
+		{"expired key, published at the instant it expires", func() SignatureInput {
+			i := in(Signature{id0, sig0})
+			i.PublishTime = genKey0End
+			return i
+		}(), StatusInvalid, "", ErrKeyNotValidAtTime},
 		{"expired key, published after expiry", func() SignatureInput {
 			i := in(Signature{id0, sig0})
 			i.PublishTime = genKey0End.Add(time.Hour)
@@ -443,7 +502,7 @@ func TestClassifySigstoreWording(t *testing.T) {
 	g := generated(t)
 	integ := genIntegrity("wording", "1.0.0")
 	w := &subjectWant{pkg: "wording@1.0.0", name: "wording", version: "1.0.0", purl: npmPurl("wording", "1.0.0")}
-	b, err := bindIntegrity(w.pkg, integ, "", "")
+	b, err := bindIntegrity(w.pkg, integ, "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,5 +540,100 @@ func TestClassifySigstoreWording(t *testing.T) {
 			}
 			wantErrs(t, classify(w.pkg, "publish", true, err), tt.want...)
 		})
+	}
+}
+
+// TestGeneratedOtherPredicateTypes: a genuine attestation of a predicate
+// type provaudit does not interpret is verified and listed, not invalid;
+// announced, it must be there; altered or about another package, it fails
+// like any other.
+func TestGeneratedOtherPredicateTypes(t *testing.T) {
+	g := generated(t)
+	const sbom = "https://cyclonedx.org/bom/v1.6"
+	integ := genIntegrity("other-types", "2.0.0")
+	body := genAttest(t, g.fs, fakesigstore.Attest{Name: "other-types", Version: "2.0.0", Integrity: integ, NpmKey: 1, Extra: []string{sbom}})
+	in := AttestationInput{Name: "other-types", Version: "2.0.0", Integrity: integ, ServedIntegrity: integ, ExpectedPredicate: PredicateSLSAv1, Body: body}
+
+	res := g.v.Attestations(in)
+	if res.Status != StatusVerified || res.Provenance == nil || res.Publish == nil {
+		t.Fatalf("status %s: %v", res.Status, res.Err)
+	}
+	if got := strings.Join(res.PredicateTypes, " "); got != PredicatePublish+" "+PredicateSLSAv1+" "+sbom {
+		t.Fatalf("predicate types %s", got)
+	}
+
+	announced := in
+	announced.ExpectedPredicate = sbom
+	if res := g.v.Attestations(announced); res.Status != StatusVerified {
+		t.Fatalf("announced %s: %s %v", sbom, res.Status, res.Err)
+	}
+	announced.ExpectedPredicate = "https://example.com/absent/v1"
+	if res := g.v.Attestations(announced); res.Status != StatusInvalid || !errors.Is(res.Err, ErrPredicateMissing) {
+		t.Fatalf("announced but absent: %s %v", res.Status, res.Err)
+	}
+
+	tampered, err := fakesigstore.TamperAttestation(body, 2, fakesigstore.TamperSignature)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := in
+	bad.Body = tampered
+	if res := g.v.Attestations(bad); res.Status != StatusInvalid || !errors.Is(res.Err, ErrSignatureInvalid) {
+		t.Fatalf("altered %s attestation: %s %v", sbom, res.Status, res.Err)
+	}
+
+	otherPkg := genAttest(t, g.fs, fakesigstore.Attest{Name: "other-types", Version: "2.0.1", Integrity: integ, NpmKey: 1, Extra: []string{sbom}})
+	var doc struct {
+		Attestations []json.RawMessage `json:"attestations"`
+	}
+	var mine struct {
+		Attestations []json.RawMessage `json:"attestations"`
+	}
+	if err := json.Unmarshal(otherPkg, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(body, &mine); err != nil {
+		t.Fatal(err)
+	}
+	mine.Attestations[2] = doc.Attestations[2] // genuine, but for 2.0.1
+	mixed, err := json.Marshal(mine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.Body = mixed
+	if res := g.v.Attestations(bad); res.Status != StatusInvalid || !errors.Is(res.Err, ErrSubjectName) {
+		t.Fatalf("%s attestation of another version: %s %v", sbom, res.Status, res.Err)
+	}
+}
+
+// TestGeneratedSha1OnlyRegistry: an old version whose registry integrity is
+// sha1 only, signed over that, locked with sha512. The tarball's digests
+// link the two (as pacote checks both); without them the signature is
+// unbound, not a mismatch.
+func TestGeneratedSha1OnlyRegistry(t *testing.T) {
+	g := generated(t)
+	tarball := []byte("an old tarball")
+	s1, s512 := sha1.Sum(tarball), sha512.Sum512(tarball)
+	served := "sha1-" + base64.StdEncoding.EncodeToString(s1[:])
+	lock := "sha512-" + base64.StdEncoding.EncodeToString(s512[:])
+	keyid, sig := g.fs.SignRegistry(1, "old", "0.0.1", served)
+	in := SignatureInput{Name: "old", Version: "0.0.1", Integrity: lock, ServedIntegrity: served, ServedShasum: hex.EncodeToString(s1[:]),
+		Signatures: []Signature{{keyid, sig}}}
+	if !NeedsTarball(in.Integrity, in.ServedIntegrity, in.ServedShasum) {
+		t.Fatal("NeedsTarball = false")
+	}
+	res := g.v.RegistrySignature(in)
+	if res.Status != StatusInvalid || !errors.Is(res.Err, ErrIntegrityUnbound) || errors.Is(res.Err, ErrIntegrityMismatch) {
+		t.Fatalf("without the tarball: %s %v", res.Status, res.Err)
+	}
+	in.TarballIntegrity = served + " " + lock
+	res = g.v.RegistrySignature(in)
+	if res.Status != StatusVerified || !res.ViaTarball || !res.WeakIntegrity {
+		t.Fatalf("with the tarball: %+v", res)
+	}
+	other := sha512.Sum512([]byte("another tarball"))
+	in.TarballIntegrity = served + " sha512-" + base64.StdEncoding.EncodeToString(other[:])
+	if res := g.v.RegistrySignature(in); res.Status != StatusInvalid || !errors.Is(res.Err, ErrIntegrityMismatch) {
+		t.Fatalf("tarball that is not the lockfile's: %s %v", res.Status, res.Err)
 	}
 }

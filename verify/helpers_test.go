@@ -63,7 +63,7 @@ func embeddedVerifier(t testing.TB) *Verifier {
 			defaultErr = err
 			return
 		}
-		kr, err := NewKeyring(tr.PinnedKeys(), nil, true)
+		kr, err := NewKeyring(tr.PinnedKeys(), nil, listedTrusted)
 		if err != nil {
 			defaultErr = err
 			return
@@ -83,7 +83,7 @@ func newVerifier(t testing.TB, trustedRoot, npmKeys []byte, registry []Key, regi
 	if err != nil {
 		t.Fatal(err)
 	}
-	kr, err := NewKeyring(tr.PinnedKeys(), registry, registryHasKeys)
+	kr, err := NewKeyring(tr.PinnedKeys(), registry, registryKeysOpts(registryHasKeys))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,4 +105,42 @@ func wantErrs(t testing.TB, err error, want ...error) {
 			t.Fatalf("error %q does not wrap %q", err, w)
 		}
 	}
+}
+
+// listedTrusted is the keyring option of a registry whose key endpoint
+// lists keys and that the person running provaudit named.
+var listedTrusted = KeyringOptions{Registry: KeysListed, TrustRegistry: true}
+
+// registryKeysOpts maps the old "registry has keys" flag of the tests to
+// keyring options: listed and trusted, or no keys.
+func registryKeysOpts(hasKeys bool) KeyringOptions {
+	if hasKeys {
+		return listedTrusted
+	}
+	return KeyringOptions{Registry: KeysNone}
+}
+
+// testProvenance is verifyProvenance with its failures joined.
+func testProvenance(v *Verifier, w *subjectWant, idx int, predicateType string, raw []byte) (*ProvenanceFacts, error) {
+	f, errs := v.verifyProvenance(w, idx, predicateType, raw)
+	return f, join(errs)
+}
+
+// testPublish is verifyPublish with its failures (untrusted keys included)
+// joined.
+func testPublish(v *Verifier, w *subjectWant, idx int, raw []byte) (*PublishFacts, error) {
+	f, errs, untrusted := v.verifyPublish(w, idx, raw)
+	return f, join(append(errs, untrusted...))
+}
+
+// flipSig returns a base64 ECDSA signature with one byte of its DER
+// changed, still valid base64.
+func flipSig(t testing.TB, sig string) string {
+	t.Helper()
+	der, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der[len(der)-3] ^= 0x01
+	return base64.StdEncoding.EncodeToString(der)
 }

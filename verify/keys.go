@@ -38,20 +38,29 @@ type Key struct {
 	// Public is the ECDSA P-256 public key. Other key types are rejected
 	// when parsing.
 	Public *ecdsa.PublicKey
-	// Start and End bound the key's validity (inclusive); zero is unbounded.
+	// Start and End bound the key's validity: it is valid from Start
+	// (inclusive) strictly before End (its "expires" instant); zero is
+	// unbounded.
 	Start, End time.Time
 	// Pinned tells whether the key comes from provaudit's trust material
 	// (embedded, --npm-keys or trust update) rather than only from the
 	// registry's key endpoint.
 	Pinned bool
+	// Trusted tells whether a signature by the key counts: pinned keys, and
+	// keys listed by a registry that the person running provaudit named
+	// (see [KeyringOptions]). A key that only a registry named by the
+	// audited project lists is not trusted: a signature it verifies is
+	// reported as untrusted, never as verified.
+	Trusted bool
 }
 
-// ValidAt reports whether t is within the key's validity window.
+// ValidAt reports whether t is within the key's validity window: at or
+// after Start and strictly before End.
 func (k *Key) ValidAt(t time.Time) bool {
 	if !k.Start.IsZero() && t.Before(k.Start) {
 		return false
 	}
-	if !k.End.IsZero() && t.After(k.End) {
+	if !k.End.IsZero() && !t.Before(k.End) {
 		return false
 	}
 	return true
@@ -68,7 +77,7 @@ func (k *Key) window() string {
 		}
 		return t.UTC().Format(time.RFC3339)
 	}
-	return "[" + f(k.Start, "-inf") + ", " + f(k.End, "+inf") + "]"
+	return "[" + f(k.Start, "-inf") + ", " + f(k.End, "+inf") + ")"
 }
 
 // Fingerprint returns the npm keyid of an ECDSA P-256 key: "SHA256:" followed
@@ -128,8 +137,8 @@ type keyFileEntry struct {
 // npm:attestations) and a validity start, and a keyid may not be listed
 // twice for the same usage. An empty list is an error wrapping [ErrNoKeys]
 // (a caller reading a registry's keys endpoint may treat that as a registry
-// without keys). Keys are returned with Pinned false, sorted by keyid and
-// usage.
+// without keys). Keys are returned with Pinned and Trusted false, sorted by
+// keyid and usage.
 //
 // ParseNpmKeys does not check that a keyid is the fingerprint of its key
 // material: [NewTrust] and [NewKeyring] do, before a key becomes usable, so
@@ -302,13 +311,60 @@ func sortKeys(keys []Key) {
 	})
 }
 
+// RegistryKeys is what is known of a registry's signing keys.
+type RegistryKeys int
+
+const (
+	// KeysListed: the registry's key endpoint lists keys, so it signs the
+	// versions it serves: a version without a signature is "missing". It is
+	// also what --npm-keys FILE means (the pinned keys stand for the
+	// registry's, and its endpoint is not asked).
+	KeysListed RegistryKeys = iota
+	// KeysNone: the key endpoint answered 404 or 400, or listed no keys. The
+	// registry publishes no keys: a version without signatures is
+	// "unsupported". Signatures that are present are still checked with the
+	// pinned keys.
+	KeysNone
+	// KeysUnknown: the key list could not be had (offline without an
+	// authenticated cached copy, or the endpoint failed). Signatures are
+	// checked with the pinned keys; whether a version without signatures
+	// should carry one cannot be told ([ErrKeysUnknown]).
+	KeysUnknown
+)
+
+// String names the state as reports show it: listed, none or unknown.
+func (r RegistryKeys) String() string {
+	switch r {
+	case KeysListed:
+		return "listed"
+	case KeysNone:
+		return "none"
+	case KeysUnknown:
+		return "unknown"
+	}
+	return fmt.Sprintf("RegistryKeys(%d)", int(r))
+}
+
+// KeyringOptions say what the registry's keys are worth.
+type KeyringOptions struct {
+	// Registry is what the registry's key endpoint said.
+	Registry RegistryKeys
+	// TrustRegistry makes the keys the registry lists trusted (unpinned):
+	// the person running provaudit named the registry (--registry,
+	// npm_config_registry, their user or global npmrc, npm's own
+	// configuration). Without it, listed keys are known but not trusted: the
+	// registry was named only by the audited project's own files, which
+	// are untrusted input.
+	TrustRegistry bool
+}
+
 // Keyring is the set of npm keys a [Verifier] uses: the pinned keys
 // reconciled with the keys the registry lists. It is immutable.
 type Keyring struct {
-	keys            []Key
-	byID            map[string][]int // keyid -> indexes into keys
-	registryHasKeys bool
-	digest          string
+	keys     []Key
+	byID     map[string][]int // keyid -> indexes into keys
+	registry RegistryKeys
+	digest   string
 }
 
 // NewKeyring reconciles pinned keys (provaudit's trust material) with the
@@ -318,24 +374,27 @@ type Keyring struct {
 //     else the error wraps [ErrPinnedKeyMismatch]. The pinned entries (their
 //     usages and validity windows) stay authoritative for that keyid: the
 //     registry cannot widen them.
-//   - A registry key that is not pinned is usable, with Pinned false.
-//   - Pinned keys are usable whether or not the registry lists them.
-//   - registryHasKeys false means the registry answered the keys endpoint with
-//     404/400: registry signatures are then "unsupported" (publish
-//     attestations are still checked with the pinned keys). Registry keys
-//     given together with registryHasKeys false are an error.
-//   - registryHasKeys true with no registry keys means: use the pinned keys
-//     only (e.g. --npm-keys FILE).
-func NewKeyring(pinned, registry []Key, registryHasKeys bool) (*Keyring, error) {
-	if !registryHasKeys && len(registry) > 0 {
-		return nil, fmt.Errorf("%w: keyring: %d registry keys given for a registry without keys", ErrMalformed, len(registry))
+//   - A registry key that is not pinned is usable with Pinned false, and
+//     Trusted only with opts.TrustRegistry.
+//   - Pinned keys are usable and trusted whether or not the registry lists
+//     them, whatever its key endpoint said.
+//   - Registry keys given with opts.Registry other than KeysListed are an
+//     error.
+func NewKeyring(pinned, registry []Key, opts KeyringOptions) (*Keyring, error) {
+	switch opts.Registry {
+	case KeysListed, KeysNone, KeysUnknown:
+	default:
+		return nil, fmt.Errorf("%w: keyring: unknown registry key state %d", ErrMalformed, int(opts.Registry))
 	}
-	kr := &Keyring{registryHasKeys: registryHasKeys, byID: map[string][]int{}}
+	if opts.Registry != KeysListed && len(registry) > 0 {
+		return nil, fmt.Errorf("%w: keyring: %d registry keys given for a registry whose keys are %s", ErrMalformed, len(registry), opts.Registry)
+	}
+	kr := &Keyring{registry: opts.Registry, byID: map[string][]int{}}
 	for _, k := range pinned {
 		if err := validKey(&k); err != nil {
 			return nil, fmt.Errorf("keyring: pinned key: %w", err)
 		}
-		k.Pinned = true
+		k.Pinned, k.Trusted = true, true
 		if err := kr.add(k); err != nil {
 			return nil, err
 		}
@@ -353,19 +412,19 @@ func NewKeyring(pinned, registry []Key, registryHasKeys bool) (*Keyring, error) 
 		if err := validKey(&k); err != nil {
 			return nil, fmt.Errorf("keyring: registry key: %w", err)
 		}
-		k.Pinned = false
+		k.Pinned, k.Trusted = false, opts.TrustRegistry
 		if err := kr.add(k); err != nil {
 			return nil, err
 		}
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "provaudit-keyring-v1 %t\n", registryHasKeys)
+	fmt.Fprintf(h, "provaudit-keyring-v2 %s\n", opts.Registry)
 	for _, k := range kr.keys {
 		der, err := x509.MarshalPKIXPublicKey(k.Public)
 		if err != nil {
 			return nil, fmt.Errorf("%w: keyring: %s: %w", ErrMalformed, k.KeyID, err)
 		}
-		fmt.Fprintf(h, "%s %s %t %d %d %x\n", k.KeyID, k.Usage, k.Pinned, unixOrZero(k.Start), unixOrZero(k.End), der)
+		fmt.Fprintf(h, "%s %s %t %t %d %d %x\n", k.KeyID, k.Usage, k.Pinned, k.Trusted, unixOrZero(k.Start), unixOrZero(k.End), der)
 	}
 	kr.digest = hex.EncodeToString(h.Sum(nil))
 	return kr, nil
@@ -412,15 +471,16 @@ func validKey(k *Key) error {
 // Keys returns a copy of the usable keys, pinned first.
 func (kr *Keyring) Keys() []Key { return slices.Clone(kr.keys) }
 
-// RegistryHasKeys reports whether the registry publishes keys.
-func (kr *Keyring) RegistryHasKeys() bool { return kr.registryHasKeys }
+// Registry reports what is known of the registry's keys.
+func (kr *Keyring) Registry() RegistryKeys { return kr.registry }
 
-// Digest returns a hex SHA-256 over the keyring's keys, their usages, windows
-// and pinning, and whether the registry has keys. Results that depend on the
-// keyring are cached under it together with [Trust.Digest].
+// Digest returns a hex SHA-256 over the keyring's keys, their usages,
+// windows, pinning and trust, and the registry's key state. Results that
+// depend on the keyring are cached under it together with [Trust.Digest].
 func (kr *Keyring) Digest() string { return kr.digest }
 
-// lookup returns the key with the keyid usable for usage, or nil.
+// lookup returns the key with the keyid usable for usage, trusted or not,
+// or nil.
 func (kr *Keyring) lookup(keyID, usage string) *Key {
 	for _, i := range kr.byID[keyID] {
 		if kr.keys[i].usableFor(usage) {

@@ -195,7 +195,7 @@ func TestNewKeyring(t *testing.T) {
 
 	t.Run("reconcile", func(t *testing.T) {
 		regA := Key{KeyID: ka.KeyID, Public: &a.PublicKey, End: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
-		kr, err := NewKeyring([]Key{ka}, []Key{regA, kb}, true)
+		kr, err := NewKeyring([]Key{ka}, []Key{regA, kb}, listedTrusted)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,38 +207,56 @@ func TestNewKeyring(t *testing.T) {
 		if k := kr.lookup(ka.KeyID, UsageAttestations); k != nil {
 			t.Fatalf("registry widened a pinned key's usage: %+v", k)
 		}
-		// An unpinned registry key is usable for both usages, unpinned.
+		// An unpinned registry key is usable for both usages, unpinned,
+		// and trusted because the registry is.
 		for _, u := range []string{UsageSignatures, UsageAttestations} {
-			if k := kr.lookup(kb.KeyID, u); k == nil || k.Pinned {
+			if k := kr.lookup(kb.KeyID, u); k == nil || k.Pinned || !k.Trusted {
 				t.Fatalf("registry key for %s: %+v", u, k)
 			}
 		}
-		if len(kr.Keys()) != 2 || !kr.RegistryHasKeys() {
+		if len(kr.Keys()) != 2 || kr.Registry() != KeysListed {
 			t.Fatalf("keys %+v", kr.Keys())
+		}
+	})
+	t.Run("untrusted registry", func(t *testing.T) {
+		// A registry the audited project named: its keys are known, not
+		// trusted; pinned keys stay trusted.
+		kr, err := NewKeyring([]Key{ka}, []Key{kb}, KeyringOptions{Registry: KeysListed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k := kr.lookup(kb.KeyID, UsageSignatures); k == nil || k.Trusted || k.Pinned {
+			t.Fatalf("registry key %+v", k)
+		}
+		if k := kr.lookup(ka.KeyID, UsageSignatures); k == nil || !k.Trusted || !k.Pinned {
+			t.Fatalf("pinned key %+v", k)
 		}
 	})
 	tests := []struct {
 		name             string
 		pinned, registry []Key
-		hasKeys          bool
+		opts             KeyringOptions
 		want             error
 	}{
-		{"pinned keyid, other material", []Key{ka}, []Key{{KeyID: ka.KeyID, Public: &b.PublicKey}}, true, ErrPinnedKeyMismatch},
-		{"registry keyid not the fingerprint", []Key{ka}, []Key{{KeyID: "SHA256:nope", Public: &b.PublicKey}}, true, ErrMalformed},
-		{"pinned keyid not the fingerprint", []Key{{KeyID: kb.KeyID, Public: &a.PublicKey}}, nil, true, ErrMalformed},
-		{"registry key without material", []Key{ka}, []Key{{KeyID: kb.KeyID}}, true, ErrMalformed},
-		{"pinned key without material", []Key{{KeyID: kb.KeyID}}, nil, true, ErrMalformed},
-		{"unknown usage", []Key{{KeyID: ka.KeyID, Usage: "npm:x", Public: &a.PublicKey}}, nil, true, ErrMalformed},
-		{"duplicate pinned usage", []Key{ka, ka}, nil, true, ErrMalformed},
-		{"duplicate registry key", nil, []Key{kb, kb}, true, ErrMalformed},
-		{"registry keys for a registry without keys", []Key{ka}, []Key{kb}, false, ErrMalformed},
-		{"window ends before it starts", []Key{{KeyID: ka.KeyID, Public: &a.PublicKey, Start: time.Unix(10, 0), End: time.Unix(5, 0)}}, nil, true, ErrMalformed},
-		{"ok: two usages of one pinned key", []Key{ka, kaAtt}, []Key{kb}, true, nil},
-		{"ok: registry without keys", []Key{ka}, nil, false, nil},
+		{"pinned keyid, other material", []Key{ka}, []Key{{KeyID: ka.KeyID, Public: &b.PublicKey}}, listedTrusted, ErrPinnedKeyMismatch},
+		{"registry keyid not the fingerprint", []Key{ka}, []Key{{KeyID: "SHA256:nope", Public: &b.PublicKey}}, listedTrusted, ErrMalformed},
+		{"pinned keyid not the fingerprint", []Key{{KeyID: kb.KeyID, Public: &a.PublicKey}}, nil, listedTrusted, ErrMalformed},
+		{"registry key without material", []Key{ka}, []Key{{KeyID: kb.KeyID}}, listedTrusted, ErrMalformed},
+		{"pinned key without material", []Key{{KeyID: kb.KeyID}}, nil, listedTrusted, ErrMalformed},
+		{"unknown usage", []Key{{KeyID: ka.KeyID, Usage: "npm:x", Public: &a.PublicKey}}, nil, listedTrusted, ErrMalformed},
+		{"duplicate pinned usage", []Key{ka, ka}, nil, listedTrusted, ErrMalformed},
+		{"duplicate registry key", nil, []Key{kb, kb}, listedTrusted, ErrMalformed},
+		{"registry keys for a registry without keys", []Key{ka}, []Key{kb}, KeyringOptions{Registry: KeysNone}, ErrMalformed},
+		{"window ends before it starts", []Key{{KeyID: ka.KeyID, Public: &a.PublicKey, Start: time.Unix(10, 0), End: time.Unix(5, 0)}}, nil, listedTrusted, ErrMalformed},
+		{"ok: two usages of one pinned key", []Key{ka, kaAtt}, []Key{kb}, listedTrusted, nil},
+		{"ok: registry without keys", []Key{ka}, nil, KeyringOptions{Registry: KeysNone}, nil},
+		{"registry keys for a registry whose keys are unknown", []Key{ka}, []Key{kb}, KeyringOptions{Registry: KeysUnknown}, ErrMalformed},
+		{"unknown key state", []Key{ka}, nil, KeyringOptions{Registry: RegistryKeys(9)}, ErrMalformed},
+		{"ok: keys unknown", []Key{ka}, nil, KeyringOptions{Registry: KeysUnknown}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			kr, err := NewKeyring(tt.pinned, tt.registry, tt.hasKeys)
+			kr, err := NewKeyring(tt.pinned, tt.registry, tt.opts)
 			if tt.want == nil {
 				if err != nil || kr == nil {
 					t.Fatal(err)
@@ -253,7 +271,7 @@ func TestNewKeyring(t *testing.T) {
 	}
 	t.Run("digest", func(t *testing.T) {
 		d := func(pinned, registry []Key, has bool) string {
-			kr, err := NewKeyring(pinned, registry, has)
+			kr, err := NewKeyring(pinned, registry, registryKeysOpts(has))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -267,6 +285,13 @@ func TestNewKeyring(t *testing.T) {
 			"no registry key": d([]Key{ka}, nil, true),
 			"no keys at all":  d([]Key{ka}, nil, false),
 			"both pinned":     d([]Key{ka, kb}, nil, true),
+			"registry not trusted": func() string {
+				kr, err := NewKeyring([]Key{ka}, []Key{kb}, KeyringOptions{Registry: KeysListed})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return kr.Digest()
+			}(),
 		} {
 			if other == base {
 				t.Errorf("%s: same digest", name)
@@ -282,8 +307,9 @@ func TestKeyValidAt(t *testing.T) {
 		at   int64
 		want bool
 	}{
-		{Key{Start: start, End: end}, 100, true}, // inclusive
-		{Key{Start: start, End: end}, 200, true}, // inclusive
+		{Key{Start: start, End: end}, 100, true}, // inclusive at the start
+		{Key{Start: start, End: end}, 199, true},
+		{Key{Start: start, End: end}, 200, false}, // valid strictly before expires
 		{Key{Start: start, End: end}, 99, false},
 		{Key{Start: start, End: end}, 201, false},
 		{Key{End: end}, -1 << 40, true},

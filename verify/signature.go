@@ -8,23 +8,34 @@ import (
 	"time"
 )
 
+// Status is the outcome of one check: of a [SignatureResult] or an
+// [AttestationResult].
+type Status string
+
 // Statuses of [SignatureResult] and [AttestationResult].
 const (
-	StatusVerified    = "verified"
-	StatusMissing     = "missing"
-	StatusInvalid     = "invalid"
-	StatusUnsupported = "unsupported"
+	StatusVerified Status = "verified"
+	StatusMissing  Status = "missing"
+	StatusInvalid  Status = "invalid"
+	// StatusUntrusted: nothing failed, but a signature (or the publish
+	// attestation) is by a key that no trusted key carries: an unknown
+	// keyid, or a key only a registry named by the audited project lists.
+	StatusUntrusted   Status = "untrusted"
+	StatusUnsupported Status = "unsupported"
 )
+
+// TimeSource says where the time a signature is judged at came from.
+type TimeSource string
 
 // Time sources a signature is judged at.
 const (
 	// TimeSourcePublish: the version's publish time (packument time map).
-	TimeSourcePublish = "publish-time"
+	TimeSourcePublish TimeSource = "publish-time"
 	// TimeSourceRekor: the integrated time of the version's own publish
 	// attestation in the transparency log.
-	TimeSourceRekor = "rekor"
+	TimeSourceRekor TimeSource = "rekor"
 	// TimeSourceKeyValidNow: no time was known; the key is valid now.
-	TimeSourceKeyValidNow = "key-valid-now"
+	TimeSourceKeyValidNow TimeSource = "key-valid-now"
 )
 
 // maxSignatures bounds dist.signatures; npm serves one or two.
@@ -52,46 +63,53 @@ type SignatureInput struct {
 	// ServedShasum is dist.shasum (sha1 hex), used to bind sha1-only
 	// lockfiles.
 	ServedShasum string
-	Signatures   []Signature
+	// TarballIntegrity is an SRI of the digests of the tarball the registry
+	// serves, needed only when Integrity and the served integrity share no
+	// hash algorithm ([NeedsTarball]): it links them.
+	TarballIntegrity string
+	Signatures       []Signature
 	// PublishTime is when the version was published; zero when unknown.
 	PublishTime time.Time
 	// TimeSource says where PublishTime came from: TimeSourcePublish
 	// (default when PublishTime is set) or TimeSourceRekor.
-	TimeSource string
+	TimeSource TimeSource
 }
 
 // SignatureResult is the verdict on a registry signature.
 type SignatureResult struct {
-	// Status is StatusVerified, StatusMissing, StatusInvalid or
-	// StatusUnsupported.
-	Status string
-	// Err is nil iff Status is StatusVerified; for missing and unsupported
-	// it explains (wrapping ErrSignatureMissing or ErrNoKeys).
-	Err    error
+	// Status is StatusVerified, StatusMissing, StatusInvalid,
+	// StatusUntrusted or StatusUnsupported.
+	Status Status
+	// Err is nil iff Status is StatusVerified; for missing, untrusted and
+	// unsupported it explains (wrapping ErrSignatureMissing,
+	// ErrKeysUnknown, ErrUnknownKey, ErrUntrustedKey or ErrNoKeys).
+	Err error
+	// KeyID is the key that verified (or, when untrusted, the first key
+	// that is not trusted).
 	KeyID  string
 	Pinned bool
 	// JudgedAt is the time the key's validity was judged at.
 	JudgedAt time.Time
 	// TimeSource is TimeSourcePublish, TimeSourceRekor or
 	// TimeSourceKeyValidNow.
-	TimeSource string
-	// WeakIntegrity is true when the lockfile pins only sha1, so the binding
-	// to the signed integrity went through sha1 (dist.shasum).
+	TimeSource TimeSource
+	// WeakIntegrity is true when the binding to the signed integrity rests
+	// on sha1 only (a sha1-only lockfile, or a sha1-only registry integrity).
 	WeakIntegrity bool
+	// ViaTarball is true when the lockfile and the signed integrity share no
+	// hash algorithm and the tarball's digests linked them.
+	ViaTarball bool
 }
 
 // NeedsPublishTime reports whether judging these signatures needs the
-// version's publish time: true when some signature's key is known but not
+// version's publish time: true when some signature's key is trusted but not
 // valid now (e.g. signed only by the expired 2025 key). Signatures by
-// unknown keys fail whatever the time, and a registry without keys makes
-// signatures unsupported, so neither needs it.
+// unknown or untrusted keys cannot verify whatever the time, so they do not
+// need it.
 func (v *Verifier) NeedsPublishTime(sigs []Signature) bool {
-	if !v.keys.registryHasKeys {
-		return false
-	}
 	now := v.now()
 	for _, s := range sigs {
-		if k := v.keys.lookup(s.KeyID, UsageSignatures); k != nil && !k.ValidAt(now) {
+		if k := v.keys.lookup(s.KeyID, UsageSignatures); k != nil && k.Trusted && !k.ValidAt(now) {
 			return true
 		}
 	}
@@ -106,13 +124,18 @@ func (v *Verifier) NeedsPublishTime(sigs []Signature) bool {
 //   - A served integrity (or shasum) that disagrees with the lockfile makes
 //     the signature invalid ([ErrIntegrityMismatch]): whatever it signs is not
 //     what the lockfile installs.
-//   - A registry without keys makes it unsupported ([ErrNoKeys]), even when
-//     signatures are present.
-//   - No signatures: missing ([ErrSignatureMissing]).
-//   - Every signature must be by a known key ([ErrUnknownKey]), verify
-//     ([ErrSignatureInvalid]) and have its key valid at the judging time
-//     ([ErrKeyNotValidAtTime]); otherwise invalid. This is what npm's own
-//     client (pacote) requires.
+//   - No signatures: missing ([ErrSignatureMissing]) when the registry lists
+//     keys, unsupported ([ErrNoKeys]) when it publishes none, missing with
+//     [ErrKeysUnknown] when its keys are unknown.
+//   - Every signature is checked, whatever the registry's key endpoint said:
+//     the pinned keys are always there. A signature that does not verify with
+//     the key its keyid names is invalid ([ErrSignatureInvalid]); a trusted
+//     key must be valid at the judging time ([ErrKeyNotValidAtTime]), else
+//     invalid. A signature by a keyid no key carries ([ErrUnknownKey]), or
+//     one that verifies only with an untrusted key ([ErrUntrustedKey]), makes
+//     the result untrusted, unless another signature is invalid. Like npm's
+//     own client (pacote), every signature must pass for the result to be
+//     verified.
 //   - The judging time is PublishTime when given. Without it, a key valid now
 //     is judged now (TimeSourceKeyValidNow); a key not valid now cannot be
 //     judged: the result is invalid with [ErrPublishTimeUnknown] (never
@@ -132,23 +155,27 @@ func (v *Verifier) RegistrySignature(in SignatureInput) SignatureResult {
 		if in.ServedIntegrity == "" && len(in.Signatures) > 0 {
 			return fail(fmt.Errorf("%w: %s: signatures present but no served dist.integrity to check them over", ErrMalformed, pkg))
 		}
-		b, err := bindIntegrity(pkg, in.Integrity, in.ServedIntegrity, in.ServedShasum)
+		b, err := bindIntegrity(pkg, in.Integrity, in.ServedIntegrity, in.ServedShasum, in.TarballIntegrity)
 		if err != nil {
 			return fail(err)
 		}
 		if b.unbound && len(in.Signatures) > 0 {
-			return fail(fmt.Errorf("%w: %s: the signed integrity %q shares no hash algorithm with the lockfile's %q", ErrIntegrityMismatch, pkg, in.ServedIntegrity, in.Integrity))
+			return fail(fmt.Errorf("%w: %s: the signed integrity %q shares no hash algorithm with the lockfile's %q, and no digests of the tarball link them", ErrIntegrityUnbound, pkg, in.ServedIntegrity, in.Integrity))
 		}
-		res.WeakIntegrity = b.weak
-	}
-	if !v.keys.registryHasKeys {
-		res.Status = StatusUnsupported
-		res.Err = fmt.Errorf("%w: %s: the registry publishes no signing keys", ErrNoKeys, pkg)
-		return res
+		res.WeakIntegrity, res.ViaTarball = b.weak, b.viaTarball
 	}
 	if len(in.Signatures) == 0 {
-		res.Status = StatusMissing
-		res.Err = fmt.Errorf("%w: %s: the registry has signing keys but the version carries no signature", ErrSignatureMissing, pkg)
+		switch v.keys.registry {
+		case KeysNone:
+			res.Status = StatusUnsupported
+			res.Err = fmt.Errorf("%w: %s: the version carries no signature and the registry publishes no signing keys", ErrNoKeys, pkg)
+		case KeysUnknown:
+			res.Status = StatusMissing
+			res.Err = fmt.Errorf("%w: %s: the version carries no signature and the registry's signing keys are unknown", ErrKeysUnknown, pkg)
+		default:
+			res.Status = StatusMissing
+			res.Err = fmt.Errorf("%w: %s: the registry has signing keys but the version carries no signature", ErrSignatureMissing, pkg)
+		}
 		return res
 	}
 	if len(in.Signatures) > maxSignatures {
@@ -172,11 +199,17 @@ func (v *Verifier) RegistrySignature(in SignatureInput) SignatureResult {
 	}
 
 	digest := sha256.Sum256([]byte(pkg + ":" + in.ServedIntegrity))
-	var first *Key
+	var (
+		first     *Key
+		untrusted []error
+		untrustID string
+	)
 	for i, s := range in.Signatures {
 		k := v.keys.lookup(s.KeyID, UsageSignatures)
 		if k == nil {
-			return fail(fmt.Errorf("%w: %s: signature %d names keyid %q, which is not a registry signing key", ErrUnknownKey, pkg, i, s.KeyID))
+			untrusted = append(untrusted, fmt.Errorf("%w: %s: signature %d names keyid %q, which no trusted key carries", ErrUnknownKey, pkg, i, s.KeyID))
+			untrustID = firstNonEmpty(untrustID, s.KeyID)
+			continue
 		}
 		der, err := base64.StdEncoding.DecodeString(s.Sig)
 		if err != nil || len(der) == 0 {
@@ -184,6 +217,11 @@ func (v *Verifier) RegistrySignature(in SignatureInput) SignatureResult {
 		}
 		if !ecdsa.VerifyASN1(k.Public, digest[:], der) {
 			return fail(fmt.Errorf("%w: %s: signature %d by %s does not verify over %q", ErrSignatureInvalid, pkg, i, s.KeyID, pkg+":"+in.ServedIntegrity))
+		}
+		if !k.Trusted {
+			untrusted = append(untrusted, fmt.Errorf("%w: %s: signature %d verifies only with %s, a key the registry lists but nothing trusts", ErrUntrustedKey, pkg, i, s.KeyID))
+			untrustID = firstNonEmpty(untrustID, s.KeyID)
+			continue
 		}
 		at, src := judgedAt, source
 		if at.IsZero() {
@@ -200,6 +238,12 @@ func (v *Verifier) RegistrySignature(in SignatureInput) SignatureResult {
 			first = k
 			res.JudgedAt, res.TimeSource = at, src
 		}
+	}
+	if len(untrusted) > 0 {
+		res.Status, res.Err = StatusUntrusted, join(untrusted)
+		res.KeyID, res.Pinned = untrustID, false
+		res.JudgedAt, res.TimeSource = time.Time{}, ""
+		return res
 	}
 	res.Status, res.Err = StatusVerified, nil
 	res.KeyID, res.Pinned = first.KeyID, first.Pinned

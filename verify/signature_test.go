@@ -171,13 +171,30 @@ func TestRegistrySignatureRealTampered(t *testing.T) {
 	}
 	flipped := append([]byte(nil), der...)
 	flipped[len(flipped)-3] ^= 0x01
+	// The real signatures are by a pinned (embedded) key: whatever the
+	// registry's key endpoint said, they are checked with it.
 	noKeysV := newVerifier(t, nil, nil, nil, false, testNow)
+	unknownKeysV := func() *Verifier {
+		tr, err := NewTrust(TrustOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kr, err := NewKeyring(tr.PinnedKeys(), nil, KeyringOptions{Registry: KeysUnknown})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := NewVerifier(tr, kr, WithNow(func() time.Time { return testNow }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}()
 
 	tests := []struct {
 		name   string
 		v      *Verifier
 		mutate func(in *SignatureInput)
-		status string
+		status Status
 		want   []error
 	}{
 		{"flipped signature byte", v, func(in *SignatureInput) {
@@ -189,10 +206,13 @@ func TestRegistrySignatureRealTampered(t *testing.T) {
 			StatusInvalid, []error{ErrSignatureInvalid}},
 		{"unknown keyid", v, func(in *SignatureInput) {
 			in.Signatures = []Signature{{"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", sig.Sig}}
-		}, StatusInvalid, []error{ErrUnknownKey}},
+		}, StatusUntrusted, []error{ErrUnknownKey}},
 		{"second signature by an unknown key", v, func(in *SignatureInput) {
 			in.Signatures = append(in.Signatures, Signature{"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", sig.Sig})
-		}, StatusInvalid, []error{ErrUnknownKey}},
+		}, StatusUntrusted, []error{ErrUnknownKey}},
+		{"unknown keyid and an altered signature", v, func(in *SignatureInput) {
+			in.Signatures = []Signature{{"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", sig.Sig}, {sig.KeyID, base64.StdEncoding.EncodeToString(flipped)}}
+		}, StatusInvalid, []error{ErrSignatureInvalid}},
 		{"second signature invalid", v, func(in *SignatureInput) {
 			in.Signatures = append(in.Signatures, Signature{sig.KeyID, base64.StdEncoding.EncodeToString(flipped)})
 		}, StatusInvalid, []error{ErrSignatureInvalid}},
@@ -218,10 +238,12 @@ func TestRegistrySignatureRealTampered(t *testing.T) {
 			d, _ := hex.DecodeString(other.shasum)
 			in.Integrity = "sha1-" + base64.StdEncoding.EncodeToString(d)
 		}, StatusInvalid, []error{ErrIntegrityMismatch}},
+		// An algorithm difference alone is no mismatch: unbound, and never
+		// verified without the tarball's digests to link the two.
 		{"signed integrity shares no algorithm with the lockfile", v, func(in *SignatureInput) {
 			d, _ := hex.DecodeString(sv.shasum)
 			in.ServedIntegrity, in.ServedShasum = "sha1-"+base64.StdEncoding.EncodeToString(d), ""
-		}, StatusInvalid, []error{ErrIntegrityMismatch}},
+		}, StatusInvalid, []error{ErrIntegrityUnbound}},
 		{"unsigned, served shasum only, sha512 lockfile", v, func(in *SignatureInput) {
 			in.Signatures, in.ServedIntegrity = nil, ""
 		}, StatusMissing, []error{ErrSignatureMissing}},
@@ -231,9 +253,21 @@ func TestRegistrySignatureRealTampered(t *testing.T) {
 		{"no name", v, func(in *SignatureInput) { in.Name = "" }, StatusInvalid, []error{ErrMalformed}},
 		{"signed for another name", v, func(in *SignatureInput) { in.Name = "has-package-exports-evil" }, StatusInvalid, []error{ErrSignatureInvalid}},
 		{"no signatures", v, func(in *SignatureInput) { in.Signatures = nil }, StatusMissing, []error{ErrSignatureMissing}},
-		{"registry without keys", noKeysV, func(*SignatureInput) {}, StatusUnsupported, []error{ErrNoKeys}},
+		{"registry without keys, genuine signature by a pinned key", noKeysV, func(*SignatureInput) {}, StatusVerified, nil},
+		{"registry without keys, altered signature", noKeysV, func(in *SignatureInput) {
+			in.Signatures = []Signature{{sig.KeyID, base64.StdEncoding.EncodeToString(flipped)}}
+		}, StatusInvalid, []error{ErrSignatureInvalid}},
+		{"registry without keys, unknown keyid", noKeysV, func(in *SignatureInput) {
+			in.Signatures = []Signature{{"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", sig.Sig}}
+		}, StatusUntrusted, []error{ErrUnknownKey}},
+		{"registry without keys, no signatures", noKeysV, func(in *SignatureInput) { in.Signatures = nil }, StatusUnsupported, []error{ErrNoKeys}},
 		{"registry without keys, integrity differs", noKeysV, func(in *SignatureInput) { in.Integrity = other.integrity },
 			StatusInvalid, []error{ErrIntegrityMismatch}},
+		{"registry keys unknown, genuine signature", unknownKeysV, func(*SignatureInput) {}, StatusVerified, nil},
+		{"registry keys unknown, altered signature", unknownKeysV, func(in *SignatureInput) {
+			in.Signatures = []Signature{{sig.KeyID, base64.StdEncoding.EncodeToString(flipped)}}
+		}, StatusInvalid, []error{ErrSignatureInvalid}},
+		{"registry keys unknown, no signatures", unknownKeysV, func(in *SignatureInput) { in.Signatures = nil }, StatusMissing, []error{ErrKeysUnknown}},
 		{"too many signatures", v, func(in *SignatureInput) {
 			for range maxSignatures {
 				in.Signatures = append(in.Signatures, sig)
@@ -247,6 +281,12 @@ func TestRegistrySignatureRealTampered(t *testing.T) {
 			res := tt.v.RegistrySignature(in)
 			if res.Status != tt.status {
 				t.Fatalf("status %s, want %s (%v)", res.Status, tt.status, res.Err)
+			}
+			if tt.want == nil {
+				if res.Err != nil || res.KeyID != sig.KeyID || !res.Pinned {
+					t.Fatalf("verified with %s (pinned %t), error %v", res.KeyID, res.Pinned, res.Err)
+				}
+				return
 			}
 			wantErrs(t, res.Err, tt.want...)
 			t.Log(res.Err)

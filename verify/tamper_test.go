@@ -202,7 +202,7 @@ func TestAttestationsBindingReal(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(in *AttestationInput)
-		status string
+		status Status
 		want   []error
 	}{
 		{"verified", func(*AttestationInput) {}, StatusVerified, nil},
@@ -215,7 +215,7 @@ func TestAttestationsBindingReal(t *testing.T) {
 		{"provenance only", func(in *AttestationInput) { in.Body = onlyProvenance }, StatusInvalid, []error{ErrPublishAttestationMissing}},
 		{"two publish attestations", func(in *AttestationInput) { in.Body = twoPublish }, StatusInvalid, []error{ErrMalformed}},
 		{"other announced predicate", func(in *AttestationInput) { in.ExpectedPredicate = PredicateSLSAv1 }, StatusInvalid, []error{ErrPredicateMissing}},
-		{"unknown announced predicate", func(in *AttestationInput) { in.ExpectedPredicate = "https://example.com/p" }, StatusInvalid, []error{ErrPredicateType}},
+		{"unknown announced predicate, absent", func(in *AttestationInput) { in.ExpectedPredicate = "https://example.com/p" }, StatusInvalid, []error{ErrPredicateMissing}},
 		{"unknown predicate type in response", func(in *AttestationInput) { in.Body = unknownType }, StatusInvalid, []error{ErrPredicateType}},
 		{"lockfile integrity of another tarball", func(in *AttestationInput) { in.Integrity, in.ServedIntegrity = otherTarball, otherTarball },
 			StatusInvalid, []error{ErrSubjectDigest}},

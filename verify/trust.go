@@ -83,7 +83,7 @@ func NewTrust(opts TrustOptions) (*Trust, error) {
 		if err := validKey(&keys[i]); err != nil {
 			return nil, fmt.Errorf("pinned npm keys: %w", err)
 		}
-		keys[i].Pinned = true
+		keys[i].Pinned, keys[i].Trusted = true, true
 	}
 	h := sha256.New()
 	h.Write([]byte("provaudit-trust-v1\n"))
@@ -103,5 +103,6 @@ func writeLenPrefixed(h hash.Hash, b []byte) {
 // cache keys of anything derived from verification.
 func (t *Trust) Digest() string { return t.digest }
 
-// PinnedKeys returns a copy of the pinned npm keys (Pinned is true).
+// PinnedKeys returns a copy of the pinned npm keys (Pinned and Trusted are
+// true).
 func (t *Trust) PinnedKeys() []Key { return slices.Clone(t.pinned) }

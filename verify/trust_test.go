@@ -78,12 +78,12 @@ func TestNewVerifierErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kr, err := NewKeyring(tr.PinnedKeys(), nil, true)
+	kr, err := NewKeyring(tr.PinnedKeys(), nil, listedTrusted)
 	if err != nil {
 		t.Fatal(err)
 	}
 	k := newP256(t)
-	foreign, err := NewKeyring([]Key{{KeyID: fingerprint(t, &k.PublicKey), Public: &k.PublicKey}}, nil, true)
+	foreign, err := NewKeyring([]Key{{KeyID: fingerprint(t, &k.PublicKey), Public: &k.PublicKey}}, nil, listedTrusted)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,13 @@ func NewVerifier(t *Trust, kr *Keyring, opts ...Option) (*Verifier, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: verifier: key %s: %w", ErrMalformed, k.KeyID, err)
 		}
-		pm.keys[k.KeyID] = root.NewExpiringKey(sv, k.Start, k.End)
+		// sigstore-go's validity check is inclusive at the end; a key is
+		// valid strictly before its expires instant.
+		end := k.End
+		if !end.IsZero() {
+			end = end.Add(-time.Nanosecond)
+		}
+		pm.keys[k.KeyID] = root.NewExpiringKey(sv, k.Start, end)
 	}
 	publish, err := sgverify.NewVerifier(pm,
 		sgverify.WithTransparencyLog(1),

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/provaudit/provaudit/internal/npmspec"
 	"github.com/provaudit/provaudit/lockfile"
 )
 
@@ -195,35 +196,8 @@ func registrySpec(folder, spec string) (target, rng string, ok bool) {
 	return target, rng, true
 }
 
-// validName accepts npm package names: name or @scope/name, lower-case
-// URL-safe characters.
-func validName(name string) bool {
-	if name == "" || len(name) > 214 {
-		return false
-	}
-	rest := name
-	if strings.HasPrefix(name, "@") {
-		scope, n, ok := strings.Cut(name[1:], "/")
-		if !ok || !validPart(scope) || !validPart(n) {
-			return false
-		}
-		return true
-	}
-	return validPart(rest)
-}
-
-func validPart(s string) bool {
-	if s == "" || s[0] == '.' || s[0] == '_' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
+// validName reports whether name is a registry package name.
+func validName(name string) bool { return npmspec.ValidName(name) == nil }
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

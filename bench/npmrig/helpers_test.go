@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/provaudit/provaudit/internal/npmspec"
 	"github.com/provaudit/provaudit/internal/registrytest"
 	"github.com/provaudit/provaudit/lockfile"
 )
@@ -131,7 +132,7 @@ func registryFor(tb testing.TB, lockfilePath string, attestEvery int) (*registry
 		}
 		p := registrytest.Package{Name: u.Name, Version: u.Version, Integrity: u.Integrity, Signed: true, PublishTime: now}
 		if attestEvery > 0 && len(pkgs)%attestEvery == 0 {
-			if _, ok := lockfile.SHA512(u.Integrity); ok {
+			if in, err := npmspec.ParseIntegrity(u.Integrity); err == nil && in.Has(npmspec.SHA512) {
 				p.Attested = true
 				attested++
 			}

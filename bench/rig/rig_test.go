@@ -337,7 +337,7 @@ func FuzzParseFloor(f *testing.F) {
 }
 
 func TestReadReport(t *testing.T) {
-	good := `{"schemaVersion": 1, "summary": {"packages": 3, "audited": 2, "verified": 1, "signed": 1, "skipped": 1, "signaturesVerified": 2, "attestationsVerified": 1},
+	good := `{"schemaVersion": 2, "summary": {"packages": 3, "audited": 2, "verified": 1, "signed": 1, "skipped": 1, "signaturesVerified": 2, "attestationsVerified": 1},
 "packages": [
  {"name": "a", "version": "1.0.0", "paths": ["node_modules/a", "node_modules/x/node_modules/a"], "status": "verified", "registrySignature": {"status": "verified"}, "attestations": {"status": "verified"}},
  {"name": "b", "version": "1.0.0", "paths": ["node_modules/b"], "status": "signed", "registrySignature": {"status": "verified"}, "attestations": {"status": "missing"}},
@@ -370,7 +370,7 @@ func TestReadReport(t *testing.T) {
 		}
 	}
 
-	bad := `{"schemaVersion": 1, "summary": {"packages": 1, "audited": 1, "invalid": 1},
+	bad := `{"schemaVersion": 2, "summary": {"packages": 1, "audited": 1, "invalid": 1},
 "packages": [{"name": "a", "version": "1.0.0", "paths": ["node_modules/a"], "status": "invalid", "reason": "tampered", "registrySignature": {"status": "invalid"}, "attestations": {"status": "missing"}}]}`
 	var rb Run
 	if err := rb.readReport([]byte(bad)); err != nil {
@@ -381,9 +381,9 @@ func TestReadReport(t *testing.T) {
 	}
 
 	for _, doc := range []string{
-		``, `[]`, `{"schemaVersion": 2, "summary": {}, "packages": []}`,
-		`{"schemaVersion": 1, "packages": []}`,
-		`{"schemaVersion": 1, "summary": {"packages": 2}, "packages": []}`,
+		``, `[]`, `{"schemaVersion": 3, "summary": {}, "packages": []}`,
+		`{"schemaVersion": 2, "packages": []}`,
+		`{"schemaVersion": 2, "summary": {"packages": 2}, "packages": []}`,
 	} {
 		var r Run
 		if err := r.readReport([]byte(doc)); err == nil {
@@ -393,7 +393,7 @@ func TestReadReport(t *testing.T) {
 }
 
 func FuzzReadReport(f *testing.F) {
-	f.Add([]byte(`{"schemaVersion": 1, "summary": {"packages": 1}, "packages": [{"name": "a", "paths": ["x"], "status": "error"}]}`))
+	f.Add([]byte(`{"schemaVersion": 2, "summary": {"packages": 1}, "packages": [{"name": "a", "paths": ["x"], "status": "error"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var r Run
 		if err := r.readReport(data); err != nil {
@@ -433,7 +433,7 @@ func fakeProvaudit(t *testing.T, report string, code int) string {
 }
 
 func TestRunProvaudit(t *testing.T) {
-	report := `{"schemaVersion": 1, "summary": {"packages": 1, "audited": 1, "signed": 1, "signaturesVerified": 1}, "packages": [{"name": "a", "version": "1.0.0", "paths": ["node_modules/a"], "status": "signed", "registrySignature": {"status": "verified"}, "attestations": {"status": "missing"}}]}`
+	report := `{"schemaVersion": 2, "summary": {"packages": 1, "audited": 1, "signed": 1, "signaturesVerified": 1}, "packages": [{"name": "a", "version": "1.0.0", "paths": ["node_modules/a"], "status": "signed", "registrySignature": {"status": "verified"}, "attestations": {"status": "missing"}}]}`
 	bin := fakeProvaudit(t, report, 0)
 	opts := RunOptions{Binary: bin, Lockfile: "lock.json", Registry: "http://127.0.0.1:1/", Trust: TrustFiles{"root.json", "keys.json"}, CacheDir: "c", Home: t.TempDir(), Concurrency: 7}
 	r, err := RunProvaudit(context.Background(), opts)
@@ -526,7 +526,7 @@ func TestLauncherRSS(t *testing.T) {
 	for i := 0; i < len(ballast); i += 4096 {
 		ballast[i] = 1
 	}
-	report := `{"schemaVersion": 1, "summary": {"packages": 0}, "packages": []}`
+	report := `{"schemaVersion": 2, "summary": {"packages": 0}, "packages": []}`
 	bin := fakeProvaudit(t, report, 0)
 	opts := RunOptions{Binary: bin, Lockfile: "l", Registry: "r", Trust: TrustFiles{"a", "b"}, CacheDir: "c", Home: t.TempDir()}
 	direct, err := RunProvaudit(context.Background(), opts)

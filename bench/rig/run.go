@@ -167,8 +167,8 @@ func (r *Run) readReport(data []byte) error {
 		return fmt.Errorf("the JSON report does not decode: %w", err)
 	}
 	switch {
-	case rep.SchemaVersion != 1:
-		return fmt.Errorf("the JSON report has schemaVersion %d, want 1", rep.SchemaVersion)
+	case rep.SchemaVersion != audit.SchemaVersion:
+		return fmt.Errorf("the JSON report has schemaVersion %d, want %d", rep.SchemaVersion, audit.SchemaVersion)
 	case rep.Summary == nil:
 		return errors.New("the JSON report has no summary")
 	case rep.Summary.Packages != len(rep.Packages):

@@ -16,7 +16,6 @@ import (
 
 	"github.com/provaudit/provaudit/audit"
 	"github.com/provaudit/provaudit/fetch"
-	"github.com/provaudit/provaudit/internal/localfile"
 	"github.com/provaudit/provaudit/lockfile"
 	"github.com/provaudit/provaudit/report"
 	"github.com/provaudit/provaudit/verify"
@@ -82,7 +81,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "provaudit",
 		Usage:     "verify the registry signatures and Sigstore provenance of every package an npm lockfile pins",
-		UsageText: "provaudit [flags] [PATH]\n\nPATH is a project directory or a lockfile (default: the current directory).\n\n" + helpExamples,
+		UsageText: "provaudit [flags] [PATH]\n" + trustUsage + "\n\nPATH is a project directory or a lockfile (default: the current directory).\n\n" + helpExamples + trustExamples,
 		Version:   toolVersion(),
 		Writer:    stdout,
 		ErrWriter: stderr,
@@ -93,8 +92,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
-		Flags:  flags(),
-		Action: auditAction,
+		Flags:    append(append(flags(), tufRootFlag()), signFlags()...),
+		Action:   auditAction,
+		Commands: []*cli.Command{trustCommand(), verifySummaryCommand()},
 	}
 }
 
@@ -103,14 +103,14 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "report format: " + strings.Join(report.Formats, ", ")},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout"},
 		&cli.BoolFlag{Name: "all", Usage: "table and markdown: list every package with its source repository and commit"},
-		&cli.StringFlag{Name: "registry", Usage: "registry `URL` (default: npm configuration, then the lockfile's resolved URLs)"},
+		&cli.StringFlag{Name: "registry", Usage: "registry `URL`, whose listed keys you trust (default: npm configuration, then the lockfile's resolved URLs, whose keys are not trusted)"},
 		&cli.IntFlag{Name: "concurrency", Value: fetch.DefaultConcurrency, Usage: "requests in flight (and packages fetched at once)"},
 		&cli.DurationFlag{Name: "timeout", Value: defaultTimeout, Usage: "give up on the packages not checked after `DURATION`: they end with status error (exit 3)"},
 		&cli.BoolFlag{Name: "offline", Usage: "use only the cache; packages not in it end with status error"},
 		&cli.StringFlag{Name: "cache-dir", Usage: "cache `DIR` (default: the user cache directory/provaudit)"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the cache"},
 		&cli.StringSliceFlag{Name: "omit", Usage: "skip `dev`, optional or peer packages, as npm --omit"},
-		&cli.BoolFlag{Name: "require-provenance", Usage: "a package without attestations is a finding"},
+		&cli.BoolFlag{Name: "require-provenance", Usage: "a package without verified SLSA provenance is a finding"},
 		&cli.BoolFlag{Name: "require-signatures", Usage: "a package from a registry without signing keys and without attestations is a finding"},
 		&cli.StringFlag{Name: "fail-on", Value: "low", Usage: "lowest finding `SEVERITY` that fails the run: critical, high, medium, low"},
 		&cli.StringFlag{Name: "trusted-root", Usage: "Sigstore trusted_root.json `FILE` to use instead of the embedded public-good root"},
@@ -139,9 +139,11 @@ type settings struct {
 	failOn      audit.Severity
 	trustedRoot string
 	npmKeys     string
+	tufRoot     string
 	quiet       bool
 	progress    bool
 	color       bool
+	sign        signSettings
 }
 
 func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
@@ -159,6 +161,7 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 		requireSigs: c.Bool("require-signatures"),
 		trustedRoot: c.String("trusted-root"),
 		npmKeys:     c.String("npm-keys"),
+		tufRoot:     c.String("tuf-root"),
 		quiet:       c.Bool("quiet"),
 	}
 	switch c.NArg() {
@@ -195,11 +198,13 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 			}
 		}
 	}
-	switch sev := audit.Severity(c.String("fail-on")); sev {
-	case audit.SeverityCritical, audit.SeverityHigh, audit.SeverityMedium, audit.SeverityLow:
-		s.failOn = sev
-	default:
-		return nil, usagef("unknown --fail-on %q: use critical, high, medium or low", sev)
+	sev, err := audit.ParseSeverity(c.String("fail-on"))
+	if err != nil {
+		return nil, usagef("unknown --fail-on %q: use critical, high, medium or low", c.String("fail-on"))
+	}
+	s.failOn = sev
+	if s.sign, err = parseSignSettings(c, s.output); err != nil {
+		return nil, err
 	}
 	tty := isTerminal(stderr)
 	s.progress = tty && !s.quiet && !c.Bool("no-progress")
@@ -223,11 +228,18 @@ func auditAction(c *cli.Context) error {
 		return err
 	}
 
+	if s.output != "" {
+		// Before anything is read or fetched: a report that cannot be
+		// written must not cost an audit.
+		if err := checkOutput(s.output); err != nil {
+			return inputError{err}
+		}
+	}
 	lf, err := lockfile.Load(s.path)
 	if err != nil {
 		return inputError{err}
 	}
-	trust, err := loadTrust(s)
+	trust, trustInfo, err := loadTrust(s, stderr)
 	if err != nil {
 		return inputError{err}
 	}
@@ -236,6 +248,7 @@ func auditAction(c *cli.Context) error {
 		Lockfile:          lf,
 		DisplayPath:       filepath.ToSlash(filepath.Clean(lf.Path)),
 		Trust:             trust,
+		TrustInfo:         trustInfo,
 		PinnedKeysOnly:    s.npmKeys != "",
 		Omit:              s.omit,
 		ReadOnlyCache:     s.offline,
@@ -250,7 +263,12 @@ func auditAction(c *cli.Context) error {
 			Registry:     s.registry,
 			Env:          os.Environ(),
 			ResolvedURLs: resolvedURLs(lf),
+			NpmRegistry:  npmRegistry,
 		})
+		if err != nil {
+			return inputError{err}
+		}
+		secret, err := cacheSecret(s)
 		if err != nil {
 			return inputError{err}
 		}
@@ -259,6 +277,7 @@ func auditAction(c *cli.Context) error {
 			CacheDir:    s.cacheDir,
 			NoCache:     s.noCache,
 			Offline:     s.offline,
+			CacheSecret: secret,
 			UserAgent:   "provaudit/" + toolVersion(),
 		})
 		if err != nil {
@@ -297,7 +316,7 @@ func auditAction(c *cli.Context) error {
 	if err := writeReport(stdout, s, res); err != nil {
 		return err
 	}
-	return outcome(res, s, runErr)
+	return signOutcome(stderr, s, lf, res, outcome(res, s, runErr))
 }
 
 // needsRegistry reports whether any package will be fetched: a lockfile of
@@ -321,31 +340,20 @@ func resolvedURLs(lf *lockfile.Lockfile) []string {
 	return out
 }
 
-// maxTrustFile caps --trusted-root and --npm-keys: the public-good
-// trusted_root.json is about 20 kB and a keys file a few hundred bytes.
-const maxTrustFile = 16 << 20
-
-func loadTrust(s *settings) (*verify.Trust, error) {
-	var opts verify.TrustOptions
-	if s.trustedRoot != "" {
-		b, err := localfile.Read(s.trustedRoot, maxTrustFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading --trusted-root: %w", err)
-		}
-		opts.TrustedRoot = b
-	}
-	if s.npmKeys != "" {
-		b, err := localfile.Read(s.npmKeys, maxTrustFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading --npm-keys: %w", err)
-		}
-		opts.NpmKeys = b
-	}
-	t, err := verify.NewTrust(opts)
+// loadTrust builds the trust material resolveTrust chooses (see trust.go).
+func loadTrust(s *settings, stderr io.Writer) (*verify.Trust, audit.TrustInfo, error) {
+	m, err := resolveTrust(s.trustFlags())
 	if err != nil {
-		return nil, fmt.Errorf("trust material: %w", err)
+		return nil, audit.TrustInfo{}, err
 	}
-	return t, nil
+	if w := m.ignoredWarning(); w != "" && !s.quiet {
+		fmt.Fprintln(stderr, "provaudit: warning:", w)
+	}
+	t, err := verify.NewTrust(m.options())
+	if err != nil {
+		return nil, audit.TrustInfo{}, fmt.Errorf("trust material: %w", err)
+	}
+	return t, audit.TrustInfo{TrustedRoot: m.trustedRoot.source.String(), NpmKeys: m.npmKeys.source.String()}, nil
 }
 
 // writeReport renders the report to stdout, or atomically to --output.
@@ -380,10 +388,6 @@ func writeReport(stdout io.Writer, s *settings, res *audit.Result) error {
 	return nil
 }
 
-var severityRank = map[audit.Severity]int{
-	audit.SeverityLow: 1, audit.SeverityMedium: 2, audit.SeverityHigh: 3, audit.SeverityCritical: 4,
-}
-
 // outcome turns a finished audit into the exit decision: findings at or
 // above --fail-on give 1; otherwise any package that could not be checked
 // (or an interrupted run) gives 3.
@@ -391,7 +395,7 @@ func outcome(res *audit.Result, s *settings, runErr error) error {
 	failing := 0
 	for i := range res.Packages {
 		for _, f := range res.Packages[i].Findings {
-			if severityRank[f.Severity] >= severityRank[s.failOn] {
+			if f.Severity.AtLeast(s.failOn) {
 				failing++
 			}
 		}
@@ -403,6 +407,9 @@ func outcome(res *audit.Result, s *settings, runErr error) error {
 		return outcomeError{exitIncomplete, fmt.Sprintf("audit interrupted (%v): %s left unchecked", runErr, plural(res.Summary.Error, "package", "packages"))}
 	case res.Summary.Error > 0:
 		return outcomeError{exitIncomplete, "audit incomplete: " + plural(res.Summary.Error, "package", "packages") + " could not be checked"}
+	}
+	if msg := audit.NothingVerified(res); msg != "" {
+		return outcomeError{exitIncomplete, msg}
 	}
 	return nil
 }

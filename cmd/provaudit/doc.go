@@ -11,23 +11,47 @@
 // package-lock.json) or a lockfile; the default is the current directory.
 // Run provaudit --help for the flags.
 //
+// # Trust material
+//
+//	provaudit trust update [--registry URL] [--tuf-mirror URL] [--tuf-root FILE]
+//	provaudit trust show [--format text|json]
+//
+// trust update refreshes the Sigstore trusted root and the registry's npm
+// keys through TUF into the cache directory; audits verify that update again
+// on every use and take the newest valid material (see package
+// internal/trustupdate). trust show says which material is in use, where it
+// came from, its validity windows and what needs attention. A project folder
+// named "trust" is audited as ./trust.
+//
 // # Exit codes
 //
 // The exit code is the same for every output format:
 //
 //	0  every audited package passed the checks that apply
 //	1  findings: an invalid signature or attestation, a missing registry
-//	   signature, or a policy violation (--require-provenance,
+//	   signature, a signature by a key nothing trusts, an install bound to
+//	   nothing verified, or a policy violation (--require-provenance,
 //	   --require-signatures)
-//	2  usage or input error: bad flags, no, unreadable or malformed lockfile,
-//	   unreadable trust files; nothing was audited
+//	2  usage or input error: bad flags, no or unreadable lockfile or one
+//	   that cannot be read as a lockfile, unreadable trust files; nothing
+//	   was audited
 //	3  audit incomplete: some packages could not be checked (registry
 //	   unreachable, not in the cache with --offline, trust material unusable,
-//	   --timeout reached) and no finding was made; or the run was stopped by
-//	   SIGINT or SIGTERM
+//	   a lockfile entry that cannot be used as written, --timeout reached),
+//	   or not one audited package could be checked against a trusted key or
+//	   attestation, and no finding was made; or the run was stopped by SIGINT
+//	   or SIGTERM
 //
 // Findings win over incompleteness. provaudit never exits 0 when anything was
-// left unchecked.
+// left unchecked, nor when nothing was verified. With --sign-summary KEYFILE
+// the audit also writes a signed verification summary (see package
+// summary); a key that cannot be read exits 2 before anything is audited,
+// and a summary that cannot be written makes a passing run exit 3.
+//
+// trust update exits 0 when it stored new material, 2 for usage or input
+// errors (bad flags, unreadable or invalid --tuf-root, no registry
+// configured) and 3 when the update failed; the previous material then stays
+// in use. trust show exits 0, or 2 for usage or input errors.
 //
 // # Interrupts and time limits
 //
@@ -40,4 +64,15 @@
 // --timeout (default 5 minutes) bounds the audit: packages not checked by
 // then end with status error, naming the timeout, and the report, complete
 // in that every package has its status, is written as usual (exit 3).
+//
+// # verify-summary
+//
+//	provaudit verify-summary --key PUBKEY.pem --lockfile FILE ENVELOPE
+//
+// checks a signed summary and prints it. It exits 0 when the summary
+// verifies and records a pass; 1 when the signature or the lockfile does not
+// verify, or the summary records findings; 2 for usage errors and unusable
+// input (unreadable or malformed envelope, key or lockfile, a payload that
+// is not a provaudit summary); 3 when it verifies and records an incomplete
+// audit.
 package main

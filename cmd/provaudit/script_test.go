@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,25 +29,32 @@ func TestMain(m *testing.M) {
 		os.Exit(rig.LaunchMain(os.Args[1:], os.Stderr))
 	}
 	testscript.Main(m, map[string]func(){
-		"provaudit": func() { os.Exit(mainCode()) },
+		"provaudit":      func() { os.Exit(mainCode()) },
+		"provaudit-exit": provauditExit,
 	})
 }
 
 // TestScripts runs the end-to-end scripts in testdata/script. Each script
 // gets its own fake registry (empty until the script fills it with the
 // `registry` command) and fake Sigstore, whose trusted root is written to
-// $TRUSTED_ROOT; $REGISTRY is the registry's URL. HOME and the cache live
-// under $WORK, so nothing of the machine's npm configuration leaks in.
+// $TRUSTED_ROOT; $REGISTRY is the registry's URL. HOME, the cache and the
+// configuration directory (the cache secret) live under $WORK and PATH is
+// $WORK/.bin, so nothing of the machine's npm configuration leaks in.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup:               setupScript,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"registry": cmdRegistry,
-			"jsonq":    cmdJSONQ,
-			"treehash": cmdTreeHash,
-			"segments": cmdSegments,
+			"registry":        cmdRegistry,
+			"jsonq":           cmdJSONQ,
+			"exits":           cmdExits,
+			"tuf":             cmdTUF,
+			"genkey":          cmdGenKey,
+			"tamper-envelope": cmdTamperEnvelope,
+			"sbom-valid":      cmdSBOMValid,
+			"treehash":        cmdTreeHash,
+			"segments":        cmdSegments,
 		},
 	})
 }
@@ -75,8 +84,23 @@ func setupScript(env *testscript.Env) error {
 	env.Setenv("REGISTRY", reg.URL())
 	env.Setenv("TRUSTED_ROOT", filepath.Join(trust, "trusted_root.json"))
 	env.Setenv("NPM_KEYS", filepath.Join(trust, "npm-keys.json"))
+	// PATH loses every folder with an npm in it (the real npm would name
+	// the machine's registry) and gains $WORK/.bin, where a script may put
+	// a fake one.
+	bin := filepath.Join(env.WorkDir, ".bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	path := []string{bin}
+	for _, dir := range filepath.SplitList(env.Getenv("PATH")) {
+		if _, err := os.Stat(filepath.Join(dir, "npm")); err != nil {
+			path = append(path, dir)
+		}
+	}
+	env.Setenv("PATH", strings.Join(path, string(os.PathListSeparator)))
 	env.Setenv("HOME", home)
 	env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".cache"))
+	env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 	env.Setenv("NPM_CONFIG_USERCONFIG", filepath.Join(home, ".npmrc"))
 	env.Setenv("NPM_CONFIG_GLOBALCONFIG", filepath.Join(home, "global-npmrc"))
 	return nil
@@ -84,16 +108,29 @@ func setupScript(env *testscript.Env) error {
 
 // cmdRegistry drives the script's fake registry:
 //
-//	registry serve LOCKFILE [attested=all|none|N] [unsigned]
+//	registry serve LOCKFILE [attested=all|none|N] [unsigned] [publish-only] [extra=PREDICATE]
 //	                                   serve every registry package of LOCKFILE, signed;
-//	                                   attested: all, none (default) or the first N by path
-//	registry tamper-signature NAME@VERSION
-//	registry tamper-attestation NAME@VERSION [publish|provenance]
+//	                                   attested: all, none (default) or the first N by path;
+//	                                   publish-only: attestations without provenance;
+//	                                   extra: one more genuine attestation of that type
+//	registry serve-recorded FILE       serve a recorded `npm view --json` document
+//	                                   (FILE under the repository's testdata) as it is
+//	registry point-lockfile FILE       rewrite FILE's https://registry.invalid/ URLs to
+//	                                   the fake registry's
+//	registry fake-npm                  put an npm in $WORK/.bin whose `npm config get
+//	                                   registry` names the fake registry
+//	registry strip-signatures          version documents lose dist.signatures
+//	registry abbrev-no-attestations    abbreviated packuments lose dist.attestations
+//	registry tamper-signature NAME@VERSION [keyid]
+//	                                   alter the first signature's bytes (or its keyid)
+//	registry tamper-attestation NAME@VERSION [publish|provenance|extra]
 //	registry attest-integrity NAME@VERSION SRI   attestations made for another integrity
 //	registry serve-integrity NAME@VERSION SRI    the registry serves another dist.integrity
 //	registry serve-tarball NAME@VERSION CONTENT  serve a version whose tarball is CONTENT
+//	registry serve-sha1 NAME@VERSION CONTENT     the same, with a sha1-only dist.integrity (old versions)
 //	registry fail PATH N STATUS        the next N requests to PATH fail
 //	registry nokeys                    the keys endpoint answers 404
+//	registry haskeys                   the keys endpoint answers again
 //	registry emptykeys                 the keys endpoint lists no keys
 //	registry down                      stop the server (connections refused)
 //	registry requests N                assert the number of requests served since the last reset
@@ -125,15 +162,24 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s has no signatures to tamper with", args[1])
 		}
 		s := sigs[0].(map[string]any)
-		s["sig"] = flipBase64(ts, s["sig"].(string))
+		if len(args) > 2 && args[2] == "keyid" {
+			s["keyid"] = "SHA256:" + strings.Repeat("A", 43)
+		} else {
+			s["sig"] = flipBase64(ts, s["sig"].(string))
+		}
 		serveJSON(ts, reg, path, doc)
 	case "tamper-attestation":
 		needArgs(ts, args, 2)
 		name, version := splitSpec(ts, args[1])
 		path := "/-/npm/v1/attestations/" + name + "@" + version
 		which := 1 // the provenance comes second
-		if len(args) > 2 && args[2] == "publish" {
-			which = 0
+		if len(args) > 2 {
+			switch args[2] {
+			case "publish":
+				which = 0
+			case "extra":
+				which = 2 // the first extra attestation (serve extra=...)
+			}
 		}
 		body, err := fakesigstore.TamperAttestation(fetchBody(ts, reg, path), which, fakesigstore.TamperSignature)
 		ts.Check(err)
@@ -148,6 +194,12 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 		needArgs(ts, args, 3)
 		name, version := splitSpec(ts, args[1])
 		ts.Check(reg.Add(registrytest.Package{Name: name, Version: version, Integrity: args[2], Signed: true}))
+	case "serve-sha1":
+		needArgs(ts, args, 3)
+		name, version := splitSpec(ts, args[1])
+		sum := sha1.Sum([]byte(args[2]))
+		ts.Check(reg.Add(registrytest.Package{Name: name, Version: version, Integrity: "sha1-" + base64.StdEncoding.EncodeToString(sum[:]),
+			Tarball: []byte(args[2]), Signed: true}))
 	case "serve-tarball":
 		needArgs(ts, args, 3)
 		name, version := splitSpec(ts, args[1])
@@ -159,8 +211,30 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 		status, err := strconv.Atoi(args[3])
 		ts.Check(err)
 		reg.Fail(args[1], n, status, "")
+	case "serve-recorded":
+		needArgs(ts, args, 2)
+		doc, err := os.ReadFile(filepath.Join("..", "..", "testdata", filepath.FromSlash(args[1])))
+		ts.Check(err)
+		var v struct{ Name, Version string }
+		ts.Check(json.Unmarshal(doc, &v))
+		ts.Check(reg.AddRecorded(v.Name, v.Version, doc, nil))
+	case "point-lockfile":
+		needArgs(ts, args, 2)
+		file := ts.MkAbs(args[1])
+		b, err := os.ReadFile(file)
+		ts.Check(err)
+		ts.Check(os.WriteFile(file, bytes.ReplaceAll(b, []byte("https://registry.invalid/"), []byte(reg.URL())), 0o644))
+	case "fake-npm":
+		script := "#!/bin/sh\nif [ \"$1 $2 $3\" = \"config get registry\" ]; then echo " + reg.URL() + "; exit 0; fi\nexit 1\n"
+		ts.Check(os.WriteFile(filepath.Join(ts.Getenv("WORK"), ".bin", "npm"), []byte(script), 0o755))
+	case "strip-signatures":
+		reg.SetStripSignatures(true)
+	case "abbrev-no-attestations":
+		reg.SetAbbreviatedWithoutAttestations(true)
 	case "nokeys":
 		reg.SetNoKeys(true)
+	case "haskeys":
+		reg.SetNoKeys(false)
 	case "emptykeys":
 		reg.SetKeys([]byte(`{"keys": []}`))
 	case "down":
@@ -196,12 +270,17 @@ func splitSpec(ts *testscript.TestScript, spec string) (string, string) {
 func serveLockfile(ts *testscript.TestScript, reg *registrytest.Registry, path string, opts []string) {
 	lf, err := lockfile.Load(path)
 	ts.Check(err)
-	attested, signed := 0, true
+	attested, signed, publishOnly := 0, true, false
+	var extra []string
 	units := lockfile.Units(lf)
 	for _, o := range opts {
 		switch {
 		case o == "unsigned":
 			signed = false
+		case o == "publish-only":
+			publishOnly = true
+		case strings.HasPrefix(o, "extra="):
+			extra = append(extra, strings.TrimPrefix(o, "extra="))
 		case o == "attested=all":
 			attested = len(units)
 		case o == "attested=none":
@@ -222,6 +301,9 @@ func serveLockfile(ts *testscript.TestScript, reg *registrytest.Registry, path s
 		if attested > 0 {
 			p.Attested = true
 			attested--
+			if publishOnly || len(extra) > 0 {
+				p.Attest = &fakesigstore.Attest{OmitProvenance: publishOnly, Extra: extra}
+			}
 		}
 		pkgs = append(pkgs, p)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/provaudit/provaudit/internal/npmspec"
 	"github.com/provaudit/provaudit/internal/registrytest/fakesigstore"
 )
 
@@ -95,14 +96,11 @@ func nameFraction(name string) float64 {
 	return float64(binary.BigEndian.Uint64(sum[:8])>>11) / (1 << 53)
 }
 
-// hasSHA512 reports whether an SRI string carries a sha512 hash.
+// hasSHA512 reports whether an SRI string is well formed and carries a
+// sha512 hash.
 func hasSHA512(sri string) bool {
-	for _, f := range strings.Fields(sri) {
-		if strings.HasPrefix(f, "sha512-") {
-			return true
-		}
-	}
-	return false
+	in, err := npmspec.ParseIntegrity(sri)
+	return err == nil && in.Has(npmspec.SHA512)
 }
 
 // Add generates the documents, registry signatures and attestations of pkgs
@@ -141,44 +139,6 @@ func (r *Registry) entry(name string) *pkgEntry {
 		r.pkgs[name] = p
 	}
 	return p
-}
-
-// validName accepts npm package names: name or @scope/name, no spaces,
-// no further slashes.
-func validName(name string) bool {
-	if name == "" || strings.ContainsAny(name, " \t\r\n%?#\\") || strings.HasPrefix(name, ".") {
-		return false
-	}
-	if strings.HasPrefix(name, "@") {
-		scope, rest, ok := strings.Cut(name[1:], "/")
-		return ok && scope != "" && rest != "" && !strings.Contains(rest, "/")
-	}
-	return !strings.Contains(name, "/")
-}
-
-func validVersion(v string) bool {
-	return v != "" && v != "-" && !strings.ContainsAny(v, " \t\r\n/%?#@\\")
-}
-
-// validSRI checks the syntax of an SRI string (algo-base64, space separated).
-func validSRI(sri string) bool {
-	fields := strings.Fields(sri)
-	if len(fields) == 0 {
-		return false
-	}
-	for _, f := range fields {
-		algo, b64, ok := strings.Cut(f, "-")
-		if !ok || !slices.Contains([]string{"sha1", "sha256", "sha384", "sha512"}, algo) {
-			return false
-		}
-		if i := strings.IndexByte(b64, '?'); i >= 0 {
-			b64 = b64[:i]
-		}
-		if _, err := base64.StdEncoding.DecodeString(b64); err != nil {
-			return false
-		}
-	}
-	return true
 }
 
 // sriSHA512 is the sha512 SRI of data.
@@ -267,16 +227,19 @@ func (r *Registry) build(p *Package) (*versionEntry, error) { return r.buildWith
 // instead of generated ones.
 func (r *Registry) buildWith(p *Package, rec *Fixture) (*versionEntry, error) {
 	id := p.Name + "@" + p.Version
-	if !validName(p.Name) {
-		return nil, fmt.Errorf("%w: %q: bad name", ErrInvalidPackage, p.Name)
+	if err := npmspec.ValidName(p.Name); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPackage, err)
 	}
-	if !validVersion(p.Version) {
-		return nil, fmt.Errorf("%w: %s: bad version", ErrInvalidPackage, id)
+	if err := npmspec.ValidVersion(p.Version); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidPackage, p.Name, err)
 	}
 	integrity := p.Integrity
+	if integrity != "" {
+		if _, err := npmspec.ParseIntegrity(integrity); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidPackage, id, err)
+		}
+	}
 	switch {
-	case integrity != "" && !validSRI(integrity):
-		return nil, fmt.Errorf("%w: %s: integrity %q is not an SRI string", ErrInvalidPackage, id, integrity)
 	case integrity == "" && p.Tarball != nil:
 		integrity = sriSHA512(p.Tarball)
 	case integrity == "":

@@ -168,6 +168,9 @@ func (p *packumentWriter) writeAbbreviated() {
 		p.raw(":")
 		p.padVersion(v, "", true)
 	}
+	p.r.mu.RLock()
+	noAtt := p.r.abbrevNoAtt
+	p.r.mu.RUnlock()
 	for _, v := range p.s.versions {
 		if n > 0 {
 			p.raw(",")
@@ -175,7 +178,11 @@ func (p *packumentWriter) writeAbbreviated() {
 		n++
 		p.str(v.version)
 		p.raw(":")
-		p.bytes(v.abbrev)
+		if noAtt {
+			p.bytes(stripDist(v.abbrev, "attestations"))
+		} else {
+			p.bytes(v.abbrev)
+		}
 	}
 	p.raw("}}")
 }

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
 // corgiFields are the version fields the abbreviated packument keeps.
@@ -61,8 +63,8 @@ func publishTimeOf(times map[string]json.RawMessage, version string) time.Time {
 // (as `npm view --json` output does), else Options.Now. doc must be a JSON
 // object but is not checked otherwise, so it can be wrong on purpose.
 func (r *Registry) AddRecorded(name, version string, doc, attestations []byte) error {
-	if !validName(name) || !validVersion(version) {
-		return fmt.Errorf("%w: %q@%q: bad name or version", ErrFixture, name, version)
+	if err := errors.Join(npmspec.ValidName(name), npmspec.ValidVersion(version)); err != nil {
+		return fmt.Errorf("%w: %q@%q: %w", ErrFixture, name, version, err)
 	}
 	var probe struct {
 		Time map[string]json.RawMessage `json:"time"`
@@ -112,7 +114,7 @@ func (r *Registry) AddRecordedPackument(full, abbreviated []byte) error {
 	if err := json.Unmarshal(full, &pk); err != nil {
 		return fmt.Errorf("%w: packument: %w", ErrFixture, err)
 	}
-	if !validName(pk.Name) || len(pk.Versions) == 0 {
+	if npmspec.ValidName(pk.Name) != nil || len(pk.Versions) == 0 {
 		return fmt.Errorf("%w: packument %q: no valid name or no versions", ErrFixture, pk.Name)
 	}
 	var ab struct {

@@ -71,10 +71,12 @@ type Registry struct {
 	keysBody  []byte // SetKeys: served instead of the Sigstore's keys
 	token     string
 	stripSigs bool
-	noKeys    bool
-	noVersion bool
-	errRate   float64
-	errStatus int
+	// abbrevNoAtt: abbreviated packuments without dist.attestations.
+	abbrevNoAtt bool
+	noKeys      bool
+	noVersion   bool
+	errRate     float64
+	errStatus   int
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -274,6 +276,15 @@ func (r *Registry) SetStripSignatures(on bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stripSigs = on
+}
+
+// SetAbbreviatedWithoutAttestations serves abbreviated packuments whose
+// versions lack dist.attestations (version documents keep them), as a
+// registry or proxy whose abbreviated form predates attestations does.
+func (r *Registry) SetAbbreviatedWithoutAttestations(on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.abbrevNoAtt = on
 }
 
 // SetNoKeys makes /-/npm/v1/keys answer 404: a registry without keys.

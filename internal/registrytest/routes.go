@@ -214,9 +214,12 @@ func (r *Registry) serveVersion(w http.ResponseWriter, name, spec string) {
 	writeJSON(w, http.StatusOK, "application/json", doc)
 }
 
-// stripSignatures removes dist.signatures from a version document. A
-// document that does not decode is returned unchanged.
-func stripSignatures(doc []byte) []byte {
+// stripSignatures removes dist.signatures from a version document.
+func stripSignatures(doc []byte) []byte { return stripDist(doc, "signatures") }
+
+// stripDist removes dist.<field> from a version document. A document that
+// does not decode is returned unchanged.
+func stripDist(doc []byte, field string) []byte {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(doc, &m); err != nil {
 		return doc
@@ -225,7 +228,7 @@ func stripSignatures(doc []byte) []byte {
 	if err := json.Unmarshal(m["dist"], &dist); err != nil {
 		return doc
 	}
-	delete(dist, "signatures")
+	delete(dist, field)
 	m["dist"] = mustJSON(dist)
 	return mustJSON(m)
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
 // Bundle media types (the four spellings seen in npm data).
@@ -117,6 +119,12 @@ type Attest struct {
 	NpmKey int
 	// OmitProvenance leaves the provenance out of Attestations.
 	OmitProvenance bool
+	// Extra lists predicate types of further attestations that Attestations
+	// appends after the provenance: each an in-toto v1 statement about the
+	// same subject with a small predicate, signed keyless with its own
+	// certificate and logged like the provenance, as a genuine attestation
+	// of a type the verifier does not interpret.
+	Extra []string
 }
 
 // attest is a validated Attest with every default applied and every derived
@@ -171,13 +179,29 @@ func (s *Sigstore) Attestations(a Attest) ([]byte, error) {
 	}
 	// The provenance is logged first: the registry makes the publish
 	// attestation after the upload that carries the provenance.
-	logged, err := s.logAndMarshal(n.IntegratedTime, prov, pub)
+	bundles := []*signed{prov, pub}
+	for _, pt := range n.Extra {
+		payload, err := marshal(statement[map[string]string]{Type: statementV1, Subject: n.subjects(), PredicateType: pt, Predicate: map[string]string{"note": "made by fakesigstore"}})
+		if err != nil {
+			return nil, err
+		}
+		extra, err := s.keyless(n, payload)
+		if err != nil {
+			return nil, err
+		}
+		bundles = append(bundles, extra)
+	}
+	logged, err := s.logAndMarshal(n.IntegratedTime, bundles...)
 	if err != nil {
 		return nil, err
 	}
+	items := []item{{PredicatePublish, logged[1]}, {n.PredicateType, logged[0]}}
+	for i, pt := range n.Extra {
+		items = append(items, item{pt, logged[2+i]})
+	}
 	return marshal(struct {
 		Attestations []item `json:"attestations"`
-	}{[]item{{PredicatePublish, logged[1]}, {n.PredicateType, logged[0]}}})
+	}{items})
 }
 
 // PublishBundle returns the publish attestation bundle alone.
@@ -227,26 +251,18 @@ func SubjectName(name, version string) string {
 }
 
 // SHA512Hex returns the hex of the sha512 hash in an SRI integrity string
-// ("sha512-<base64>", possibly among other space-separated hashes).
+// ("sha512-<base64>", possibly among other space-separated hashes), which
+// must be well formed as internal/npmspec reads it.
 func SHA512Hex(integrity string) (string, error) {
-	for _, tok := range strings.Fields(integrity) {
-		b64, ok := strings.CutPrefix(tok, "sha512-")
-		if !ok {
-			continue
-		}
-		if i := strings.IndexByte(b64, '?'); i >= 0 { // SRI options
-			b64 = b64[:i]
-		}
-		raw, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil {
-			return "", fmt.Errorf("%w: integrity %q: sha512 is not base64: %w", ErrInvalidAttest, integrity, err)
-		}
-		if len(raw) != 64 {
-			return "", fmt.Errorf("%w: integrity %q: sha512 has %d bytes, want 64", ErrInvalidAttest, integrity, len(raw))
-		}
-		return hex.EncodeToString(raw), nil
+	in, err := npmspec.ParseIntegrity(integrity)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidAttest, err)
 	}
-	return "", fmt.Errorf("%w: integrity %q has no sha512 hash", ErrInvalidAttest, integrity)
+	d := in.SHA512()
+	if d == nil {
+		return "", fmt.Errorf("%w: integrity %q has no sha512 hash", ErrInvalidAttest, integrity)
+	}
+	return hex.EncodeToString(d), nil
 }
 
 func (s *Sigstore) normalize(a Attest) (*attest, error) {
@@ -736,6 +752,12 @@ func (s *Sigstore) provenance(n *attest) (*signed, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.keyless(n, payload)
+}
+
+// keyless signs payload with an ephemeral key and a fresh certificate for
+// n's CI identity.
+func (s *Sigstore) keyless(n *attest, payload []byte) (*signed, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ephemeral key: %w", ErrGenerate, err)
