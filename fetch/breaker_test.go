@@ -99,3 +99,36 @@ func TestBreakerResetsAndIsPerHost(t *testing.T) {
 		t.Fatalf("another host: %v", err)
 	}
 }
+
+// TestSlowBodyCutOff: a body that trickles, or stalls after its headers,
+// ends its attempt once a window passes with less than minProgress bytes,
+// long before Timeout, and counts as a timeout; a slow but steady body is
+// left alone.
+func TestSlowBodyCutOff(t *testing.T) {
+	checkGoroutines(t)
+	r := newRT(t)
+	r.Handle("/trickle/", r.Trickle([]byte(`{"name":"trickle","version":"1.0.0"}`), 20*time.Millisecond))
+	r.Handle("/stall/", r.StallBody([]byte(`{"name":`)))
+	r.Handle("/steady/1.0.0", func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"name":"steady","version":"1.0.0","dist":{"integrity":"sha512-x"},"readme":"`)
+		for range 10 {
+			fmt.Fprint(w, strings.Repeat("a", 2<<10))
+			w.(http.Flusher).Flush()
+			time.Sleep(30 * time.Millisecond)
+		}
+		fmt.Fprint(w, `"}`)
+	})
+	c := testClient(t, testConfig(t, r.URL(), ""), Options{NoCache: true, Timeout: 10 * time.Second, Retries: -1})
+	c.progressWindow = 100 * time.Millisecond
+	for _, name := range []string{"trickle", "stall"} {
+		start := time.Now()
+		_, err := c.Manifest(context.Background(), name, "1.0.0", "")
+		if took := time.Since(start); !errors.Is(err, errTooSlow) || !errors.Is(err, context.DeadlineExceeded) || took > 2*time.Second {
+			t.Fatalf("%s: %v after %s, want cut off as too slow within a few windows", name, err, took)
+		}
+	}
+	if _, err := c.Manifest(context.Background(), "steady", "1.0.0", ""); err != nil {
+		t.Fatalf("a slow but steady body: %v", err)
+	}
+}

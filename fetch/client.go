@@ -129,10 +129,12 @@ type Stats struct {
 //
 // A registry that accepts connections and never answers, or answers and
 // then stalls or trickles its body, must not hold an audit hostage: every
-// request would wait its whole timeout, and its retries. Each host
-// (host:port) has a circuit breaker: after 3 consecutive attempts to it
-// that timed out (no headers within HeaderTimeout, or no complete response
-// within Timeout), every further request to that host fails at once with
+// request would wait its whole timeout, and its retries. A body must come
+// at 1 KiB per 10 s at least once its headers arrived (watchProgress), and
+// each host (host:port) has a circuit breaker: after 3 consecutive attempts
+// to it that timed out (no headers within HeaderTimeout, a body slower than
+// that, or no complete response within Timeout), every further request to
+// that host fails at once with
 // ErrHostUnresponsive, saying why, for the rest of the Client's life. Any
 // complete answer from the host (whatever its status) resets the count.
 // Requests already waiting on the host end with their own timeouts.
@@ -165,6 +167,9 @@ type Client struct {
 	packuments sync.Map
 	noKeys     sync.Map // registry URL -> struct{}: keys endpoint said 404/400
 	breakers   sync.Map // host:port -> *hostBreaker
+
+	// progressWindow replaces the package's (tests of this package set it).
+	progressWindow time.Duration
 }
 
 // NewClient returns a Client for cfg. It creates the cache directory unless
@@ -576,6 +581,7 @@ func (c *Client) attempt(ctx context.Context, g getSpec, whole bool, held **leas
 		return false, -1, false, fmt.Errorf("%w: %s: GET %s: the registry answered with an HTML page (%s), not JSON", ErrMalformed, g.what, g.url, mt)
 	}
 	body := &capReader{r: resp.Body, limit: g.limit}
+	defer c.watchProgress(body, hcancel)()
 	lr := &leaseReader{r: body, l: l}
 	herr := handle(lr)
 	if lr.busy {
@@ -599,6 +605,9 @@ func (c *Client) attempt(ctx context.Context, g getSpec, whole bool, held **leas
 		}
 		if errors.Is(body.readErr, context.DeadlineExceeded) {
 			return true, -1, true, fmt.Errorf("%s: GET %s: body not complete within %s: %w", g.what, g.url, c.opts.Timeout, body.readErr)
+		}
+		if context.Cause(hctx) == errTooSlow {
+			return true, -1, true, fmt.Errorf("%s: GET %s: %w: less than %d bytes of the body in %s: %w", g.what, g.url, errTooSlow, minProgress, c.window(), context.DeadlineExceeded)
 		}
 		return true, -1, false, fmt.Errorf("%s: GET %s: reading the body: %w", g.what, g.url, body.readErr)
 	}
@@ -649,11 +658,64 @@ func (b *hostBreaker) record(timedOut, answered bool, err error) {
 	}
 }
 
+// Once its headers have arrived, a body must deliver at least minProgress
+// bytes in every progressWindow, or its attempt ends as timed out: a server
+// that trickles a byte a second, or stalls after the headers, would
+// otherwise hold each request for its whole Timeout. 100 bytes a second is
+// slower than any honest link.
+const (
+	minProgress    = 1 << 10
+	progressWindow = 10 * time.Second
+)
+
+// errTooSlow is the cause of an attempt cut off by watchProgress.
+var errTooSlow = errors.New("the body is arriving too slowly")
+
+// window is progressWindow, or the test's.
+func (c *Client) window() time.Duration {
+	if c.progressWindow > 0 {
+		return c.progressWindow
+	}
+	return progressWindow
+}
+
+// watchProgress cancels an attempt (cause errTooSlow) when body delivers
+// less than minProgress bytes in a window; the returned func stops it.
+func (c *Client) watchProgress(body *capReader, cancel context.CancelCauseFunc) (stop func()) {
+	w := c.window()
+	var (
+		mu      sync.Mutex
+		stopped bool
+		last    int64
+		t       *time.Timer
+	)
+	t = time.AfterFunc(w, func() {
+		n := body.count.Load()
+		if n-last < minProgress {
+			cancel(errTooSlow)
+			return
+		}
+		last = n
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			t.Reset(w)
+		}
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
+}
+
 // capReader counts bytes, fails past limit and remembers transport errors
 // (anything but io.EOF), so decode errors can be told from read errors.
 type capReader struct {
 	r        io.Reader
 	limit, n int64
+	count    atomic.Int64 // n, for watchProgress
 	tooLarge bool
 	readErr  error
 }
@@ -670,6 +732,7 @@ func (c *capReader) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	c.count.Store(c.n)
 	if c.n > c.limit {
 		c.tooLarge = true
 		return 0, ErrTooLarge

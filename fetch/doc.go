@@ -55,8 +55,9 @@
 // decoded as a stream (PublishInfo). Keys come from <registry>-/npm/v1/keys.
 //
 // Every request holds one of Options.Concurrency slots (shared by all calls
-// on a Client), has its own timeouts (headers within HeaderTimeout, the
-// whole response within Timeout), and is retried with exponential backoff
+// on a Client), has its own timeouts (headers within HeaderTimeout, then at
+// least 1 KiB of body every 10 s, the whole response within Timeout), and is
+// retried with exponential backoff
 // and jitter on 429, 408, 5xx other than 501/505, connection resets and
 // timeouts (a timeout once at most), honouring Retry-After up to 60 s; other
 // 4xx are final. After 3 consecutive timeouts on one host, the Client's
