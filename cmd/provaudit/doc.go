@@ -59,7 +59,8 @@
 // are cancelled, verification stops, and if the run has not wound down
 // after 1.5 seconds the process exits anyway. An interrupted run exits 3 and
 // writes no report: not to stdout, and --output is neither created nor
-// replaced (a partial report must not pass for a complete one).
+// replaced (a partial report must not pass for a complete one), nor a
+// signed summary.
 //
 // --timeout (default 5 minutes) bounds the audit: packages not checked by
 // then end with status error, naming the timeout, and the report, complete
