@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,35 +25,18 @@ import (
 // hostile input. Runs go through a launcher (this test binary, see
 // rig.LaunchArg) so that the peak is provaudit's own and not this process's.
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// provauditBinary builds provaudit once per test binary run.
+// provauditBinary builds provaudit into the test's temporary directory
+// (the build cache makes every build after the first a link).
 func provauditBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds provaudit")
 	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "provaudit-memory-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "provaudit")
-		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
-		if err != nil {
-			buildErr = err
-			t.Logf("go build:\n%s", out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("go build: %v", buildErr)
+	bin := filepath.Join(t.TempDir(), "provaudit")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return builtBin
+	return bin
 }
 
 // measured is a finished provaudit run with its resources.
@@ -170,7 +152,9 @@ func TestMemoryHostileDocuments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			provauditBinary(t)
+			if testing.Short() {
+				t.Skip("builds provaudit")
+			}
 			e := newE2EWith(t, registrytest.Options{}, tt.n, func(i int, p *registrytest.Package) { p.Attested = strings.Contains(tt.name, "attestation") })
 			tt.setup(t, e)
 			m := e.measure(t, append([]string{"--format", "json", "--no-cache", "--npm-keys", e.keys}, tt.args...)...)
@@ -195,7 +179,9 @@ func TestMemoryHostileDocuments(t *testing.T) {
 // key (their publish time comes from the packument). The readme is skipped,
 // not buffered, and the verdict stands: every package signed.
 func TestMemoryLongReadmes(t *testing.T) {
-	provauditBinary(t)
+	if testing.Short() {
+		t.Skip("builds provaudit")
+	}
 	now := time.Now().UTC().Truncate(time.Second)
 	ss, err := fakesigstore.New(fakesigstore.Options{Now: now, NpmKeys: []fakesigstore.KeySpec{
 		{Start: now.AddDate(-9, 0, 0), End: rig.RotatedEnd}, {Start: rig.RotatedStart},
