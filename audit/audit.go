@@ -59,6 +59,14 @@ type Options struct {
 	Progress func(Event)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// JudgeAt, when set, is the instant the verifiers take for "now": a
+	// registry signature whose publish time is unknown is judged at it, and
+	// whether a signing key is valid "now" (so whether the publish time is
+	// needed) is decided at it. An audit from an evidence bundle passes the
+	// recording time, so that a bundle audited years later gives the
+	// verdicts it gave when it was recorded. Zero: Now. The result's timing
+	// fields always follow Now.
+	JudgeAt time.Time
 	// Tool names the program in the result.
 	Tool Tool
 	// TrustInfo says where Trust came from, for the result.
@@ -132,6 +140,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 type auditor struct {
 	opts  Options
 	now   func() time.Time
+	judge func() time.Time // the verifiers' "now" (Options.JudgeAt)
 	pol   policy
 	regs  map[string]*registryTrust
 	cache *fetch.Cache
@@ -202,9 +211,14 @@ func newAuditor(opts Options) *auditor {
 	if now == nil {
 		now = time.Now
 	}
+	judge := now
+	if at := opts.JudgeAt; !at.IsZero() {
+		judge = func() time.Time { return at }
+	}
 	return &auditor{
 		opts:   opts,
 		now:    now,
+		judge:  judge,
 		pol:    policy{RequireProvenance: opts.RequireProvenance, RequireSignatures: opts.RequireSignatures},
 		regs:   map[string]*registryTrust{},
 		trustD: opts.Trust.Digest(),
@@ -323,7 +337,7 @@ func (a *auditor) buildRegistryTrust(ctx context.Context, registry string) *regi
 		rt.err = fmt.Errorf("signing keys of %s: %w", registry, err)
 		return rt
 	}
-	v, err := verify.NewVerifier(a.opts.Trust, kr, verify.WithNow(a.now))
+	v, err := verify.NewVerifier(a.opts.Trust, kr, verify.WithNow(a.judge))
 	if err != nil {
 		rt.err = fmt.Errorf("building the verifier for %s: %w", registry, err)
 		return rt

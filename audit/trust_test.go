@@ -175,3 +175,46 @@ func TestRunKeyExpiresAtPublishInstant(t *testing.T) {
 		}
 	}
 }
+
+// JudgeAt is the verifiers' "now": a signature by a key that expired since
+// is judged at JudgeAt when the key was valid then (no publish time needed),
+// while the result's timing still follows the clock.
+func TestRunJudgeAt(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	expires := now.AddDate(-1, 0, 0)
+	ss, err := fakesigstore.New(fakesigstore.Options{Now: now, NpmKeys: []fakesigstore.KeySpec{{Start: now.AddDate(-5, 0, 0), End: expires}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registrytest.New(registrytest.Options{Sigstore: ss})
+	t.Cleanup(reg.Close)
+	lf, pkgs := testLockfile(t, 0, 1)
+	pkgs[0].PublishTime = expires.AddDate(0, -2, 0)
+	s := newSetupOn(t, reg, lf, pkgs...)
+
+	run := func(judgeAt time.Time) Package {
+		t.Helper()
+		res, err := Run(context.Background(), Options{Lockfile: s.lf, Config: s.cfg, Client: s.client(t, ""), Trust: s.trust, JudgeAt: judgeAt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Summary.StartedAt.Before(now) {
+			t.Errorf("startedAt %s follows JudgeAt, not the clock", res.Summary.StartedAt)
+		}
+		return res.Packages[0]
+	}
+	p := run(time.Time{})
+	if p.Status != StatusSigned || p.RegistrySignature.TimeSource != TimeSourcePublish || !p.RegistrySignature.JudgedAt.Equal(pkgs[0].PublishTime) {
+		t.Fatalf("judged by the clock: %s, %+v; want signed at the publish time", p.Status, p.RegistrySignature)
+	}
+	at := expires.AddDate(0, -1, 0)
+	p = run(at)
+	if p.Status != StatusSigned || p.RegistrySignature.TimeSource != TimeSourceKeyValidNow || !p.RegistrySignature.JudgedAt.Equal(at) {
+		t.Fatalf("judged at %s: %s, %+v; want signed by a key valid then", at, p.Status, p.RegistrySignature)
+	}
+	// After the key's end the signature needs its publish time again.
+	p = run(expires.AddDate(0, 1, 0))
+	if p.RegistrySignature.TimeSource != TimeSourcePublish {
+		t.Fatalf("judged after the key's end: %+v", p.RegistrySignature)
+	}
+}

@@ -81,7 +81,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "provaudit",
 		Usage:     "verify the registry signatures and Sigstore provenance of every package an npm lockfile pins",
-		UsageText: "provaudit [flags] [PATH]\n" + trustUsage + "\n\nPATH is a project directory or a lockfile (default: the current directory).\n\n" + helpExamples + trustExamples,
+		UsageText: "provaudit [flags] [PATH]\n" + trustUsage + "\n" + fetchUsage + "\n\nPATH is a project directory or a lockfile (default: the current directory).\n\n" + helpExamples + trustExamples + fetchExamples,
 		Version:   toolVersion(),
 		Writer:    stdout,
 		ErrWriter: stderr,
@@ -92,9 +92,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
-		Flags:    append(append(flags(), tufRootFlag()), signFlags()...),
+		Flags:    append(append(flags(), tufRootFlag(), evidenceFlag()), signFlags()...),
 		Action:   auditAction,
-		Commands: []*cli.Command{trustCommand(), verifySummaryCommand()},
+		Commands: []*cli.Command{trustCommand(), verifySummaryCommand(), fetchCommand()},
 	}
 }
 
@@ -144,6 +144,7 @@ type settings struct {
 	progress    bool
 	color       bool
 	sign        signSettings
+	evidence    string // --evidence: audit from this bundle
 }
 
 func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
@@ -163,6 +164,7 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 		npmKeys:     c.String("npm-keys"),
 		tufRoot:     c.String("tuf-root"),
 		quiet:       c.Bool("quiet"),
+		evidence:    c.String("evidence"),
 	}
 	switch c.NArg() {
 	case 0:
@@ -183,6 +185,9 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 	}
 	if s.offline && s.noCache {
 		return nil, usagef("--offline reads only the cache, so it cannot be combined with --no-cache")
+	}
+	if err := s.checkEvidence(c); err != nil {
+		return nil, err
 	}
 	for _, v := range c.StringSlice("omit") {
 		for _, o := range strings.Split(v, ",") {
@@ -231,7 +236,7 @@ func auditAction(c *cli.Context) error {
 	if s.output != "" {
 		// Before anything is read or fetched: a report that cannot be
 		// written must not cost an audit.
-		if err := checkOutput(s.output); err != nil {
+		if err := checkOutput("--output", s.output); err != nil {
 			return inputError{err}
 		}
 	}
@@ -239,7 +244,11 @@ func auditAction(c *cli.Context) error {
 	if err != nil {
 		return inputError{err}
 	}
-	trust, trustInfo, err := loadTrust(s, stderr)
+	ev, err := openEvidence(s, lf, stderr)
+	if err != nil {
+		return err
+	}
+	trust, trustInfo, err := ev.loadTrust(s, stderr)
 	if err != nil {
 		return inputError{err}
 	}
@@ -257,29 +266,13 @@ func auditAction(c *cli.Context) error {
 		Concurrency:       s.concurrency,
 		Tool:              audit.Tool{Name: "provaudit", Version: toolVersion()},
 	}
+	opts.JudgeAt = ev.recorded()
 	if needsRegistry(lf) {
-		cfg, err := fetch.LoadConfig(fetch.ConfigOptions{
-			ProjectDir:   filepath.Dir(lf.Path),
-			Registry:     s.registry,
-			Env:          os.Environ(),
-			ResolvedURLs: resolvedURLs(lf),
-			NpmRegistry:  npmRegistry,
-		})
+		cfg, err := loadConfig(s, lf)
 		if err != nil {
 			return inputError{err}
 		}
-		secret, err := cacheSecret(s)
-		if err != nil {
-			return inputError{err}
-		}
-		client, err := fetch.NewClient(cfg, fetch.Options{
-			Concurrency: s.concurrency,
-			CacheDir:    s.cacheDir,
-			NoCache:     s.noCache,
-			Offline:     s.offline,
-			CacheSecret: secret,
-			UserAgent:   "provaudit/" + toolVersion(),
-		})
+		client, err := ev.newClient(s, cfg, lf)
 		if err != nil {
 			return inputError{err}
 		}
@@ -317,6 +310,34 @@ func auditAction(c *cli.Context) error {
 		return err
 	}
 	return signOutcome(stderr, s, lf, res, outcome(res, s, runErr))
+}
+
+// loadConfig reads the npm configuration that decides the registries of
+// lf's packages.
+func loadConfig(s *settings, lf *lockfile.Lockfile) (*fetch.Config, error) {
+	return fetch.LoadConfig(fetch.ConfigOptions{
+		ProjectDir:   filepath.Dir(lf.Path),
+		Registry:     s.registry,
+		Env:          os.Environ(),
+		ResolvedURLs: resolvedURLs(lf),
+		NpmRegistry:  npmRegistry,
+	})
+}
+
+// newClient is the registry client of a live (or --offline) audit.
+func newClient(s *settings, cfg *fetch.Config) (*fetch.Client, error) {
+	secret, err := cacheSecret(s)
+	if err != nil {
+		return nil, err
+	}
+	return fetch.NewClient(cfg, fetch.Options{
+		Concurrency: s.concurrency,
+		CacheDir:    s.cacheDir,
+		NoCache:     s.noCache,
+		Offline:     s.offline,
+		CacheSecret: secret,
+		UserAgent:   "provaudit/" + toolVersion(),
+	})
 }
 
 // needsRegistry reports whether any package will be fetched: a lockfile of

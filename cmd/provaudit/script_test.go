@@ -55,6 +55,7 @@ func TestScripts(t *testing.T) {
 			"sbom-valid":      cmdSBOMValid,
 			"treehash":        cmdTreeHash,
 			"segments":        cmdSegments,
+			"evidence":        cmdEvidence,
 		},
 	})
 }
