@@ -49,29 +49,16 @@ func Read(path string, limit int64) ([]byte, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("localfile: reading %s: limit %d is not positive", path, limit)
 	}
-	before, err := os.Stat(path)
-	if err != nil {
-		return nil, err // *fs.PathError: names the path
-	}
-	if err := checkRegular(path, before); err != nil {
-		return nil, err
-	}
-	f, err := openNonblocking(path)
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	after, err := f.Stat()
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRegular(path, after); err != nil {
-		return nil, err
-	}
-	if !os.SameFile(before, after) {
-		return nil, fmt.Errorf("%s: %w: the file changed while it was being opened", path, ErrNotRegular)
-	}
-	size := after.Size()
+	size := fi.Size()
 	if size > limit {
 		return nil, tooLarge(path, limit)
 	}
@@ -85,6 +72,36 @@ func Read(path string, limit int64) ([]byte, error) {
 		return nil, tooLarge(path, limit)
 	}
 	return buf.Bytes(), nil
+}
+
+// Open opens the regular file at path for reading, following symbolic
+// links, with the checks of Read (nothing but a regular file, opened
+// without blocking), for a caller that reads it as a stream and bounds
+// what it reads itself.
+func Open(path string) (*os.File, error) {
+	before, err := os.Stat(path)
+	if err != nil {
+		return nil, err // *fs.PathError: names the path
+	}
+	if err := checkRegular(path, before); err != nil {
+		return nil, err
+	}
+	f, err := openNonblocking(path)
+	if err != nil {
+		return nil, err
+	}
+	after, err := f.Stat()
+	if err == nil {
+		err = checkRegular(path, after)
+	}
+	if err == nil && !os.SameFile(before, after) {
+		err = fmt.Errorf("%s: %w: the file changed while it was being opened", path, ErrNotRegular)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 func tooLarge(path string, limit int64) error {
