@@ -85,7 +85,8 @@ var ErrOptions = errors.New("audit: invalid options")
 // of single packages (network, malformed data, invalid signatures) go into
 // their results and never stop the others; Run itself fails only on invalid
 // options. When ctx is cancelled the packages not yet checked end with
-// status error and Run returns the partial result together with ctx.Err().
+// status error and Run returns the partial result together with
+// context.Cause(ctx) (ctx.Err() when the cancellation gave no cause).
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Lockfile == nil || opts.Trust == nil {
 		return nil, fmt.Errorf("%w: Lockfile and Trust are required", ErrOptions)
@@ -138,7 +139,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res.Summary = summarize(res.Packages)
 	res.Summary.StartedAt = start.UTC()
 	res.Summary.DurationMS = a.now().Sub(start).Milliseconds()
-	return res, ctx.Err()
+	return res, context.Cause(ctx)
 }
 
 type auditor struct {
@@ -368,6 +369,9 @@ type work struct {
 	// stored is the verdict the verdict store holds for the package: it
 	// is then neither fetched nor verified.
 	stored *verdict
+	// held holds attBody's share of the fetch client's memory budget
+	// until the package is verified (nil when there is no body).
+	held *fetch.Body
 }
 
 // pipeline fetches packages concurrently (bounded by Concurrency) and
@@ -392,7 +396,16 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 		go func() {
 			defer wg.Done()
 			for w := range queue {
+				if w.err == nil && ctx.Err() != nil {
+					// Cancelled: stop verifying, every package left
+					// ends as error at once.
+					w.err = fmt.Errorf("audit interrupted: %w", context.Cause(ctx))
+				}
 				a.finish(w, &out[w.idx])
+				w.held.Release()
+				// ws below keeps every work item until the end: drop
+				// what verification needed so the body can be freed.
+				w.attBody, w.held, w.manifest, w.publish = nil, nil, nil, nil
 			}
 		}()
 	}
@@ -412,7 +425,7 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 			continue
 		}
 		if ctx.Err() != nil {
-			w.err = fmt.Errorf("audit interrupted: %w", ctx.Err())
+			w.err = fmt.Errorf("audit interrupted: %w", context.Cause(ctx))
 			queue <- w
 			continue
 		}
@@ -449,12 +462,14 @@ func (a *auditor) fetch(ctx context.Context, w *work) {
 		w.tarball, w.tarballErr = a.opts.Client.TarballDigests(ctx, m)
 	}
 	if m.Attestations != nil {
-		body, err := a.opts.Client.Attestations(ctx, m)
+		// The body holds its share of the memory budget until verified:
+		// bodies waiting for a verifier must not pile up unbounded.
+		body, err := a.opts.Client.AttestationsBody(ctx, m)
 		if err != nil {
 			w.err = fmt.Errorf("the registry lists attestations for %s@%s but they could not be fetched: %w", u.Name, u.Version, err)
 			return
 		}
-		w.attBody = body
+		w.attBody, w.held = body.Data, body
 	}
 	// The key of a signature is judged at publish time. The publish
 	// attestation's Rekor time serves when there is one; otherwise the full
@@ -483,7 +498,7 @@ func (a *auditor) finish(w *work, p *Package) {
 	defer a.emitVerified(p)
 	if w.err != nil {
 		p.Status = StatusError
-		p.Reason = w.err.Error()
+		p.Reason = clipReason(w.err.Error())
 		return
 	}
 	var v verdict
@@ -691,7 +706,7 @@ func (a *auditor) verify(w *work) verdict {
 func signatureCheck(r verify.SignatureResult) *SignatureCheck {
 	c := &SignatureCheck{Status: CheckStatus(r.Status), KeyID: r.KeyID, TimeSource: TimeSource(r.TimeSource)}
 	if r.Err != nil {
-		c.Reason = r.Err.Error()
+		c.Reason = clipReason(r.Err.Error())
 	} else {
 		c.Reason = "signature by " + r.KeyID + " verified"
 	}
@@ -710,7 +725,7 @@ func attestationCheck(r verify.AttestationResult) *AttestationCheck {
 	c := &AttestationCheck{Status: CheckStatus(r.Status), PredicateTypes: r.PredicateTypes}
 	switch {
 	case r.Err != nil:
-		c.Reason = r.Err.Error()
+		c.Reason = clipReason(r.Err.Error())
 	case r.Provenance != nil:
 		c.Reason = "publish attestation and provenance verified"
 	default:

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +22,7 @@ const cacheFormat = "v2"
 
 // maxCacheEntry bounds what Get reads: no entry this package writes comes
 // close (the largest are attestation bodies, capped at 4 MiB).
-const maxCacheEntry = 256 << 20
+const maxCacheEntry = 16 << 20
 
 // maxHeader bounds a record's header line.
 const maxHeader = 256
@@ -74,6 +73,18 @@ const compactAbove = 32
 // newest record of every key) and removes them. Files are 0600, the
 // directory 0700. Keys starting with "fetch/" are this package's own.
 //
+// # When writing fails, and read-only caches
+//
+// The cache only saves time, so it degrades instead of failing the run.
+// When the directory cannot be created, or a write fails (a read-only
+// directory, a full disk), the Cache stops writing for the rest of its life:
+// later Puts store nothing, Gets still answer from what is readable, and
+// Flush reports the first failure once, with the number of entries not
+// stored, instead of one error per write.
+//
+// OpenCacheReadOnly opens a cache that is never changed: nothing is
+// created, merged, appended or removed (the --offline mode).
+//
 // # What may be trusted
 //
 // Nothing in the directory is trusted by itself. Raw registry responses are
@@ -93,16 +104,28 @@ type Cache struct {
 	index   map[[32]byte]recordLoc
 	readers map[string]*os.File // open segments by path
 
-	out     *os.File // this Cache's segment, created by the first write
+	out     io.Writer // this Cache's segment, created by the first write
 	outPath string
 	outSize int64
+
+	// readOnly: OpenCacheReadOnly; nothing is ever written.
+	readOnly bool
+	// failed is the first write failure (or why the directory could not
+	// be created): from then on nothing is written. notStored counts the
+	// entries dropped since; failReported is set once Flush returned it.
+	failed       error
+	notStored    int64
+	failReported bool
+	// createFile creates the segment file; nil is os.OpenFile (0600,
+	// exclusive). The tests of this package set it to make writes fail
+	// as a full disk does.
+	createFile func(path string) (io.Writer, error)
 
 	pending      map[string]*pendingEntry
 	order        []string // keys queued for writing, oldest first
 	pendingBytes int
 	writing      bool
 	idle         *sync.Cond // signalled when the writer stops
-	errs         []error    // write failures since the last Flush
 	writeErrs    int64      // all write failures
 }
 
@@ -120,14 +143,18 @@ type pendingEntry struct {
 }
 
 // OpenCache returns a cache rooted at dir, creating the directory (0700).
-// It merges the segments when there are more than 32 of them.
+// It merges the segments when there are more than 32 of them. A directory
+// that cannot be created is no error: the Cache then stores nothing and
+// Flush says why (see Cache).
 func OpenCache(dir string) (*Cache, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty cache directory", ErrConfig)
 	}
 	c := &Cache{dir: dir, secret: newSecret()}
 	if err := os.MkdirAll(c.segDir(), 0o700); err != nil {
-		return nil, fmt.Errorf("cache directory %s: %w", dir, err)
+		c.failed = err
+		c.writeErrs = 1
+		return c, nil
 	}
 	if segs, err := c.segments(); err == nil && len(segs) > compactAbove {
 		// A failed merge leaves the segments as they are: still a
@@ -135,6 +162,16 @@ func OpenCache(dir string) (*Cache, error) {
 		_ = c.compact(segs)
 	}
 	return c, nil
+}
+
+// OpenCacheReadOnly returns a cache rooted at dir that is never changed:
+// Get reads what is there (a missing directory is an empty cache), Put
+// stores nothing, and nothing is created, merged or removed.
+func OpenCacheReadOnly(dir string) (*Cache, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%w: empty cache directory", ErrConfig)
+	}
+	return &Cache{dir: dir, readOnly: true, secret: newSecret()}, nil
 }
 
 func (c *Cache) enabled() bool { return c != nil && c.dir != "" }
@@ -277,6 +314,11 @@ func parseHeader(b []byte) (sum [32]byte, hlen, dlen int, ok bool) {
 	if len(f) != 5 || string(f[0]) != "provaudit-cache" || string(f[1]) != cacheFormat {
 		return sum, 0, 0, false
 	}
+	// hex.Decode writes past sum for a longer field: check the length
+	// first (a poisoned cache must not crash the run).
+	if len(f[2]) != 64 {
+		return sum, 0, 0, false
+	}
 	if n, err := hex.Decode(sum[:], f[2]); err != nil || n != 32 {
 		return sum, 0, 0, false
 	}
@@ -315,7 +357,7 @@ func encodeRecord(key string, data []byte) []byte {
 // reaches the disk. The data is copied. The error reports only what can be
 // known now (an oversized entry); Flush reports failures of queued writes.
 func (c *Cache) Put(key string, data []byte) error {
-	if !c.enabled() {
+	if !c.enabled() || c.readOnly {
 		return nil
 	}
 	if len(data) > maxCacheEntry {
@@ -330,6 +372,10 @@ func (c *Cache) Put(key string, data []byte) error {
 	}
 	for c.pendingBytes+len(data) > maxPendingBytes && c.writing {
 		c.idle.Wait()
+	}
+	if c.failed != nil {
+		c.notStored++
+		return nil
 	}
 	if e := c.pending[key]; e != nil && e.queued {
 		c.pendingBytes += len(data) - len(e.data)
@@ -363,8 +409,17 @@ func (c *Cache) drain() {
 		locs, err := c.appendRecords(batch, entries)
 		c.mu.Lock()
 		if err != nil {
-			c.errs = append(c.errs, err)
+			// Stop writing: one failure is reported, not one per batch.
+			c.failed = err
 			c.writeErrs++
+			c.notStored += int64(len(batch) + len(c.order))
+			for _, key := range c.order {
+				if e := c.pending[key]; e != nil {
+					c.pendingBytes -= len(e.data)
+					delete(c.pending, key)
+				}
+			}
+			c.order = nil
 		}
 		for i, key := range batch {
 			e := entries[i]
@@ -404,7 +459,7 @@ func (c *Cache) appendRecords(keys []string, entries []*pendingEntry) ([]recordL
 	n, err := c.out.Write(buf)
 	c.outSize += int64(n)
 	if err != nil {
-		return nil, fmt.Errorf("cache: %w", err)
+		return nil, err
 	}
 	return locs, nil
 }
@@ -415,16 +470,24 @@ func (c *Cache) createSegment() error {
 	_, _ = rand.Read(rnd[:])
 	name := fmt.Sprintf("%020d-%s.pack", time.Now().UnixNano(), hex.EncodeToString(rnd[:]))
 	p := filepath.Join(c.segDir(), name)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	create := c.createFile
+	if create == nil {
+		create = func(p string) (io.Writer, error) {
+			return os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		}
+	}
+	f, err := create(p)
 	if err != nil {
-		return fmt.Errorf("cache: %w", err)
+		return err
 	}
 	c.out, c.outPath, c.outSize = f, p, 0
 	return nil
 }
 
 // Flush waits until every queued entry is written and returns the write
-// failures since the last Flush (joined), or nil.
+// failures since the last Flush, or nil. After a failure the Cache stores
+// nothing more, and the failure is returned once, with the number of
+// entries not stored.
 func (c *Cache) Flush() error {
 	if !c.enabled() {
 		return nil
@@ -434,12 +497,16 @@ func (c *Cache) Flush() error {
 	for c.writing {
 		c.idle.Wait()
 	}
-	err := errors.Join(c.errs...)
-	c.errs = nil
-	return err
+	if c.failed == nil || c.failReported {
+		return nil
+	}
+	c.failReported = true
+	return fmt.Errorf("the cache directory %s cannot be written: %w; caching stopped for this run (%d entries not stored; the audit does not depend on them)", c.dir, c.failed, c.notStored)
 }
 
-// WriteErrors counts failed background writes since the Cache was opened.
+// WriteErrors counts failed writes since the Cache was opened: 0 or 1,
+// since the Cache stops writing after the first (a directory that could
+// not be created counts as one).
 func (c *Cache) WriteErrors() int64 {
 	if !c.enabled() {
 		return 0

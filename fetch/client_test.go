@@ -160,8 +160,10 @@ func TestTimeout(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	})
-	c := testClient(t, testConfig(t, reg.URL(), ""), Options{NoCache: true, Timeout: 50 * time.Millisecond, Retries: 1})
 	for _, name := range []string{"slow", "slowbody"} {
+		// a Client each: two timeouts of one would open the breaker of
+		// the host for the other (TestCircuitBreaker)
+		c := testClient(t, testConfig(t, reg.URL(), ""), Options{NoCache: true, Timeout: 50 * time.Millisecond, Retries: 1})
 		_, err := c.Manifest(context.Background(), name, "1.0.0", "")
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("%s: err = %v, want a deadline error", name, err)

@@ -9,12 +9,13 @@ import (
 	"io"
 	"io/fs"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/provaudit/provaudit/internal/localfile"
 )
 
 // ConfigOptions are the inputs of LoadConfig: everything npm would read
@@ -268,9 +269,18 @@ func LoadConfig(opts ConfigOptions) (*Config, error) {
 	return c, nil
 }
 
+// Caps of the local files LoadConfig reads: an npmrc of a megabyte is
+// hundreds of times the largest seen; a cafile holds CA bundles of a few
+// hundred kilobytes. Past them, and for anything but a regular file (a
+// FIFO, /dev/zero), LoadConfig fails naming the file (internal/localfile).
+const (
+	maxNpmrc  = 1 << 20
+	maxCAFile = 16 << 20
+)
+
 // readNpmrcLayer reads one npmrc file; a missing file is an empty layer.
 func readNpmrcLayer(path string, env map[string]string, home string) (layer, bool, error) {
-	data, err := os.ReadFile(path)
+	data, err := localfile.Read(path, maxNpmrc)
 	if errors.Is(err, fs.ErrNotExist) {
 		return layer{}, false, nil
 	}
@@ -549,7 +559,7 @@ func (c *Config) loadCA(get func(string) (setting, bool), home string) error {
 	var pems []string
 	if s, ok := get("cafile"); ok && s.value != "" && s.value != "null" {
 		path := expandHome(s.value, home)
-		data, err := os.ReadFile(path)
+		data, err := localfile.Read(path, maxCAFile)
 		if err != nil {
 			return fmt.Errorf("%w: %s: cafile: %w", ErrConfig, s.source, err)
 		}

@@ -42,7 +42,7 @@ func TestDecodeManifest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := decodeManifest([]byte(tt.doc), "@s/a", "1.0.0", reg, "@s/a@1.0.0", "https://r.invalid/@s%2fa/1.0.0")
+			m, err := decodeManifest(strings.NewReader(tt.doc), "@s/a", "1.0.0", reg, "@s/a@1.0.0", "https://r.invalid/@s%2fa/1.0.0")
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
@@ -215,7 +215,7 @@ func TestDecodeRecordedPackuments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cg, err := decodeCorgi(strings.NewReader(string(data)), tt.name, "https://r.invalid/", "u")
+			cg, err := decodeCorgi(strings.NewReader(string(data)), tt.name, tt.version, "https://r.invalid/", "u")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -55,12 +55,24 @@
 // decoded as a stream (PublishInfo). Keys come from <registry>-/npm/v1/keys.
 //
 // Every request holds one of Options.Concurrency slots (shared by all calls
-// on a Client), has its own timeout, and is retried with exponential
-// backoff and jitter on 429, 408, 5xx other than 501/505, connection resets
-// and timeouts, honouring Retry-After up to 60 s; other 4xx are final.
+// on a Client), has its own timeouts (headers within HeaderTimeout, then at
+// least 1 KiB of body every 10 s, the whole response within Timeout), and is
+// retried with exponential backoff
+// and jitter on 429, 408, 5xx other than 501/505, connection resets and
+// timeouts (a timeout once at most), honouring Retry-After up to 60 s; other
+// 4xx are final. After 3 consecutive timeouts on one host, the Client's
+// circuit breaker fails every further request to it at once
+// (ErrHostUnresponsive).
 // Bodies are capped (ErrTooLarge) and must be JSON (an HTML page is
 // ErrMalformed), for the name and version asked for. Cancelling the context
 // aborts requests in flight and backoff waits.
+//
+// Version documents and packuments are decoded as a stream that keeps only
+// the fields needed, each bounded (4 KiB a string, 32 signatures), and cuts
+// any string to 64 KiB before the tokenizer sees it, so that a 40 MB string
+// costs nothing to skip (stream.go). All bodies being read, and the
+// attestation bodies callers keep (AttestationsBody), share one memory
+// budget (Options.MemoryBudget, 256 MiB): see Client.
 //
 // # Cache
 //
@@ -69,6 +81,9 @@
 // file per run, each record checked again whenever it is read; see Cache. A cached version document is used only when its
 // integrity does not contradict the lockfile's; otherwise it is refetched.
 // Attestation bodies and publish facts are kept forever, key sets for
-// KeysMaxAge. Offline uses the cache alone and fails with ErrNotInCache
-// ("not in cache") for anything missing; NoCache neither reads nor writes.
+// KeysMaxAge. Offline uses the cache alone, changes nothing in it, and fails
+// with ErrNotInCache ("not in cache") for anything missing; NoCache neither
+// reads nor writes. A cache that cannot be written (a read-only directory, a
+// full disk) stops caching for the run and Close reports it once; the
+// requests go on.
 package fetch

@@ -40,6 +40,10 @@ var (
 	// ErrNoAttestations means Attestations was called for a manifest whose
 	// dist.attestations is absent.
 	ErrNoAttestations = errors.New("version has no attestations")
+	// ErrHostUnresponsive means the request was not made: earlier requests
+	// to the same host timed out several times in a row (the Client's
+	// circuit breaker); the message says how many and the last failure.
+	ErrHostUnresponsive = errors.New("registry host not responding")
 )
 
 // StatusError is the error for an HTTP response with an unexpected status.

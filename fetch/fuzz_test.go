@@ -2,6 +2,8 @@ package fetch
 
 import (
 	"bytes"
+	"encoding/json/jsontext"
+	"encoding/json/v2"
 	"errors"
 	"os"
 	"path/filepath"
@@ -55,7 +57,7 @@ func FuzzDecodeManifest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, want := range [][2]string{{"@s/a", "1.0.0"}, {"@midas-ds/tag", "0.1.2"}} {
-			m, err := decodeManifest(data, want[0], want[1], "https://r.invalid/", "what", "url")
+			m, err := decodeManifest(bytes.NewReader(data), want[0], want[1], "https://r.invalid/", "what", "url")
 			if err != nil {
 				if !errors.Is(err, ErrMalformed) {
 					t.Fatalf("error %v is not ErrMalformed", err)
@@ -66,6 +68,124 @@ func FuzzDecodeManifest(f *testing.F) {
 				m.Attestations != nil && m.Attestations.URL == "" || m.Signatures != nil && len(m.Signatures) == 0 {
 				t.Fatalf("accepted an invalid document as %+v", m)
 			}
+			checkKeptBounds(t, m)
+		}
+	})
+}
+
+// checkKeptBounds checks that a decoded Manifest holds no more than the
+// stream decoders keep.
+func checkKeptBounds(t *testing.T, m *Manifest) {
+	t.Helper()
+	kept := []string{m.Integrity, m.Shasum}
+	if a := m.Attestations; a != nil {
+		kept = append(kept, a.URL, a.PredicateType)
+	}
+	for _, s := range m.Signatures {
+		kept = append(kept, s.KeyID, s.Sig)
+	}
+	for _, s := range kept {
+		if len(s) > maxKeptString {
+			t.Fatalf("kept a string of %d bytes", len(s))
+		}
+	}
+	if len(m.Signatures) > maxSignatures {
+		t.Fatalf("kept %d signatures", len(m.Signatures))
+	}
+}
+
+// FuzzDecodeCorgi decodes arbitrary packuments for one version: an error is
+// ErrMalformed (for the document or the version), a decoded version is the
+// one asked for, within the bounds, and no other version is kept.
+func FuzzDecodeCorgi(f *testing.F) {
+	f.Add([]byte(`{"name":"p","versions":{"0.9.0":{"readme":"x"},"1.0.0":{"name":"p","version":"1.0.0","dist":{"integrity":"sha512-x","signatures":[{"keyid":"k","sig":"s"}]}}}}`))
+	f.Add([]byte(`{"name":"p","versions":{"1.0.0":{"name":"p","version":"1.0.0","dist":{"shasum":"ab"}},"1.0.0":{}}}`))
+	f.Add([]byte(`{"versions":{"1.0.0":[]},"name":"p","versions":{}}`))
+	for _, p := range []string{"npm-cli-arborist/has-package-exports.json", "npm-cli-arborist/has-package-exports.min.json", "pacote/abbrev-packument-full.json"} {
+		if data, err := os.ReadFile(filepath.Join("..", "testdata", "manifests", p)); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, want := range [][2]string{{"p", "1.0.0"}, {"has-package-exports", "1.2.0"}, {"abbrev", "1.1.1"}} {
+			cg, err := decodeCorgi(bytes.NewReader(data), want[0], want[1], "https://r.invalid/", "url")
+			if err != nil {
+				if !errors.Is(err, ErrMalformed) {
+					t.Fatalf("error %v is not ErrMalformed", err)
+				}
+				continue
+			}
+			if len(cg.versions)+len(cg.errs) > 1 {
+				t.Fatalf("kept %d versions and %d errors", len(cg.versions), len(cg.errs))
+			}
+			for v, e := range cg.errs {
+				if v != want[1] || !errors.Is(e, ErrMalformed) {
+					t.Fatalf("errs[%q] = %v", v, e)
+				}
+			}
+			for v, m := range cg.versions {
+				if v != want[1] || m.Name != want[0] || m.Version != want[1] {
+					t.Fatalf("versions[%q] = %+v", v, m)
+				}
+				checkKeptBounds(t, m)
+			}
+		}
+	})
+}
+
+// FuzzCheckArrayBody checks the shape check of attestation and key bodies
+// against a plain decoder: it accepts exactly the JSON objects whose member
+// is an array.
+func FuzzCheckArrayBody(f *testing.F) {
+	f.Add([]byte(`{"attestations":[{"predicateType":"p","bundle":{}}]}`))
+	f.Add([]byte(`{"keys":[],"attestations":{}}`))
+	f.Add([]byte(`{"attestations":[],"attestations":[]}`))
+	f.Add([]byte(` <html>`))
+	if data, err := os.ReadFile(filepath.Join("..", "testdata", "attestations", "pacote", "valid-attestations.json")); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		err := checkAttestationsBody(data)
+		var doc map[string]jsontext.Value
+		plain := json.Unmarshal(data, &doc, json.JoinOptions(jsontext.AllowInvalidUTF8(true)))
+		want := plain == nil && doc["attestations"].Kind() == '[' && !looksHTML(data)
+		if (err == nil) != want {
+			// The stream check only relaxes what it cannot see: strings
+			// longer than 64 KiB and repeats of other members.
+			if err == nil && len(data) < maxStreamString && !bytes.Contains(data, []byte(`\`)) {
+				t.Fatalf("checkAttestationsBody accepted %q (plain decoder: %v)", data, plain)
+			}
+			if err != nil && want {
+				t.Fatalf("checkAttestationsBody refused %q: %v", data, err)
+			}
+		}
+	})
+}
+
+// FuzzCacheRecord decodes arbitrary bytes as a cache record (a poisoned
+// cache is hostile input): a record decodes only with its own key's hash,
+// its length and its checksum, and every encoded record decodes back.
+func FuzzCacheRecord(f *testing.F) {
+	f.Add([]byte(encodeRecord("k", []byte("v"))), "k", []byte("v"))
+	f.Add([]byte("provaudit-cache v2 00 1 00\nx"), "", []byte{})
+	f.Fuzz(func(t *testing.T, raw []byte, key string, data []byte) {
+		sum := keySum(key)
+		if got, n, ok := decodeRecord(raw, &sum); ok {
+			if n > len(raw) || !bytes.Equal(got, raw[n-len(got):n]) {
+				t.Fatalf("decoded %q of %d bytes from a %d-byte record", got, n, len(raw))
+			}
+			if !bytes.Equal(encodeRecord(key, got), raw[:n]) {
+				t.Fatalf("record %q is not the encoding of its data", raw[:n])
+			}
+		}
+		rec := encodeRecord(key, data)
+		got, n, ok := decodeRecord(append(rec, raw...), &sum)
+		if !ok || n != len(rec) || !bytes.Equal(got, data) {
+			t.Fatalf("round trip of %q: %q, %d, %v", data, got, n, ok)
+		}
+		other := keySum(key + "x")
+		if _, _, ok := decodeRecord(rec, &other); ok {
+			t.Fatal("a record decoded under another key")
 		}
 	})
 }
@@ -104,7 +224,7 @@ func FuzzPublishInfo(f *testing.F) {
 				}
 			}
 			// the corgi decoder must agree on what is well-formed JSON
-			if _, err := decodeCorgi(bytes.NewReader(data), name, "r", "url"); err != nil && !errors.Is(err, ErrMalformed) {
+			if _, err := decodeCorgi(bytes.NewReader(data), name, "1.0.0", "r", "url"); err != nil && !errors.Is(err, ErrMalformed) {
 				t.Fatalf("decodeCorgi: %v", err)
 			}
 		}

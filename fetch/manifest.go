@@ -55,40 +55,52 @@ type Manifest struct {
 }
 
 // versionDoc is the part of a version document (or of a packument's
-// versions[v]) that is decoded; everything else is skipped.
+// versions[v]) that is decoded (readVersion); everything else is skipped.
 type versionDoc struct {
-	Name    string   `json:"name"`
-	Version string   `json:"version"`
-	Dist    *distDoc `json:"dist"`
+	Name    string
+	Version string
+	Dist    *distDoc
 }
 
 type distDoc struct {
-	Integrity    string      `json:"integrity"`
-	Shasum       string      `json:"shasum"`
-	Signatures   []Signature `json:"signatures"`
-	Attestations *struct {
-		URL        string `json:"url"`
-		Provenance *struct {
-			PredicateType string `json:"predicateType"`
-		} `json:"provenance"`
-	} `json:"attestations"`
+	Integrity    string
+	Shasum       string
+	Signatures   []Signature
+	Attestations *attestationsDoc
 }
 
-// jsonOpts are the decoding options for registry JSON: case-sensitive
-// names, duplicate names rejected, invalid UTF-8 tolerated (old documents
-// have some in free text).
-var jsonOpts = json.JoinOptions(jsontext.AllowInvalidUTF8(true))
+type attestationsDoc struct {
+	URL        string
+	Provenance *provenanceDoc
+}
 
-// decodeManifest decodes a version document for name@version. what and
-// url are for errors. The document must be a JSON object for exactly that
-// name and version with a dist carrying integrity or shasum.
-func decodeManifest(data []byte, name, version, registry, what, url string) (*Manifest, error) {
-	if looksHTML(data) {
-		return nil, fmt.Errorf("%w: %s: GET %s: the response is an HTML page, not JSON", ErrMalformed, what, url)
+type provenanceDoc struct{ PredicateType string }
+
+// decodeManifest decodes a version document for name@version as a stream
+// (see stream.go). what and url are for errors. The document must be a
+// JSON object for exactly that name and version with a dist carrying
+// integrity or shasum.
+func decodeManifest(r io.Reader, name, version, registry, what, url string) (*Manifest, error) {
+	var (
+		doc  versionDoc
+		bad  error
+		seen seenMembers
+	)
+	err := walkObject(r, url, what, func(dec *jsontext.Decoder, key string) error {
+		// the top-level object is the version itself
+		if seen.repeated([]byte(key), versionMembers...) {
+			bad = firstErr(bad, fmt.Errorf("%s appears twice", key))
+			return dec.SkipValue()
+		}
+		b, err := readVersionMember(dec, "the document", []byte(key), &doc)
+		bad = firstErr(bad, b)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	var doc versionDoc
-	if err := json.Unmarshal(data, &doc, jsonOpts); err != nil {
-		return nil, fmt.Errorf("%w: %s: GET %s: not a version document: %w", ErrMalformed, what, url, err)
+	if bad != nil {
+		return nil, fmt.Errorf("%w: %s: GET %s: not a version document: %w", ErrMalformed, what, url, bad)
 	}
 	return doc.manifest(name, version, registry, what, url)
 }
@@ -213,12 +225,9 @@ func (c *Client) Manifest(ctx context.Context, name, version, integrity string) 
 
 func (c *Client) fetchVersionDoc(ctx context.Context, name, version, registry, what, docURL string) (*Manifest, error) {
 	var m *Manifest
-	err := c.get(ctx, getSpec{url: docURL, accept: acceptJSON, limit: maxVersionDoc, what: what}, func(r io.Reader) error {
-		data, err := io.ReadAll(r)
-		if err != nil {
-			return err
-		}
-		m, err = decodeManifest(data, name, version, registry, what, docURL)
+	err := c.get(ctx, getSpec{url: docURL, accept: acceptJSON, limit: maxVersionDoc, reserve: streamReserve, what: what}, func(r io.Reader) error {
+		var err error
+		m, err = decodeManifest(r, name, version, registry, what, docURL)
 		return err
 	})
 	return m, err
@@ -232,14 +241,16 @@ type corgi struct {
 }
 
 // fromPackument gets name@version from the abbreviated packument. Calls for
-// the same packument share one request while it is in flight.
+// the same version share one request while it is in flight; the decoder
+// keeps that version only, so that what a packument costs does not grow
+// with the versions it lists.
 func (c *Client) fromPackument(ctx context.Context, name, version, registry, what string) (*Manifest, error) {
 	pURL := registry + npmspec.EscapeName(name)
-	v, err, _ := c.flights.Do("corgi\n"+pURL, func() (any, error) {
+	v, err, _ := c.flights.Do("corgi\n"+pURL+"\n"+version, func() (any, error) {
 		var cg *corgi
-		err := c.get(ctx, getSpec{url: pURL, accept: acceptCorgi, limit: c.opts.MaxBody, what: name}, func(r io.Reader) error {
+		err := c.get(ctx, getSpec{url: pURL, accept: acceptCorgi, limit: c.opts.MaxBody, reserve: streamReserve, what: name}, func(r io.Reader) error {
 			var err error
-			cg, err = decodeCorgi(r, name, registry, pURL)
+			cg, err = decodeCorgi(r, name, version, registry, pURL)
 			return err
 		})
 		return cg, err
@@ -261,26 +272,39 @@ func (c *Client) fromPackument(ctx context.Context, name, version, registry, wha
 }
 
 // decodeCorgi streams an (abbreviated or full) packument, keeping only the
-// dist fields of each version. The packument's name must be name.
-func decodeCorgi(r io.Reader, name, registry, pURL string) (*corgi, error) {
+// dist fields of version (see stream.go); every other version is skipped
+// unparsed. The packument's name must be name.
+func decodeCorgi(r io.Reader, name, version, registry, pURL string) (*corgi, error) {
 	cg := &corgi{versions: map[string]*Manifest{}, errs: map[string]error{}}
 	gotName := ""
+	var top seenMembers
 	err := walkObject(r, pURL, name, func(dec *jsontext.Decoder, key string) error {
+		if top.repeated([]byte(key), "name", "versions") {
+			return fmt.Errorf("member %q appears twice", key)
+		}
 		switch key {
 		case "name":
 			s, err := readString(dec)
 			gotName = s
 			return err
 		case "versions":
+			seen := false
 			return eachMember(dec, func(v string) error {
-				raw, err := dec.ReadValue()
-				if err != nil {
-					return err
+				if v != version {
+					return dec.SkipValue()
 				}
 				what := name + "@" + v
-				var doc versionDoc
-				if err := json.Unmarshal(raw, &doc, jsonOpts); err != nil {
-					cg.errs[v] = fmt.Errorf("%w: %s: GET %s: versions[%s]: %w", ErrMalformed, what, pURL, clip(v), err)
+				doc, bad, err := readVersion(dec, "versions["+clip(v)+"]")
+				switch {
+				case err != nil:
+					return err
+				case seen:
+					bad = fmt.Errorf("versions[%s] appears twice", clip(v))
+				}
+				seen = true
+				if bad != nil {
+					delete(cg.versions, v)
+					cg.errs[v] = fmt.Errorf("%w: %s: GET %s: %w", ErrMalformed, what, pURL, bad)
 					return nil
 				}
 				m, err := doc.manifest(name, v, registry, what, pURL)
@@ -312,7 +336,7 @@ func walkObject(r io.Reader, url, what string, member func(dec *jsontext.Decoder
 	if html {
 		return fmt.Errorf("%w: %s: GET %s: the response is an HTML page, not JSON", ErrMalformed, what, url)
 	}
-	dec := jsontext.NewDecoder(r, jsontext.AllowInvalidUTF8(true))
+	dec := newStreamDecoder(r)
 	malformed := func(err error) error {
 		return fmt.Errorf("%w: %s: GET %s: %w", ErrMalformed, what, url, err)
 	}

@@ -1,11 +1,9 @@
 package fetch
 
 import (
-	"bytes"
 	"context"
 	"encoding/json/jsontext"
 	"encoding/json/v2"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -98,7 +96,7 @@ func (c *Client) PublishInfo(ctx context.Context, name, version string, siblings
 				keep[s] = true
 			}
 			var pf *packumentFacts
-			err := c.get(ctx, getSpec{url: pURL, accept: acceptJSON, limit: c.opts.MaxBody, what: name}, func(r io.Reader) error {
+			err := c.get(ctx, getSpec{url: pURL, accept: acceptJSON, limit: c.opts.MaxBody, reserve: streamReserve, what: name}, func(r io.Reader) error {
 				var err error
 				pf, err = decodePublishFacts(r, name, pURL, keep)
 				return err
@@ -143,13 +141,19 @@ func (pf *packumentFacts) lookup(name, version, pURL string) (*PublishInfo, erro
 	return &pi, nil
 }
 
-// decodePublishFacts streams a full packument for name, keeping time[*]
-// and the publisher fields of every version. Memory is bounded by the
-// largest single token (a readme) plus the kept facts, not by the document.
+// decodePublishFacts streams a full packument for name (see stream.go),
+// keeping time[v] and the publisher fields of the versions in keep (all
+// when keep is nil). Memory is bounded by the longest token the tokenizer
+// is given (64 KiB) plus the kept facts, not by the document. A kept
+// version listed twice in time or versions makes the document malformed.
 func decodePublishFacts(r io.Reader, name, pURL string, keep map[string]bool) (*packumentFacts, error) {
 	pf := &packumentFacts{keep: keep, times: map[string]string{}, versions: map[string]versionFacts{}}
 	gotName := ""
+	var top seenMembers
 	err := walkObject(r, pURL, name, func(dec *jsontext.Decoder, key string) error {
+		if top.repeated([]byte(key), "name", "time", "versions") {
+			return fmt.Errorf("member %q appears twice", key)
+		}
 		switch key {
 		case "name":
 			s, err := readString(dec)
@@ -160,19 +164,26 @@ func decodePublishFacts(r io.Reader, name, pURL string, keep map[string]bool) (*
 				return dec.SkipValue() // absent in effect; versions get no time
 			}
 			return eachMember(dec, func(v string) error {
-				if dec.PeekKind() != '"' {
+				if v == "created" || v == "modified" || !pf.kept(v) || dec.PeekKind() != '"' {
 					return dec.SkipValue()
 				}
-				s, err := readString(dec)
-				if v != "created" && v != "modified" && pf.kept(v) {
-					pf.times[v] = s
+				if _, dup := pf.times[v]; dup {
+					return fmt.Errorf("time[%s] appears twice", clip(v))
 				}
+				s, err := readString(dec)
+				if len(s) > maxKeptString {
+					s = "" // not a time: lookup says so
+				}
+				pf.times[v] = s
 				return err
 			})
 		case "versions":
 			return eachMember(dec, func(v string) error {
 				if !pf.kept(v) {
 					return dec.SkipValue()
+				}
+				if _, dup := pf.versions[v]; dup {
+					return fmt.Errorf("versions[%s] appears twice", clip(v))
 				}
 				vf, err := decodeVersionFacts(dec, v)
 				pf.versions[v] = vf
@@ -191,131 +202,77 @@ func decodePublishFacts(r io.Reader, name, pURL string, keep map[string]bool) (*
 }
 
 // decodeVersionFacts reads versions[v] at the decoder's position, keeping
-// _npmUser and trustedPublisher. Member names are compared without
-// allocating; other members are skipped unparsed.
+// _npmUser and trustedPublisher; other members are skipped unparsed.
 func decodeVersionFacts(dec *jsontext.Decoder, v string) (versionFacts, error) {
 	var vf versionFacts
-	if dec.PeekKind() != '{' {
-		vf.err = fmt.Errorf("versions[%s] is not an object", clip(v))
-		return vf, dec.SkipValue()
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return vf, err
-	}
-	var scratch []byte
-	for dec.PeekKind() != '}' {
-		raw, err := dec.ReadValue() // the member name, valid until the next read
-		if err != nil {
-			return vf, err
-		}
-		field := raw[1 : len(raw)-1]
-		if bytes.IndexByte(field, '\\') >= 0 {
-			if scratch, err = jsontext.AppendUnquote(scratch[:0], raw); err != nil {
-				return vf, err
-			}
-			field = scratch
-		}
-		switch string(field) {
+	field := "versions[" + clip(v) + "]"
+	bad, err := objectMembers(dec, field, false, []string{"_npmUser", "trustedPublisher"}, func(key []byte) (bad, err error) {
+		var tp string
+		switch string(key) {
 		case "_npmUser":
-			val, err := dec.ReadValue()
-			if err != nil {
-				return vf, err
-			}
-			user, tp, ferr := parseNpmUser(val)
-			if ferr != nil && vf.err == nil {
-				vf.err = fmt.Errorf("versions[%s]._npmUser: %w", clip(v), ferr)
-			}
-			vf.info.NpmUser = user
-			if tp != "" {
-				vf.info.TrustedPublisher = tp
-			}
+			vf.info.NpmUser, tp, bad, err = readNpmUser(dec, field+"._npmUser")
 		case "trustedPublisher":
-			val, err := dec.ReadValue()
-			if err != nil {
-				return vf, err
-			}
-			tp, ferr := parseTrustedPublisher(val)
-			if ferr != nil && vf.err == nil {
-				vf.err = fmt.Errorf("versions[%s].trustedPublisher: %w", clip(v), ferr)
-			}
-			if tp != "" {
-				vf.info.TrustedPublisher = tp
-			}
+			tp, bad, err = readTrustedPublisher(dec, field+".trustedPublisher")
 		default:
-			if err := dec.SkipValue(); err != nil {
-				return vf, err
-			}
+			return nil, dec.SkipValue()
 		}
-	}
-	_, err := dec.ReadToken() // '}'
+		if tp != "" {
+			vf.info.TrustedPublisher = tp
+		}
+		return bad, err
+	})
+	vf.err = bad
 	return vf, err
 }
 
-// parseNpmUser reads _npmUser: an object {name, email, trustedPublisher}
-// or, in very old documents, a "name <email>" string.
-func parseNpmUser(raw jsontext.Value) (user, trustedPublisher string, err error) {
-	switch raw.Kind() {
-	case 'n':
-		return "", "", nil
-	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s, jsonOpts); err != nil {
-			return "", "", err
-		}
+// readNpmUser reads _npmUser: an object {name, email, trustedPublisher}
+// or, in very old documents, a "name <email>" string; null is absent.
+func readNpmUser(dec *jsontext.Decoder, field string) (user, trustedPublisher string, bad, err error) {
+	switch dec.PeekKind() {
+	case 'n', '"':
+		s, bad, err := keptString(dec, field)
 		name, _, _ := strings.Cut(s, " <")
-		return strings.TrimSpace(name), "", nil
+		return strings.TrimSpace(name), "", bad, err
 	case '{':
-		var u struct {
-			Name             string         `json:"name"`
-			TrustedPublisher jsontext.Value `json:"trustedPublisher"`
-		}
-		if err := json.Unmarshal(raw, &u, jsonOpts); err != nil {
-			return "", "", err
-		}
-		tp, err := parseTrustedPublisher(u.TrustedPublisher)
-		return u.Name, tp, err
+		bad, err = objectMembers(dec, field, false, []string{"name", "trustedPublisher"}, func(key []byte) (bad, err error) {
+			switch string(key) {
+			case "name":
+				user, bad, err = keptString(dec, field+".name")
+			case "trustedPublisher":
+				trustedPublisher, bad, err = readTrustedPublisher(dec, field+".trustedPublisher")
+			default:
+				err = dec.SkipValue()
+			}
+			return bad, err
+		})
+		return user, trustedPublisher, bad, err
 	}
-	return "", "", errors.New("neither an object nor a string")
+	return "", "", fmt.Errorf("%s is neither an object nor a string", field), dec.SkipValue()
 }
 
-// parseTrustedPublisher maps a trustedPublisher value to its provider id:
+// readTrustedPublisher maps a trustedPublisher value to its provider id:
 // {"id": "github", ...} gives "github"; a string is the id; an object
-// without id or true gives "unknown"; null, false or absent give "".
-func parseTrustedPublisher(raw jsontext.Value) (string, error) {
-	if len(raw) == 0 {
-		return "", nil
-	}
-	switch raw.Kind() {
+// without a string id, or true, gives "unknown"; null, false or "" give "".
+func readTrustedPublisher(dec *jsontext.Decoder, field string) (id string, bad, err error) {
+	switch dec.PeekKind() {
 	case 'n', 'f':
-		return "", nil
+		return "", nil, dec.SkipValue()
 	case 't':
-		return "unknown", nil
+		return "unknown", nil, dec.SkipValue()
 	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s, jsonOpts); err != nil {
-			return "", err
-		}
-		if s == "" {
-			return "", nil
-		}
-		return s, nil
+		return keptString(dec, field)
 	case '{':
-		var tp struct {
-			ID jsontext.Value `json:"id"`
-		}
-		if err := json.Unmarshal(raw, &tp, jsonOpts); err != nil {
-			return "", err
-		}
-		if tp.ID.Kind() == '"' {
-			var id string
-			if err := json.Unmarshal(tp.ID, &id, jsonOpts); err != nil {
-				return "", err
+		bad, err = objectMembers(dec, field, false, []string{"id"}, func(key []byte) (bad, err error) {
+			if string(key) != "id" || dec.PeekKind() != '"' {
+				return nil, dec.SkipValue()
 			}
-			if id != "" {
-				return id, nil
-			}
+			id, bad, err = keptString(dec, field+".id")
+			return bad, err
+		})
+		if id == "" && bad == nil {
+			id = "unknown"
 		}
-		return "unknown", nil
+		return id, bad, err
 	}
-	return "", fmt.Errorf("unexpected JSON %v", raw.Kind())
+	return "", fmt.Errorf("%s: unexpected JSON %v", field, dec.PeekKind()), dec.SkipValue()
 }

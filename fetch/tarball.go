@@ -52,7 +52,7 @@ func (c *Client) TarballDigests(ctx context.Context, m *Manifest) (string, error
 		return "", fmt.Errorf("%w: %s: tarball %s (offline)", ErrNotInCache, what, tURL)
 	}
 	var sri string
-	err = c.get(ctx, getSpec{url: tURL, accept: "application/octet-stream", limit: c.opts.MaxBody, what: what}, func(r io.Reader) error {
+	err = c.get(ctx, getSpec{url: tURL, accept: "application/octet-stream", limit: c.opts.MaxBody, reserve: streamReserve, what: what}, func(r io.Reader) error {
 		hashes := []struct {
 			name string
 			h    hash.Hash

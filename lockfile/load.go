@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/provaudit/provaudit/internal/localfile"
 )
 
 // Lockfile names, in the order npm prefers them in a project directory.
@@ -15,9 +17,16 @@ const (
 	packageLockName = "package-lock.json"
 )
 
+// MaxSize caps the lockfile Load reads: 256 MiB, about 30 times the largest
+// lockfiles seen in the field (tens of thousands of entries).
+const MaxSize = 256 << 20
+
 // Load reads and parses a lockfile. path is the lockfile itself or a project
 // directory; in a directory npm-shrinkwrap.json is used when it exists (as
-// npm does), else package-lock.json. Load only reads.
+// npm does), else package-lock.json. Load only reads. The lockfile must be a
+// regular file (a symbolic link to one is fine) of at most MaxSize bytes: a
+// FIFO, device or socket is refused without being read (see package
+// internal/localfile).
 func Load(path string) (*Lockfile, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -32,7 +41,7 @@ func Load(path string) (*Lockfile, error) {
 			return nil, err
 		}
 	}
-	data, err := os.ReadFile(file)
+	data, err := localfile.Read(file, MaxSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading lockfile: %w", err)
 	}

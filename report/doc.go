@@ -37,8 +37,8 @@
 //
 // Every renderer writes only to the writer it is given, and writes nothing
 // when it fails. A result that breaks its contract (another schemaVersion,
-// a status outside its enum, a line below 1, a finding without rule or
-// with an unknown severity) is refused with [ErrInvalidResult] rather than
+// a status outside its enum, a line below 1, a finding without rule, with
+// a rule id that is not valid UTF-8 or with an unknown severity) is refused with [ErrInvalidResult] rather than
 // rendered into a report that misleads. Text that comes from lockfiles and
 // registries is treated as hostile: the table and markdown make control
 // characters, terminal escapes and bidirectional overrides visible instead

@@ -76,6 +76,7 @@ func TestInvalidResult(t *testing.T) {
 		}, `attestations.status "unsupported"`},
 		{"severity", func(r *audit.Result) *audit.Result { r.Packages[7].Findings[0].Severity = "severe"; return r }, `severity "severe"`},
 		{"rule", func(r *audit.Result) *audit.Result { r.Packages[7].Findings[0].Rule = ""; return r }, "has no rule"},
+		{"rule not UTF-8", func(r *audit.Result) *audit.Result { r.Packages[7].Findings[0].Rule = "bad-\xff"; return r }, "not valid UTF-8"},
 	}
 	for _, tt := range tests {
 		for _, f := range Formats {

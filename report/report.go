@@ -119,8 +119,15 @@ func validate(r *audit.Result) error {
 			bad("attestations.status %q is not one of %v", a.Status, audit.AttestationStatuses)
 		}
 		for j, f := range p.Findings {
-			if f.Rule == "" {
+			switch {
+			case f.Rule == "":
 				bad("finding %d has no rule", j)
+			case !utf8.ValidString(string(f.Rule)):
+				// Rule ids are provaudit's own identifiers, never text
+				// from a lockfile or registry. JSON cannot carry invalid
+				// UTF-8: two such ids would both print as U+FFFD and SARIF
+				// would list one rule twice.
+				bad("finding %d has a rule id that is not valid UTF-8: %q", j, f.Rule)
 			}
 			if f.Severity.Rank() == 0 {
 				bad("finding %d (%s) has severity %q, want critical, high, medium or low", j, f.Rule, f.Severity)

@@ -138,7 +138,7 @@ func parseAttestations(pkg string, body []byte) ([]rawAttestation, error) {
 		Attestations *[]rawAttestation `json:"attestations"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("%w: %s: attestations response: %w", ErrMalformed, pkg, err)
+		return nil, fmt.Errorf("%w: %s: attestations response: %w", ErrMalformed, pkg, foreign(err))
 	}
 	if doc.Attestations == nil {
 		return nil, fmt.Errorf("%w: %w: %s: attestations response has no \"attestations\" array", ErrMalformed, ErrNoAttestations, pkg)
@@ -319,11 +319,11 @@ type parsedBundle struct {
 func decodeBundle(w *subjectWant, what, predicateType string, raw []byte) (*parsedBundle, []error) {
 	pb := new(protobundle.Bundle)
 	if err := protojson.Unmarshal(raw, pb); err != nil {
-		return nil, []error{fmt.Errorf("%w: %s: %s: bundle does not parse: %w", ErrMalformed, w.pkg, what, err)}
+		return nil, []error{fmt.Errorf("%w: %s: %s: bundle does not parse: %w", ErrMalformed, w.pkg, what, foreign(err))}
 	}
 	bndl, err := bundle.NewBundle(pb)
 	if err != nil {
-		return nil, []error{fmt.Errorf("%w: %w: %s: %s: %w", ErrBundleInvalid, ErrMalformed, w.pkg, what, err)}
+		return nil, []error{fmt.Errorf("%w: %w: %s: %s: %w", ErrBundleInvalid, ErrMalformed, w.pkg, what, foreign(err))}
 	}
 	env := pb.GetDsseEnvelope()
 	if env == nil {
@@ -335,7 +335,7 @@ func decodeBundle(w *subjectWant, what, predicateType string, raw []byte) (*pars
 		errs = append(errs, fmt.Errorf("%w: %s: %s: DSSE payload type %q, want %q", ErrMalformed, w.pkg, what, env.GetPayloadType(), intotoPayloadType))
 	}
 	if err := json.Unmarshal(env.GetPayload(), &p.stmt); err != nil {
-		return p, append(errs, fmt.Errorf("%w: %s: %s: DSSE payload is not an in-toto statement: %w", ErrMalformed, w.pkg, what, err))
+		return p, append(errs, fmt.Errorf("%w: %s: %s: DSSE payload is not an in-toto statement: %w", ErrMalformed, w.pkg, what, foreign(err)))
 	}
 	s := &p.stmt
 	if !statementTypes[s.Type] {
@@ -405,7 +405,7 @@ func (v *Verifier) verifyPublish(w *subjectWant, idx int, raw []byte) (facts *Pu
 			Version string `json:"version"`
 		}
 		if err := json.Unmarshal(p.stmt.Predicate, &pred); err != nil {
-			errs = append(errs, fmt.Errorf("%w: %s: %s: predicate: %w", ErrMalformed, w.pkg, what, err))
+			errs = append(errs, fmt.Errorf("%w: %s: %s: predicate: %w", ErrMalformed, w.pkg, what, foreign(err)))
 		} else if pred.Name != w.name || pred.Version != w.version {
 			errs = append(errs, fmt.Errorf("%w: %s: %s: the predicate names %s@%s", ErrSubjectName, w.pkg, what, pred.Name, pred.Version))
 		}
@@ -462,7 +462,7 @@ func (v *Verifier) verifyProvenance(w *subjectWant, idx int, predicateType strin
 	}
 	pred, err := parseProvenancePredicate(predicateType, p.stmt.Predicate)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("%w: %s: %s: predicate: %w", ErrMalformed, w.pkg, what, err))
+		errs = append(errs, fmt.Errorf("%w: %s: %s: predicate: %w", ErrMalformed, w.pkg, what, foreign(err)))
 	}
 	res, kerrs := v.verifyKeyless(w, what, p)
 	if errs = append(errs, kerrs...); res == nil {
@@ -484,7 +484,7 @@ func (v *Verifier) verifyProvenance(w *subjectWant, idx int, predicateType strin
 func (v *Verifier) verifyKeyless(w *subjectWant, what string, p *parsedBundle) (res *sgverify.VerificationResult, errs []error) {
 	vc, err := p.bundle.VerificationContent()
 	if err != nil {
-		return nil, []error{fmt.Errorf("%w: %w: %s: %s: %w", ErrBundleInvalid, ErrCertificate, w.pkg, what, err)}
+		return nil, []error{fmt.Errorf("%w: %w: %s: %s: %w", ErrBundleInvalid, ErrCertificate, w.pkg, what, foreign(err))}
 	}
 	leaf := vc.Certificate()
 	if leaf == nil {

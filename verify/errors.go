@@ -2,7 +2,9 @@ package verify
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Sentinel errors. Every error this package returns wraps at least one of
@@ -119,4 +121,37 @@ func join(errs []error) error {
 		return errs[0]
 	}
 	return &joinedError{errs: errs}
+}
+
+// maxForeignMessage bounds the text of an error that comes from outside
+// this package (sigstore-go, protojson, encoding/json): such messages may
+// quote what a registry served, megabytes of it.
+const maxForeignMessage = 1024
+
+// foreignError is an error from another package whose message is clipped
+// once, when it is wrapped: wrapping and joining it again copies only the
+// clipped text. errors.Is and errors.As still reach the original.
+type foreignError struct {
+	msg string
+	err error
+}
+
+func (e *foreignError) Error() string { return e.msg }
+func (e *foreignError) Unwrap() error { return e.err }
+
+// foreign clips the message of an error from another package (nil stays
+// nil).
+func foreign(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if len(msg) <= maxForeignMessage {
+		return err
+	}
+	cut := maxForeignMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return &foreignError{msg: fmt.Sprintf("%s... (%d more bytes)", msg[:cut], len(msg)-cut), err: err}
 }

@@ -128,7 +128,7 @@ func classify(pkg, what string, keyed bool, err error) error {
 			kinds = append(kinds, f.keyless...)
 		}
 	}
-	return &bundleError{pkg: pkg, what: what, kinds: kinds, cause: err}
+	return &bundleError{pkg: pkg, what: what, kinds: kinds, cause: foreign(err)}
 }
 
 // bundleError is a sigstore-go failure with the sentinels it maps to.

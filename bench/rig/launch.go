@@ -79,9 +79,10 @@ func LaunchMain(args []string, stderr io.Writer) int {
 	return 0
 }
 
-// launch runs program through launcher (LaunchArg), with cmd's standard
+// Launch runs program through launcher (a program that calls LaunchMain
+// when its first argument is LaunchArg), with cmd's standard
 // streams as set by prepare, and returns the child's usage.
-func launch(ctx context.Context, launcher, program string, args []string, prepare func(*exec.Cmd)) (*ChildUsage, error) {
+func Launch(ctx context.Context, launcher, program string, args []string, prepare func(*exec.Cmd)) (*ChildUsage, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRun, err)

@@ -110,7 +110,7 @@ func RunProvaudit(ctx context.Context, o RunOptions) (*Run, error) {
 	env := isolatedEnv(os.Environ(), o.Home)
 	r := &Run{}
 	if o.Launcher != "" {
-		u, err := launch(ctx, o.Launcher, o.Binary, args, func(cmd *exec.Cmd) {
+		u, err := Launch(ctx, o.Launcher, o.Binary, args, func(cmd *exec.Cmd) {
 			cmd.Env, cmd.Stdout, cmd.Stderr = env, &stdout, &stderr
 		})
 		if err != nil {

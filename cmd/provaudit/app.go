@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -20,6 +21,11 @@ import (
 	"github.com/provaudit/provaudit/report"
 	"github.com/provaudit/provaudit/verify"
 )
+
+// defaultTimeout bounds a whole audit (--timeout). A cold audit of 10,000
+// packages takes seconds; five minutes leaves room for slow registries and
+// proxies while a registry that stalls cannot hold a CI job for hours.
+const defaultTimeout = 5 * time.Minute
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3";
 // otherwise it comes from the module's build information.
@@ -100,6 +106,7 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Name: "all", Usage: "table and markdown: list every package with its source repository and commit"},
 		&cli.StringFlag{Name: "registry", Usage: "registry `URL`, whose listed keys you trust (default: npm configuration, then the lockfile's resolved URLs, whose keys are not trusted)"},
 		&cli.IntFlag{Name: "concurrency", Value: fetch.DefaultConcurrency, Usage: "requests in flight (and packages fetched at once)"},
+		&cli.DurationFlag{Name: "timeout", Value: defaultTimeout, Usage: "give up on the packages not checked after `DURATION`: they end with status error (exit 3)"},
 		&cli.BoolFlag{Name: "offline", Usage: "use only the cache; packages not in it end with status error"},
 		&cli.StringFlag{Name: "cache-dir", Usage: "cache `DIR` (default: the user cache directory/provaudit)"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the cache"},
@@ -123,6 +130,7 @@ type settings struct {
 	all         bool
 	registry    string
 	concurrency int
+	timeout     time.Duration
 	offline     bool
 	cacheDir    string
 	noCache     bool
@@ -148,6 +156,7 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 		all:         c.Bool("all"),
 		registry:    c.String("registry"),
 		concurrency: c.Int("concurrency"),
+		timeout:     c.Duration("timeout"),
 		offline:     c.Bool("offline"),
 		cacheDir:    c.String("cache-dir"),
 		noCache:     c.Bool("no-cache"),
@@ -172,6 +181,9 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 	}
 	if s.concurrency < 1 || s.concurrency > 1024 {
 		return nil, usagef("--concurrency must be between 1 and 1024, got %d", s.concurrency)
+	}
+	if s.timeout <= 0 {
+		return nil, usagef("--timeout must be positive, got %s", s.timeout)
 	}
 	if s.offline && s.noCache {
 		return nil, usagef("--offline reads only the cache, so it cannot be combined with --no-cache")
@@ -284,7 +296,9 @@ func auditAction(c *cli.Context) error {
 		prog = newProgress(stderr)
 		opts.Progress = prog.update
 	}
-	res, runErr := audit.Run(c.Context, opts)
+	actx, cancel := context.WithTimeoutCause(c.Context, s.timeout, fmt.Errorf("--timeout %s reached (%w)", s.timeout, context.DeadlineExceeded))
+	defer cancel()
+	res, runErr := audit.Run(actx, opts)
 	if prog != nil {
 		prog.done()
 	}
@@ -295,6 +309,11 @@ func auditAction(c *cli.Context) error {
 		if err := opts.Client.Close(); err != nil && !s.quiet {
 			fmt.Fprintln(stderr, "provaudit: warning: cache:", err)
 		}
+	}
+	if c.Context.Err() != nil {
+		// A signal: the run stops here, and writes no report, not even a
+		// partial one to --output, which a reader could take as complete.
+		return interruptedError{context.Cause(c.Context)}
 	}
 	if res == nil {
 		return runErr

@@ -143,6 +143,14 @@ func TestDemo(t *testing.T) {
 // treeDigest hashes every file name and content under dir.
 func treeDigest(t *testing.T, dir string) string {
 	t.Helper()
+	d, err := digestTree(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func digestTree(dir string) (string, error) {
 	h := sha256.New()
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -159,10 +167,7 @@ func treeDigest(t *testing.T, dir string) string {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil)), err
 }
 
 // buildDemoCache serves the recorded data from a fake registry that stands

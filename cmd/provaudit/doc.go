@@ -50,9 +50,10 @@
 //	   was audited
 //	3  audit incomplete: some packages could not be checked (registry
 //	   unreachable, not in the cache with --offline, trust material unusable,
-//	   a lockfile entry that cannot be used as written), or not one audited
-//	   package could be checked against a trusted key or attestation, and no
-//	   finding was made
+//	   a lockfile entry that cannot be used as written, --timeout reached),
+//	   or not one audited package could be checked against a trusted key or
+//	   attestation, and no finding was made; or the run was stopped by SIGINT
+//	   or SIGTERM
 //
 // Findings win over incompleteness. provaudit never exits 0 when anything was
 // left unchecked, nor when nothing was verified. With --sign-summary KEYFILE
@@ -83,6 +84,19 @@
 // errors (bad flags, unreadable or invalid --tuf-root, no registry
 // configured) and 3 when the update failed; the previous material then stays
 // in use. trust show exits 0, or 2 for usage or input errors.
+//
+// # Interrupts and time limits
+//
+// SIGINT and SIGTERM end the run within 2 seconds wherever it is: requests
+// are cancelled, verification stops, and if the run has not wound down
+// after 1.5 seconds the process exits anyway. An interrupted run exits 3 and
+// writes no report: not to stdout, and --output is neither created nor
+// replaced (a partial report must not pass for a complete one), nor a
+// signed summary.
+//
+// --timeout (default 5 minutes) bounds the audit: packages not checked by
+// then end with status error, naming the timeout, and the report, complete
+// in that every package has its status, is written as usual (exit 3).
 //
 // # verify-summary
 //

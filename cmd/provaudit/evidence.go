@@ -17,6 +17,7 @@ import (
 	"github.com/provaudit/provaudit/audit"
 	"github.com/provaudit/provaudit/fetch"
 	"github.com/provaudit/provaudit/internal/evidence"
+	"github.com/provaudit/provaudit/internal/localfile"
 	"github.com/provaudit/provaudit/lockfile"
 	"github.com/provaudit/provaudit/verify"
 )
@@ -385,7 +386,7 @@ func (ev *evidenceSource) loadTrust(s *settings, stderr io.Writer) (*verify.Trus
 		given[i], *f.data, *f.name = p, p.data, p.source.String()
 	}
 	if s.tufRoot != "" {
-		b, err := os.ReadFile(s.tufRoot)
+		b, err := localfile.Read(s.tufRoot, maxTrustFile)
 		if err != nil {
 			return nil, audit.TrustInfo{}, fmt.Errorf("reading --tuf-root: %w", err)
 		}

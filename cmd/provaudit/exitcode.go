@@ -30,6 +30,14 @@ type inputError struct{ err error }
 func (e inputError) Error() string { return e.err.Error() }
 func (e inputError) Unwrap() error { return e.err }
 
+// interruptedError ends a run stopped by SIGINT or SIGTERM: exit 3, and no
+// report is written.
+type interruptedError struct{ cause error }
+
+func (e interruptedError) Error() string {
+	return fmt.Sprintf("%v: audit stopped, no report written", e.cause)
+}
+
 // outcomeError carries the verdict of a completed audit whose result is
 // not a pass. Its message is printed on stderr after the report.
 type outcomeError struct {
@@ -55,6 +63,8 @@ func exitCode(err error) int {
 		return oe.code
 	case errors.As(err, &ue), errors.As(err, &ie):
 		return exitUsage
+	case errors.As(err, new(interruptedError)):
+		return exitIncomplete
 	default:
 		// Anything unforeseen means the audit did not complete as it
 		// should: never report success for it.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
@@ -17,14 +16,20 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/provaudit/provaudit/bench/rig"
+	"github.com/provaudit/provaudit/fetch"
 	"github.com/provaudit/provaudit/internal/registrytest"
 	"github.com/provaudit/provaudit/internal/registrytest/fakesigstore"
 	"github.com/provaudit/provaudit/lockfile"
 )
 
 func TestMain(m *testing.M) {
+	// The test binary is also the launcher of measured runs (memory_test.go).
+	if len(os.Args) > 1 && os.Args[1] == rig.LaunchArg {
+		os.Exit(rig.LaunchMain(os.Args[1:], os.Stderr))
+	}
 	testscript.Main(m, map[string]func(){
-		"provaudit":      func() { os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr)) },
+		"provaudit":      func() { os.Exit(mainCode()) },
 		"provaudit-exit": provauditExit,
 	})
 }
@@ -48,6 +53,8 @@ func TestScripts(t *testing.T) {
 			"genkey":          cmdGenKey,
 			"tamper-envelope": cmdTamperEnvelope,
 			"sbom-valid":      cmdSBOMValid,
+			"treehash":        cmdTreeHash,
+			"segments":        cmdSegments,
 			"evidence":        cmdEvidence,
 		},
 	})
@@ -423,4 +430,35 @@ func jsonPath(v any, path string) (any, error) {
 		}
 	}
 	return v, nil
+}
+
+// cmdTreeHash writes a digest of a directory tree (names and contents) to
+// a file, so that cmp can tell whether a run changed the tree:
+//
+//	treehash DIR FILE
+func cmdTreeHash(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: treehash DIR FILE")
+	}
+	d, err := digestTree(ts.MkAbs(args[0]))
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(d+"\n"), 0o644))
+}
+
+// cmdSegments adds N cache segments of one small entry each to a cache
+// directory, as N earlier runs would:
+//
+//	segments DIR N
+func cmdSegments(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: segments DIR N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	for i := range n {
+		c, err := fetch.OpenCache(ts.MkAbs(args[0]))
+		ts.Check(err)
+		ts.Check(c.Put(fmt.Sprint("segments-command/", i), []byte("x")))
+		ts.Check(c.Flush())
+	}
 }

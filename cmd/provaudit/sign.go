@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/provaudit/provaudit/audit"
+	"github.com/provaudit/provaudit/internal/localfile"
 	"github.com/provaudit/provaudit/lockfile"
 	"github.com/provaudit/provaudit/summary"
 )
@@ -48,7 +49,7 @@ func parseSignSettings(c *cli.Context, output string) (signSettings, error) {
 	if output != "" && filepath.Clean(out) == filepath.Clean(output) {
 		return signSettings{}, usagef("--summary-out %s is the --output file", out)
 	}
-	b, err := os.ReadFile(keyFile)
+	b, err := localfile.Read(keyFile, maxTrustFile)
 	if err != nil {
 		return signSettings{}, inputError{fmt.Errorf("reading --sign-summary: %w", err)}
 	}

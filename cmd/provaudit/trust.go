@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/provaudit/provaudit/fetch"
+	"github.com/provaudit/provaudit/internal/localfile"
 	"github.com/provaudit/provaudit/internal/trustupdate"
 	"github.com/provaudit/provaudit/verify"
 )
@@ -185,7 +186,7 @@ func resolveTrust(f trustFlags) (*trustMaterial, error) {
 func (m *trustMaterial) loadUpdate(f trustFlags) error {
 	var root []byte
 	if f.tufRoot != "" {
-		b, err := os.ReadFile(f.tufRoot)
+		b, err := localfile.Read(f.tufRoot, maxTrustFile)
 		if err != nil {
 			return inputError{fmt.Errorf("reading --tuf-root: %w", err)}
 		}
@@ -224,8 +225,14 @@ func (m *trustMaterial) updatedPiece(p trustupdate.Piece) trustPiece {
 	}
 }
 
+// maxTrustFile caps the trust files and keys provaudit is given
+// (--trusted-root, --npm-keys, --tuf-root, --sign-summary, verify-summary
+// --key): the public-good trusted_root.json is about 20 kB, a key a few
+// hundred bytes. They are read as regular files only (internal/localfile).
+const maxTrustFile = 16 << 20
+
 func filePiece(flag, path string) (trustPiece, error) {
-	b, err := os.ReadFile(path)
+	b, err := localfile.Read(path, maxTrustFile)
 	if err != nil {
 		return trustPiece{}, inputError{fmt.Errorf("reading %s: %w", flag, err)}
 	}
@@ -271,7 +278,7 @@ func trustUpdateAction(c *cli.Context) error {
 	}
 	var root []byte
 	if p := c.String("tuf-root"); p != "" {
-		if root, err = os.ReadFile(p); err != nil {
+		if root, err = localfile.Read(p, maxTrustFile); err != nil {
 			return inputError{fmt.Errorf("reading --tuf-root: %w", err)}
 		}
 	}

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/provaudit/provaudit/internal/localfile"
+	"github.com/provaudit/provaudit/lockfile"
 	"github.com/provaudit/provaudit/summary"
 )
 
@@ -61,7 +62,7 @@ func verifySummaryAction(c *cli.Context) error {
 	}
 	envFile := c.Args().First()
 
-	keyPEM, err := os.ReadFile(keyFile)
+	keyPEM, err := localfile.Read(keyFile, maxTrustFile)
 	if err != nil {
 		return inputError{fmt.Errorf("reading --key: %w", err)}
 	}
@@ -69,11 +70,11 @@ func verifySummaryAction(c *cli.Context) error {
 	if err != nil {
 		return inputError{fmt.Errorf("--key %s: %w", keyFile, err)}
 	}
-	lock, err := os.ReadFile(lockFile)
+	lock, err := localfile.Read(lockFile, lockfile.MaxSize)
 	if err != nil {
 		return inputError{fmt.Errorf("reading --lockfile: %w", err)}
 	}
-	env, err := readLimited(envFile, summary.MaxEnvelopeSize)
+	env, err := localfile.Read(envFile, summary.MaxEnvelopeSize)
 	if err != nil {
 		return inputError{fmt.Errorf("reading the envelope: %w", err)}
 	}
@@ -101,24 +102,6 @@ func verifySummaryAction(c *cli.Context) error {
 		return nil
 	}
 	return outcomeError{o.ExitCode, fmt.Sprintf("the signed summary verifies, but the audit it records did not pass: %s (exit %d): %s", o.Result, o.ExitCode, o.Message)}
-}
-
-// readLimited reads a file of at most limit bytes (one more is read, so
-// that a larger file is refused rather than cut).
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than the %d bytes a signed summary may have", path, limit)
-	}
-	return b, nil
 }
 
 // printSummary writes what a verified summary says, for people.

@@ -11,9 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
+
+	"github.com/provaudit/provaudit/internal/localfile"
 )
 
 // Limits bound what Read accepts: a bundle may come from anyone.
@@ -74,7 +75,7 @@ func (b *Bundle) Member(name string) []byte { return b.members[name] }
 
 // Open reads the bundle at path (see [Read]); errors name the file.
 func Open(path string, lim Limits) (*Bundle, error) {
-	f, err := os.Open(path)
+	f, err := localfile.Open(path) // a regular file: a FIFO must not block
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrBundle, path, err)
 	}

@@ -40,6 +40,13 @@
 // "/@s/a/1.0.0" name the same resource; a knob path ending in "/" applies to
 // every request path under it ("/" to every request).
 //
+// Hostile mode: [Registry.NeverAnswer], [Registry.StallBody],
+// [Registry.Trickle] and [Registry.LongString] make handlers for
+// [Registry.Handle] that accept and never answer, answer headers and then
+// stall the body, trickle a byte per interval, or stream a document with one
+// string of any length (megabytes to terabytes, from a few kilobytes of
+// memory). Installed on "/" they make the whole registry hostile.
+//
 // The registry counts requests (total and per path) and the maximum number of
 // requests in flight, and records every Authorization header it sees.
 //

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSpecialInputFiles: the lockfile, the project npmrc, a cafile and the
+// trust files are read as regular files only. A FIFO or a link to /dev/zero
+// in any of them ends the run at once with exit 2 and a message naming the
+// path; without the defence a FIFO blocks forever and /dev/zero grows until
+// the process is killed (the test gives up after 10 s).
+func TestSpecialInputFiles(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no FIFOs or /dev/zero")
+	}
+	const lock = `{"name": "p", "lockfileVersion": 3, "packages": {"": {"name": "p"}, "node_modules/a": {"version": "1.0.0", "resolved": "https://registry.invalid/a/-/a-1.0.0.tgz", "integrity": "sha512-EbDrLzMBcEQLhsJCT5CVXfmvMORXQk2eLSBRhN+6gGembQxbCUMNfsudc+FnK0ofKM4E75QHclbT7OP+riSNLQ=="}}}`
+	mkfifo := func(t *testing.T, p string) {
+		t.Helper()
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, proj string) (args []string, bad string)
+	}{
+		{"lockfile FIFO", func(t *testing.T, proj string) ([]string, string) {
+			p := filepath.Join(proj, "package-lock.json")
+			mkfifo(t, p)
+			return nil, p
+		}},
+		{"lockfile linked to /dev/zero", func(t *testing.T, proj string) ([]string, string) {
+			p := filepath.Join(proj, "package-lock.json")
+			if err := os.Symlink("/dev/zero", p); err != nil {
+				t.Fatal(err)
+			}
+			return nil, p
+		}},
+		{"project npmrc FIFO", func(t *testing.T, proj string) ([]string, string) {
+			writeTestFile(t, filepath.Join(proj, "package-lock.json"), lock)
+			p := filepath.Join(proj, ".npmrc")
+			mkfifo(t, p)
+			return nil, p
+		}},
+		{"cafile /dev/zero", func(t *testing.T, proj string) ([]string, string) {
+			writeTestFile(t, filepath.Join(proj, "package-lock.json"), lock)
+			writeTestFile(t, filepath.Join(proj, ".npmrc"), "cafile=/dev/zero\n")
+			return nil, "/dev/zero"
+		}},
+		{"trusted root FIFO", func(t *testing.T, proj string) ([]string, string) {
+			writeTestFile(t, filepath.Join(proj, "package-lock.json"), lock)
+			p := filepath.Join(proj, "root.json")
+			mkfifo(t, p)
+			return []string{"--trusted-root", p}, p
+		}},
+		{"npm keys /dev/zero", func(t *testing.T, proj string) ([]string, string) {
+			writeTestFile(t, filepath.Join(proj, "package-lock.json"), lock)
+			return []string{"--npm-keys", "/dev/zero"}, "/dev/zero"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			proj := t.TempDir()
+			home := t.TempDir()
+			t.Setenv("HOME", home)
+			t.Setenv("XDG_CACHE_HOME", filepath.Join(home, "cache"))
+			t.Setenv("NPM_CONFIG_USERCONFIG", filepath.Join(home, ".npmrc"))
+			t.Setenv("NPM_CONFIG_GLOBALCONFIG", filepath.Join(home, "global-npmrc"))
+			args, bad := tt.setup(t, proj)
+			args = append(append([]string{"provaudit", "--no-progress", "--registry", "http://127.0.0.1:1/"}, args...), proj)
+			var stdout, stderr bytes.Buffer
+			done := make(chan int, 1)
+			go func() { done <- run(context.Background(), args, &stdout, &stderr) }()
+			select {
+			case code := <-done:
+				if code != exitUsage || !strings.Contains(stderr.String(), bad) || !strings.Contains(stderr.String(), "not a regular file") {
+					t.Fatalf("exit %d, want 2 with a message naming %s; stderr:\n%s", code, bad, stderr.String())
+				}
+				if stdout.Len() != 0 {
+					t.Errorf("a report was written:\n%s", stdout.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("provaudit did not return")
+			}
+		})
+	}
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
