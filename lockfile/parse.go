@@ -2,7 +2,6 @@ package lockfile
 
 import (
 	"cmp"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -70,10 +69,9 @@ type parser struct {
 	pathBytes, pathBudget int
 }
 
-// Parse parses the contents of a lockfile (package-lock.json or
-// npm-shrinkwrap.json, lockfileVersion 1, 2 or 3). filename is used in error
-// messages and as the Lockfile's Path. Parse does not touch the file system.
-func Parse(filename string, data []byte) (*Lockfile, error) {
+// parseNpm parses package-lock.json or npm-shrinkwrap.json
+// (lockfileVersion 1, 2 or 3).
+func parseNpm(filename string, data []byte) (*Lockfile, error) {
 	p := &parser{file: filename, sc: newScanner(string(data)), pathBudget: 32*len(data) + 1<<20}
 	lf, err := p.parse()
 	if err != nil {
@@ -83,7 +81,7 @@ func Parse(filename string, data []byte) (*Lockfile, error) {
 		}
 		return nil, err
 	}
-	lf.SHA256 = sha256.Sum256(data)
+	lf.Format = FormatNpm
 	return lf, nil
 }
 
@@ -165,14 +163,18 @@ type lineError struct {
 }
 
 // malformed returns the problems found, in line order.
-func (p *parser) malformed() error {
-	slices.SortStableFunc(p.errs, func(a, b lineError) int { return cmp.Compare(a.line, b.line) })
-	errs := make([]error, 0, len(p.errs)+1)
-	for _, e := range p.errs {
+func (p *parser) malformed() error { return joinLineErrors(p.file, p.errs, p.dropped) }
+
+// joinLineErrors returns the problems of a file in line order, and how
+// many more were not kept.
+func joinLineErrors(file string, lineErrs []lineError, dropped int) error {
+	slices.SortStableFunc(lineErrs, func(a, b lineError) int { return cmp.Compare(a.line, b.line) })
+	errs := make([]error, 0, len(lineErrs)+1)
+	for _, e := range lineErrs {
 		errs = append(errs, e.err)
 	}
-	if p.dropped > 0 {
-		errs = append(errs, fmt.Errorf("%w: %s: %d more problems not shown", ErrMalformed, p.file, p.dropped))
+	if dropped > 0 {
+		errs = append(errs, fmt.Errorf("%w: %s: %d more problems not shown", ErrMalformed, file, dropped))
 	}
 	if len(errs) == 1 {
 		return errs[0]

@@ -1,0 +1,528 @@
+package lockfile
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// This file reads bun.lock, bun's text lockfile (lockfileVersion 0, 1 and
+// 2): JSON that may have trailing commas and comments.
+//
+//	{
+//	  "lockfileVersion": 1,
+//	  "workspaces": {
+//	    "": {"name": "app", "dependencies": {"a": "^1.0.0"}},
+//	    "packages/w": {"name": "w", "devDependencies": {"b": "^2.0.0"}},
+//	  },
+//	  "packages": {
+//	    "a": ["a@1.0.0", "", {"dependencies": {"b": "^2.0.0"}}, "sha512-..."],
+//	    "a/b": ["b@2.0.0", "", {}, "sha512-..."],
+//	    "w": ["w@workspace:packages/w"],
+//	  },
+//	}
+//
+// A packages key is the install path below node_modules: "a/b" is
+// node_modules/a/node_modules/b, and a key that starts with a workspace's
+// name ("w/b") is installed in that workspace's folder. The first element
+// of an entry is name@resolution; a registry package has the registry
+// tarball URL ("" for the default registry), its metadata and its
+// integrity; other kinds have their metadata second.
+
+func parseBun(file string, data []byte) (*Lockfile, error) {
+	p := &parser{file: file, sc: newScanner(standardizeJSONC(data))}
+	b := &bunReader{p: p, index: map[string]int{}, workspaceDir: map[string]string{}}
+	err := b.read()
+	if err != nil {
+		var se *syntaxError
+		if errors.As(err, &se) {
+			return nil, p.syntaxError(se)
+		}
+		return nil, err
+	}
+	if len(p.errs) > 0 {
+		return nil, p.malformed()
+	}
+	switch {
+	case !b.versionSeen:
+		return nil, fmt.Errorf("%w: %s: no lockfileVersion: this is not a bun.lock", ErrMalformed, file)
+	case b.version < 0 || b.version > 2:
+		return nil, fmt.Errorf("%w: %s:%d: bun lockfileVersion %d (provaudit reads versions 0 to 2)", ErrUnsupportedVersion, file, b.versionLine, b.version)
+	}
+	entries := b.build()
+	sortEntries(entries)
+	return &Lockfile{Path: file, Format: FormatBun, LockfileVersion: b.version, Name: b.rootName, Version: b.rootVersion, Entries: entries}, nil
+}
+
+// standardizeJSONC returns data as standard JSON: comments and trailing
+// commas become spaces (newlines are kept), so lines and columns stay
+// those of the file. Strings are left alone; what is not JSON stays for
+// the scanner to report.
+func standardizeJSONC(data []byte) string {
+	b := []byte(string(data))
+	comma := -1 // a comma not yet followed by a value
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"':
+			comma = -1
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '/':
+			switch {
+			case i+1 < len(b) && b[i+1] == '/':
+				for ; i < len(b) && b[i] != '\n'; i++ {
+					b[i] = ' '
+				}
+			case i+1 < len(b) && b[i+1] == '*':
+				end := strings.Index(string(b[i+2:]), "*/")
+				stop := len(b)
+				if end >= 0 {
+					stop = i + 2 + end + 2
+				}
+				for ; i < stop; i++ {
+					if b[i] != '\n' && b[i] != '\r' {
+						b[i] = ' '
+					}
+				}
+				i--
+			default:
+				comma = -1
+			}
+		case ',':
+			comma = i
+		case '}', ']':
+			if comma >= 0 {
+				b[comma] = ' '
+			}
+			comma = -1
+		case ' ', '\t', '\r', '\n':
+		default:
+			comma = -1
+		}
+	}
+	return string(b)
+}
+
+// jsonValue is a JSON value read whole: bun entries are small.
+type jsonValue struct {
+	t    jsonType
+	s    string // string (or number text)
+	keys []string
+	vals []jsonValue
+	line int
+}
+
+func (v *jsonValue) get(key string) *jsonValue {
+	for i := len(v.keys) - 1; i >= 0; i-- {
+		if v.keys[i] == key {
+			return &v.vals[i]
+		}
+	}
+	return nil
+}
+
+// value reads one value whole. Nesting is bounded by the scanner's depth
+// limit.
+func (sc *scanner) value() (jsonValue, error) {
+	t := sc.peekType()
+	v := jsonValue{t: t, line: sc.line}
+	var err error
+	switch t {
+	case typeString:
+		v.s, err = sc.str()
+	case typeNumber:
+		v.s, err = sc.number()
+	case typeBool, typeNull:
+		var b bool
+		_, b, err = sc.literal()
+		if b {
+			v.s = "true"
+		}
+	case typeObject:
+		if err = sc.beginObject(); err != nil {
+			return v, err
+		}
+		for first := true; ; first = false {
+			key, _, ok, err := sc.member(first)
+			if err != nil || !ok {
+				return v, err
+			}
+			val, err := sc.value()
+			if err != nil {
+				return v, err
+			}
+			v.keys = append(v.keys, key)
+			v.vals = append(v.vals, val)
+		}
+	case typeArray:
+		if err = sc.beginArray(); err != nil {
+			return v, err
+		}
+		for first := true; ; first = false {
+			ok, err := sc.element(first)
+			if err != nil || !ok {
+				return v, err
+			}
+			val, err := sc.value()
+			if err != nil {
+				return v, err
+			}
+			v.vals = append(v.vals, val)
+		}
+	default:
+		err = sc.errChar("looking for beginning of value")
+	}
+	return v, err
+}
+
+type bunReader struct {
+	p *parser
+
+	version, versionLine  int
+	versionSeen           bool
+	rootName, rootVersion string
+	workspaces            []bunWorkspace
+	workspaceDir          map[string]string // workspace package name -> folder
+	keys                  []string
+	lines                 []int
+	tuples                []jsonValue
+	index                 map[string]int // packages key -> index
+}
+
+type bunWorkspace struct {
+	dir  string
+	line int
+	v    jsonValue
+}
+
+// read reads the top-level object; file problems go to p.errs.
+func (b *bunReader) read() error {
+	sc := b.p.sc
+	if t := sc.peekType(); t != typeObject {
+		if t == typeInvalid {
+			return sc.errChar("looking for beginning of value")
+		}
+		line := sc.line
+		if err := sc.skip(); err != nil {
+			return err
+		}
+		b.p.errorf(line, "the file holds %s, not a bun.lock object", t)
+		return sc.end()
+	}
+	if err := sc.beginObject(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, line, ok, err := sc.member(first)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		switch key {
+		case "lockfileVersion":
+			v, err := sc.value()
+			if err != nil {
+				return err
+			}
+			n, perr := strconv.Atoi(v.s)
+			if v.t != typeNumber || perr != nil {
+				b.p.errorf(line, "lockfileVersion is %s, want a whole number", clip(v.s))
+			}
+			b.version, b.versionLine, b.versionSeen = n, line, true
+		case "workspaces":
+			err = b.readWorkspaces(line)
+		case "packages":
+			err = b.readPackages(line)
+		default:
+			err = sc.skip()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return sc.end()
+}
+
+func (b *bunReader) readWorkspaces(line int) error {
+	sc := b.p.sc
+	ok, _, err := b.p.object(nil, line, "workspaces")
+	if err != nil || !ok {
+		return err
+	}
+	for first := true; ; first = false {
+		dir, line, ok, err := sc.member(first)
+		if err != nil || !ok {
+			return err
+		}
+		v, err := sc.value()
+		if err != nil {
+			return err
+		}
+		if v.t != typeObject {
+			b.p.errorf(line, "workspace %q is %s, want an object", dir, v.t)
+			continue
+		}
+		if dir == "" {
+			b.rootName, b.rootVersion = strField(&v, "name"), strField(&v, "version")
+		}
+		b.workspaces = append(b.workspaces, bunWorkspace{dir: dir, line: line, v: v})
+	}
+}
+
+func strField(v *jsonValue, key string) string {
+	if f := v.get(key); f != nil && f.t == typeString {
+		return f.s
+	}
+	return ""
+}
+
+func (b *bunReader) readPackages(line int) error {
+	sc := b.p.sc
+	ok, _, err := b.p.object(nil, line, "packages")
+	if err != nil || !ok {
+		return err
+	}
+	for first := true; ; first = false {
+		key, line, ok, err := sc.member(first)
+		if err != nil || !ok {
+			return err
+		}
+		v, err := sc.value()
+		if err != nil {
+			return err
+		}
+		if i, dup := b.index[key]; dup {
+			// A repeated key replaces the earlier value, as in JSON.parse.
+			b.lines[i], b.tuples[i] = line, v
+			continue
+		}
+		b.index[key] = len(b.keys)
+		b.keys = append(b.keys, key)
+		b.lines = append(b.lines, line)
+		b.tuples = append(b.tuples, v)
+	}
+}
+
+// build makes the entries: one per packages key, and one per workspace
+// folder.
+func (b *bunReader) build() []Entry {
+	entries := make([]Entry, len(b.keys), len(b.keys)+len(b.workspaces))
+	infos := make([]*jsonValue, len(b.keys))
+	// Workspace names first: keys below a workspace are installed in its
+	// folder.
+	for _, t := range b.tuples {
+		if len(t.vals) > 0 && t.vals[0].t == typeString {
+			if name, ref, ok := splitNameAt(t.vals[0].s); ok && strings.HasPrefix(ref, "workspace:") {
+				b.workspaceDir[name] = linkTarget(strings.TrimPrefix(ref, "workspace:"))
+			}
+		}
+	}
+	workspaces := map[string]bool{}
+	for _, w := range b.workspaces {
+		if w.dir != "" {
+			workspaces[linkTarget(w.dir)] = true
+		}
+	}
+	for i, key := range b.keys {
+		entries[i], infos[i] = b.entry(key, b.lines[i], &b.tuples[i], workspaces)
+	}
+	g := depGraph{out: make([][]depEdge, len(b.keys))}
+	for _, w := range b.workspaces {
+		var from []string
+		if w.dir != "" {
+			from = []string{strField(&w.v, "name")}
+		}
+		b.depEdges(&g.roots, from, &w.v, true)
+	}
+	for i, key := range b.keys {
+		if infos[i] != nil {
+			b.depEdges(&g.out[i], bunKeyNames(key), infos[i], false)
+		}
+	}
+	setFlags(entries, &g)
+	for i := range entries {
+		if e := &entries[i]; e.Kind == KindWorkspace || e.Kind == KindLink || e.Kind == KindRoot {
+			e.Dev, e.Optional, e.DevOptional, e.Peer = false, false, false, false
+		}
+	}
+	out := entries[:0]
+	for _, e := range entries {
+		if e.Kind != KindRoot {
+			out = append(out, e)
+		}
+	}
+	for _, w := range b.workspaces {
+		if w.dir != "" {
+			e := workspaceFolder(linkTarget(w.dir), strField(&w.v, "name"), w.line)
+			if msg := checkPath(e.Path); msg != "" || strings.HasPrefix(e.Path, "../") {
+				invalidate(&e, "the workspace folder "+cmpMsg(msg, "is outside the project"))
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// bunKeyNames splits a packages key into package names: "a/@s/b" ->
+// ["a", "@s/b"].
+func bunKeyNames(key string) []string {
+	var names []string
+	parts := strings.Split(key, "/")
+	for i := 0; i < len(parts); i++ {
+		if strings.HasPrefix(parts[i], "@") && i+1 < len(parts) {
+			names = append(names, parts[i]+"/"+parts[i+1])
+			i++
+			continue
+		}
+		names = append(names, parts[i])
+	}
+	return names
+}
+
+// installPath returns the install path of a packages key.
+func (b *bunReader) installPath(names []string) string {
+	prefix := ""
+	if dir, ok := b.workspaceDir[names[0]]; ok && len(names) > 1 {
+		prefix, names = dir+"/", names[1:]
+	}
+	return prefix + "node_modules/" + strings.Join(names, "/node_modules/")
+}
+
+// depEdges adds the edges of the dependency groups of v (a package's
+// metadata, or a workspace) installed at key names from, resolved as
+// node resolves them: from the deepest node_modules up.
+func (b *bunReader) depEdges(out *[]depEdge, from []string, v *jsonValue, workspace bool) {
+	for _, g := range [...]struct {
+		field               string
+		dev, optional, peer bool
+	}{{"dependencies", false, false, false}, {"devDependencies", true, false, false}, {"optionalDependencies", false, true, false}, {"peerDependencies", false, false, true}} {
+		if g.dev && !workspace {
+			continue
+		}
+		deps := v.get(g.field)
+		if deps == nil || deps.t != typeObject {
+			continue
+		}
+		for _, name := range deps.keys {
+			for i := len(from); i >= 0; i-- {
+				k := name
+				if i > 0 {
+					k = strings.Join(from[:i], "/") + "/" + name
+				}
+				if to, ok := b.index[k]; ok {
+					*out = append(*out, depEdge{to: to, dev: g.dev, optional: g.optional, peer: g.peer})
+					break
+				}
+			}
+		}
+	}
+}
+
+// entry builds the entry of one packages key and returns its metadata.
+func (b *bunReader) entry(key string, line int, t *jsonValue, workspaces map[string]bool) (Entry, *jsonValue) {
+	names := bunKeyNames(key)
+	e := Entry{Path: b.installPath(names), Line: line}
+	folder := names[len(names)-1]
+	bad := func(msg string) (Entry, *jsonValue) {
+		e.Name = folder
+		invalidate(&e, msg)
+		return e, nil
+	}
+	if msg := checkPath(e.Path); msg != "" {
+		return bad("the key " + msg)
+	}
+	if t.t != typeArray || len(t.vals) == 0 || t.vals[0].t != typeString {
+		return bad("the entry is not an array that starts with name@resolution")
+	}
+	name, ref, ok := splitNameAt(t.vals[0].s)
+	if !ok {
+		return bad(fmt.Sprintf("%q is not name@resolution", clip(t.vals[0].s)))
+	}
+	e.Name = name
+	if folder != name {
+		e.Alias = folder
+	}
+	field := func(i int, want jsonType) (*jsonValue, string) {
+		if i >= len(t.vals) {
+			return nil, ""
+		}
+		if f := &t.vals[i]; f.t == want {
+			return f, ""
+		} else if f.t != typeNull {
+			return nil, fmt.Sprintf("element %d is %s, want %s", i+1, f.t, want)
+		}
+		return nil, ""
+	}
+	protocol, rest, _ := strings.Cut(ref, ":")
+	var info *jsonValue
+	var problem string
+	switch {
+	case protocol == "root":
+		e.Kind = KindRoot
+		return e, nil
+	case protocol == "workspace":
+		e.Link = linkTarget(rest)
+		e.Resolved = ref
+		e.Kind, e.Reason = KindWorkspace, "link to workspace "+e.Link
+		if !workspaces[e.Link] {
+			e.Kind, e.Reason = KindLink, "link to "+e.Link
+		}
+		return e, nil
+	case protocol == "link":
+		info, problem = field(1, typeObject)
+		e.Link, e.Resolved = linkTarget(rest), ref
+		e.Kind, e.Reason = KindLink, "link to "+e.Link
+	case protocol == "file":
+		info, problem = field(1, typeObject)
+		e.Resolved = ref
+		e.Kind, e.Reason = KindFile, "local file dependency "+ref
+	case isGitSpec(ref) || protocol == "git" || protocol == "github":
+		info, problem = field(1, typeObject)
+		e.Resolved = ref
+		e.Kind, e.Reason = KindGit, "git dependency "+ref
+	case isHTTP(ref):
+		info, problem = field(1, typeObject)
+		e.Resolved = ref
+	default:
+		e.Version = ref
+		var reg, integ *jsonValue
+		reg, problem = field(1, typeString)
+		if problem == "" {
+			info, problem = field(2, typeObject)
+		}
+		if problem == "" {
+			integ, problem = field(3, typeString)
+		}
+		if reg != nil && reg.s != "" {
+			e.Resolved = bunTarball(reg.s, name, ref)
+		}
+		if integ != nil {
+			e.Integrity = integ.s
+		}
+	}
+	var problems []string
+	if problem != "" {
+		problems = append(problems, problem)
+	}
+	checkEntry(&e, problems)
+	return e, info
+}
+
+// bunTarball returns the tarball URL of a registry entry: bun writes the
+// tarball URL, or (for a scoped registry) the registry's URL.
+func bunTarball(reg, name, version string) string {
+	if !isHTTP(reg) || strings.HasSuffix(reg, ".tgz") {
+		return reg
+	}
+	base := name
+	if i := strings.IndexByte(name, '/'); i >= 0 {
+		base = name[i+1:]
+	}
+	return strings.TrimSuffix(reg, "/") + "/" + name + "/-/" + base + "-" + version + ".tgz"
+}
