@@ -83,7 +83,7 @@ func TestTableSummary(t *testing.T) {
 			{Name: "g", Line: 2, Kind: "git", Status: audit.StatusSkipped},
 			{Name: "o", Line: 3, Kind: "registry", Status: audit.StatusSkipped},
 		}, []string{
-			"audited 0 packages in 1.2s", "",
+			"audited 0 packages (npm lockfile) in 1.2s", "",
 			"2 packages were skipped (not from a registry)",
 			"1 registry package was skipped (omitted or bundled)", ""}},
 	}
