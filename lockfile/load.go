@@ -97,7 +97,8 @@ func findLockfile(dir string) (string, error) {
 	}
 	pm, pmErr := packageManager(dir)
 	if pm != "" {
-		m, ok := managerNamed(pm)
+		name, _, _ := strings.Cut(pm, "@")
+		m, ok := managerNamed(name)
 		if !ok {
 			return "", fmt.Errorf("%w: %s names packageManager %q: provaudit reads the lockfiles of npm, pnpm, yarn and bun", ErrUnsupportedFormat, filepath.Join(dir, "package.json"), pm)
 		}
@@ -126,9 +127,8 @@ func findLockfile(dir string) (string, error) {
 	return "", fmt.Errorf("%w: %s", ErrAmbiguous, msg)
 }
 
-// packageManager returns the package manager name of the packageManager
-// field of dir/package.json ("pnpm" for "pnpm@9.1.0+sha512..."), "" when
-// there is no such file or field. A package.json that cannot be read as
+// packageManager returns the packageManager field of dir/package.json
+// ("pnpm@9.1.0+sha512..."), "" when there is no such file or field. A package.json that cannot be read as
 // JSON is returned as an error and an empty name: it only matters when
 // several lockfiles are present.
 func packageManager(dir string) (string, error) {
@@ -145,12 +145,8 @@ func packageManager(dir string) (string, error) {
 	if err := json.Unmarshal(data, &pj); err != nil {
 		return "", err
 	}
-	s, ok := pj.PackageManager.(string)
-	if !ok || s == "" {
-		return "", nil
-	}
-	name, _, _ := strings.Cut(s, "@")
-	return name, nil
+	s, _ := pj.PackageManager.(string)
+	return s, nil
 }
 
 func managerNamed(name string) (manager, bool) {
