@@ -39,15 +39,24 @@ func yamlNodeBound(data []byte) int {
 	return n
 }
 
+// checkYAMLBounds refuses data larger than maxSize bytes or with possibly
+// more than maxNodes nodes, before anything is parsed.
+func checkYAMLBounds(file string, data []byte, what string, maxSize, maxNodes int) error {
+	if len(data) > maxSize {
+		return fmt.Errorf("%w: %s: %d bytes, more than the %d a %s may have", ErrMalformed, file, len(data), maxSize, what)
+	}
+	if n := yamlNodeBound(data); n > maxNodes {
+		return fmt.Errorf("%w: %s: up to %d YAML values, more than the %d a %s may have", ErrMalformed, file, n, maxNodes, what)
+	}
+	return nil
+}
+
 // decodeYAML parses data into its document's root node, which must be a
 // mapping. Errors name the file (and the line where the YAML library
 // reports one).
 func decodeYAML(file string, data []byte, what string) (*yaml.Node, error) {
-	if len(data) > maxYAMLSize {
-		return nil, fmt.Errorf("%w: %s: %d bytes, more than the %d a %s may have", ErrMalformed, file, len(data), maxYAMLSize, what)
-	}
-	if n := yamlNodeBound(data); n > maxYAMLNodes {
-		return nil, fmt.Errorf("%w: %s: up to %d YAML values, more than the %d a %s may have", ErrMalformed, file, n, maxYAMLNodes, what)
+	if err := checkYAMLBounds(file, data, what, maxYAMLSize, maxYAMLNodes); err != nil {
+		return nil, err
 	}
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	var doc yaml.Node
@@ -103,13 +112,6 @@ func yamlKind(n *yaml.Node) string {
 		return "a scalar"
 	}
 	return "nothing"
-}
-
-// yamlReader walks the parts of a YAML lockfile a reader needs. Problems of
-// the file's structure go to errs; an entry's problems are returned to the
-// caller, which makes the entry invalid.
-type yamlReader struct {
-	errs fileErrors
 }
 
 // isNull reports whether n is absent or a YAML null.
