@@ -237,13 +237,13 @@ e@^1:
     "g": ["g@1.0.0", "https://elsewhere.invalid/npm/", {}, "` + sri1 + `"],
   },
 }`, map[string]string{
-			"node_modules/a":    "",
-			"node_modules/b":    "not an array",
-			"node_modules/c":    "element 3 is an array, want an object",
-			"node_modules/d":    "malformed integrity",
+			"node_modules/a":                 "",
+			"node_modules/b":                 "not an array",
+			"node_modules/c":                 "element 3 is an array, want an object",
+			"node_modules/d":                 "malformed integrity",
 			"node_modules/../node_modules/e": `the key has a ".." path segment`,
-			"node_modules/f":    "",
-			"node_modules/g":    "",
+			"node_modules/f":                 "",
+			"node_modules/g":                 "",
 		}},
 	}
 	for _, tt := range tests {
