@@ -74,7 +74,9 @@ func parseBerry(file string, data []byte) (*Lockfile, error) {
 		return nil, err
 	}
 	b.build()
-	sortEntries(b.entries)
+	if err := sortEntries(file, b.entries); err != nil {
+		return nil, err
+	}
 	return &Lockfile{Path: file, Format: FormatYarnBerry, LockfileVersion: version, Entries: b.entries}, nil
 }
 

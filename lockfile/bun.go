@@ -51,7 +51,9 @@ func parseBun(file string, data []byte) (*Lockfile, error) {
 		return nil, fmt.Errorf("%w: %s:%d: bun lockfileVersion %d (provaudit reads versions 0 to 2)", ErrUnsupportedVersion, file, b.versionLine, b.version)
 	}
 	entries := b.build()
-	sortEntries(entries)
+	if err := sortEntries(file, entries); err != nil {
+		return nil, err
+	}
 	return &Lockfile{Path: file, Format: FormatBun, LockfileVersion: b.version, Name: b.rootName, Version: b.rootVersion, Entries: entries}, nil
 }
 
@@ -437,6 +439,9 @@ func (b *bunReader) entry(key string, line int, t *jsonValue, workspaces map[str
 	if msg := checkPath(e.Path); msg != "" {
 		return bad("the key " + msg)
 	}
+	if _, ok := installName(e.Path); !ok {
+		return bad(fmt.Sprintf("the key %q does not end in a package folder name", clip(key)))
+	}
 	if t.t != typeArray || len(t.vals) == 0 || t.vals[0].t != typeString {
 		return bad("the entry is not an array that starts with name@resolution")
 	}
@@ -459,7 +464,13 @@ func (b *bunReader) entry(key string, line int, t *jsonValue, workspaces map[str
 		}
 		return nil, ""
 	}
-	protocol, rest, _ := strings.Cut(ref, ":")
+	protocol, rest, ok := strings.Cut(ref, ":")
+	if !ok {
+		protocol = ""
+	}
+	if (protocol == "workspace" || protocol == "link") && linkTarget(rest) == "" {
+		return bad(fmt.Sprintf("%q links to nothing", clip(t.vals[0].s)))
+	}
 	var info *jsonValue
 	var problem string
 	switch {

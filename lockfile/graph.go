@@ -114,10 +114,18 @@ func checkEntry(e *Entry, problems []string) {
 	}
 }
 
-// sortEntries sorts entries by Path. Readers of formats keyed by strings
-// give every entry a unique Path.
-func sortEntries(entries []Entry) {
+// sortEntries sorts entries by Path. Two entries at one Path (which the
+// tools never write: a workspace folder named like a package key, two keys
+// naming one install path) make the file malformed.
+func sortEntries(file string, entries []Entry) error {
 	slices.SortFunc(entries, func(a, b Entry) int { return cmp.Compare(a.Path, b.Path) })
+	errs := fileErrors{file: file}
+	for i := 1; i < len(entries); i++ {
+		if a, b := &entries[i-1], &entries[i]; a.Path == b.Path {
+			errs.add(max(a.Line, b.Line), "two entries at %q (lines %d and %d)", a.Path, min(a.Line, b.Line), max(a.Line, b.Line))
+		}
+	}
+	return errs.err()
 }
 
 // fileErrors collects the problems of a whole file (up to maxErrors), each

@@ -79,7 +79,9 @@ func parsePnpm(file string, data []byte) (*Lockfile, error) {
 			e.Dev, e.Optional, e.DevOptional, e.Peer = false, false, false, false
 		}
 	}
-	sortEntries(r.entries)
+	if err := sortEntries(file, r.entries); err != nil {
+		return nil, err
+	}
 	return &Lockfile{Path: file, Format: FormatPnpm, LockfileVersion: r.major, Entries: r.entries}, nil
 }
 

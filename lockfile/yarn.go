@@ -258,7 +258,9 @@ func parseYarnV1(file string, data []byte) (*Lockfile, error) {
 		errs.add(1, "no %q header: this is not a yarn 1 lockfile", yarnV1Header)
 		return nil, errs.err()
 	}
-	sortEntries(entries)
+	if err := sortEntries(file, entries); err != nil {
+		return nil, err
+	}
 	return &Lockfile{Path: file, Format: FormatYarnV1, LockfileVersion: 1, Entries: entries}, nil
 }
 
@@ -312,6 +314,9 @@ func yarnV1Entry(g yarnGroup) Entry {
 		e.Kind, e.Reason = KindFile, "the lockfile records no version or resolved URL for "+e.Path+": yarn installs nothing from it"
 	}
 	resolved := e.Resolved
+	if i := controlChar(resolved); i >= 0 {
+		problems = append(problems, fmt.Sprintf("resolved has a control character at byte %d", i))
+	}
 	if isHTTP(resolved) && !isGitSpec(resolved) {
 		// yarn 1 appends "#<sha1 hex>" of the tarball to a registry URL,
 		// and checks it when there is no integrity.
@@ -322,7 +327,7 @@ func yarnV1Entry(g yarnGroup) Entry {
 			}
 		}
 	}
-	checkEntry(&e, nil)
+	checkEntry(&e, problems)
 	e.Resolved = resolved
 	return e
 }
