@@ -42,16 +42,15 @@ func parseBerry(file string, data []byte) (*Lockfile, error) {
 		return nil, err
 	}
 	errs := fileErrors{file: file}
-	keys, vals, problem := pairs(root, "the lockfile")
+	kv, problem := mapping(root, "the lockfile")
 	if problem != "" {
 		errs.add(root.Line, "%s", problem)
 		return nil, errs.err()
 	}
-	kn := keyNodes(root)
 	version := -1
-	for i, k := range keys {
-		if k == "__metadata" {
-			if version, err = berryVersion(file, vals[i]); err != nil {
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i].Value == "__metadata" {
+			if version, err = berryVersion(file, kv[i+1]); err != nil {
 				return nil, err
 			}
 		}
@@ -59,16 +58,17 @@ func parseBerry(file string, data []byte) (*Lockfile, error) {
 	if version < 0 {
 		return nil, fmt.Errorf("%w: %s: no __metadata: this is not a yarn 2+ lockfile", ErrMalformed, file)
 	}
-	b := &berryReader{index: make(map[string]int, len(keys))}
-	for i, k := range keys {
+	b := &berryReader{index: make(map[string]int, len(kv)/2)}
+	for i := 0; i < len(kv); i += 2 {
+		k, v := kv[i].Value, kv[i+1]
 		if k == "__metadata" {
 			continue
 		}
-		if vals[i].Kind != yaml.MappingNode {
-			errs.add(kn[i].Line, "the entry %q is %s, want a mapping", k, yamlKind(vals[i]))
+		if v.Kind != yaml.MappingNode {
+			errs.add(kv[i].Line, "the entry %q is %s, want a mapping", k, yamlKind(v))
 			continue
 		}
-		b.add(k, kn[i].Line, vals[i])
+		b.add(k, kv[i].Line, v)
 	}
 	if err := errs.err(); err != nil {
 		return nil, err
@@ -81,21 +81,22 @@ func parseBerry(file string, data []byte) (*Lockfile, error) {
 }
 
 func berryVersion(file string, n *yaml.Node) (int, error) {
-	keys, vals, problem := pairs(n, "__metadata")
+	kv, problem := mapping(n, "__metadata")
 	if problem != "" {
 		return 0, fmt.Errorf("%w: %s:%d: %s", ErrMalformed, file, n.Line, problem)
 	}
-	for i, k := range keys {
-		if k != "version" {
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i].Value != "version" {
 			continue
 		}
-		s, problem := scalar(vals[i], "__metadata.version")
+		vn := kv[i+1]
+		s, problem := scalar(vn, "__metadata.version")
 		v, err := strconv.Atoi(s)
 		switch {
 		case problem != "" || err != nil:
-			return 0, fmt.Errorf("%w: %s:%d: __metadata.version %q is not a number", ErrMalformed, file, vals[i].Line, clip(s))
+			return 0, fmt.Errorf("%w: %s:%d: __metadata.version %q is not a number", ErrMalformed, file, vn.Line, clip(s))
 		case v < minBerryVersion || v > maxBerryVersion:
-			return 0, fmt.Errorf("%w: %s:%d: yarn lockfile __metadata.version %d (provaudit reads %d to %d, written by yarn 2 to 4)", ErrUnsupportedVersion, file, vals[i].Line, v, minBerryVersion, maxBerryVersion)
+			return 0, fmt.Errorf("%w: %s:%d: yarn lockfile __metadata.version %d (provaudit reads %d to %d, written by yarn 2 to 4)", ErrUnsupportedVersion, file, vn.Line, v, minBerryVersion, maxBerryVersion)
 		}
 		return v, nil
 	}
@@ -189,34 +190,36 @@ func (b *berryReader) entry(r *berryRaw) (Entry, []berryDep, string) {
 			problems = append(problems, s)
 		}
 	}
-	keys, vals, problem := pairs(r.node, "the entry")
+	kv, problem := mapping(r.node, "the entry")
 	bad(problem)
 	var resolution, version string
 	var deps []berryDep
-	optional := map[string]bool{}
-	for i, k := range keys {
+	var optional []string // dependenciesMeta: names marked optional
+	for i := 0; i < len(kv); i += 2 {
 		var p string
-		switch k {
+		switch k, v := kv[i].Value, kv[i+1]; k {
 		case "resolution":
-			resolution, p = scalar(vals[i], "resolution")
+			resolution, p = scalar(v, "resolution")
 		case "version":
-			version, p = scalar(vals[i], "version")
+			version, p = scalar(v, "version")
 		case "dependencies", "optionalDependencies":
-			var names, specs []string
-			names, specs, _, p = stringMap(vals[i], k)
-			for j := range names {
-				deps = append(deps, berryDep{name: names[j], spec: specs[j], optional: k == "optionalDependencies"})
+			var ds []*yaml.Node
+			ds, p = stringMapping(v, k)
+			for j := 0; j < len(ds); j += 2 {
+				deps = append(deps, berryDep{name: ds[j].Value, spec: value(ds[j+1]), optional: k == "optionalDependencies"})
 			}
 		case "dependenciesMeta":
-			var metaKeys []string
-			var metaVals []*yaml.Node
-			metaKeys, metaVals, p = pairs(vals[i], k)
-			for j, name := range metaKeys {
-				mk, mv, _ := pairs(metaVals[j], k+"."+name)
-				for l := range mk {
-					if mk[l] == "optional" {
-						opt, _ := boolean(mv[l], "optional")
-						optional[name] = opt
+			var meta []*yaml.Node
+			meta, p = mapping(v, k)
+			for j := 0; j < len(meta) && p == ""; j += 2 {
+				var fields []*yaml.Node
+				fields, p = mapping(meta[j+1], k+"."+meta[j].Value)
+				for l := 0; l < len(fields) && p == ""; l += 2 {
+					if fields[l].Value == "optional" {
+						var opt bool
+						if opt, p = boolean(fields[l+1], "optional"); opt {
+							optional = append(optional, meta[j].Value)
+						}
 					}
 				}
 			}
@@ -224,7 +227,9 @@ func (b *berryReader) entry(r *berryRaw) (Entry, []berryDep, string) {
 		bad(p)
 	}
 	for i := range deps {
-		deps[i].optional = deps[i].optional || optional[deps[i].name]
+		for _, name := range optional {
+			deps[i].optional = deps[i].optional || deps[i].name == name
+		}
 	}
 	first, _, _ := strings.Cut(r.key, ",")
 	folder, _, _ := splitNameAt(strings.TrimSpace(first))

@@ -191,8 +191,120 @@ type bunReader struct {
 	workspaceDir          map[string]string // workspace package name -> folder
 	keys                  []string
 	lines                 []int
-	tuples                []jsonValue
+	tuples                []bunTuple
 	index                 map[string]int // packages key -> index
+}
+
+// bunTuple is a packages entry as read: the type and string value of each
+// element, and the dependency names of the first object element.
+type bunTuple struct {
+	t     jsonType // the entry's type (typeArray when it is one)
+	elems []bunElem
+	info  *bunInfo
+}
+
+type bunElem struct {
+	t jsonType
+	s string
+}
+
+// bunInfo lists the dependency names of a package or workspace, by group.
+type bunInfo struct {
+	deps, dev, optional, peer []string
+}
+
+// infoOf returns the dependency names of an object read whole.
+func infoOf(v *jsonValue) *bunInfo {
+	names := func(field string) []string {
+		if f := v.get(field); f != nil && f.t == typeObject {
+			return f.keys
+		}
+		return nil
+	}
+	return &bunInfo{deps: names("dependencies"), dev: names("devDependencies"), optional: names("optionalDependencies"), peer: names("peerDependencies")}
+}
+
+// readTuple reads one packages entry.
+func (b *bunReader) readTuple() (bunTuple, error) {
+	sc := b.p.sc
+	t := bunTuple{t: sc.peekType()}
+	if t.t != typeArray {
+		if t.t == typeInvalid {
+			return t, sc.errChar("looking for beginning of value")
+		}
+		return t, sc.skip()
+	}
+	if err := sc.beginArray(); err != nil {
+		return t, err
+	}
+	t.elems = make([]bunElem, 0, 4)
+	for first := true; ; first = false {
+		ok, err := sc.element(first)
+		if err != nil || !ok {
+			return t, err
+		}
+		el := bunElem{t: sc.peekType()}
+		switch {
+		case el.t == typeString:
+			el.s, err = sc.str()
+		case el.t == typeObject && t.info == nil:
+			t.info, err = b.readInfo()
+		case el.t == typeInvalid:
+			err = sc.errChar("looking for beginning of value")
+		default:
+			err = sc.skip()
+		}
+		if err != nil {
+			return t, err
+		}
+		t.elems = append(t.elems, el)
+	}
+}
+
+// readInfo reads the dependency names of a package's metadata object.
+func (b *bunReader) readInfo() (*bunInfo, error) {
+	sc := b.p.sc
+	info := &bunInfo{}
+	if err := sc.beginObject(); err != nil {
+		return nil, err
+	}
+	for first := true; ; first = false {
+		key, _, ok, err := sc.member(first)
+		if err != nil || !ok {
+			return info, err
+		}
+		var dst *[]string
+		switch key {
+		case "dependencies":
+			dst = &info.deps
+		case "optionalDependencies":
+			dst = &info.optional
+		case "peerDependencies":
+			dst = &info.peer
+		}
+		if dst == nil || sc.peekType() != typeObject {
+			if err := sc.skip(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := sc.beginObject(); err != nil {
+			return nil, err
+		}
+		for first := true; ; first = false {
+			name, _, ok, err := sc.member(first)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				break
+			}
+			*dst = append(*dst, name)
+			if err := sc.skip(); err != nil {
+				return nil, err
+			}
+		}
+	}
 }
 
 type bunWorkspace struct {
@@ -295,7 +407,7 @@ func (b *bunReader) readPackages(line int) error {
 		if err != nil || !ok {
 			return err
 		}
-		v, err := sc.value()
+		v, err := b.readTuple()
 		if err != nil {
 			return err
 		}
@@ -315,12 +427,12 @@ func (b *bunReader) readPackages(line int) error {
 // folder.
 func (b *bunReader) build() []Entry {
 	entries := make([]Entry, len(b.keys), len(b.keys)+len(b.workspaces))
-	infos := make([]*jsonValue, len(b.keys))
+	infos := make([]*bunInfo, len(b.keys))
 	// Workspace names first: keys below a workspace are installed in its
 	// folder.
 	for _, t := range b.tuples {
-		if len(t.vals) > 0 && t.vals[0].t == typeString {
-			if name, ref, ok := splitNameAt(t.vals[0].s); ok && strings.HasPrefix(ref, "workspace:") {
+		if len(t.elems) > 0 && t.elems[0].t == typeString {
+			if name, ref, ok := splitNameAt(t.elems[0].s); ok && strings.HasPrefix(ref, "workspace:") {
 				b.workspaceDir[name] = linkTarget(strings.TrimPrefix(ref, "workspace:"))
 			}
 		}
@@ -340,7 +452,7 @@ func (b *bunReader) build() []Entry {
 		if w.dir != "" {
 			from = []string{strField(&w.v, "name")}
 		}
-		b.depEdges(&g.roots, from, &w.v, true)
+		b.depEdges(&g.roots, from, infoOf(&w.v), true)
 	}
 	for i, key := range b.keys {
 		if infos[i] != nil {
@@ -396,28 +508,26 @@ func (b *bunReader) installPath(names []string) string {
 	return prefix + "node_modules/" + strings.Join(names, "/node_modules/")
 }
 
-// depEdges adds the edges of the dependency groups of v (a package's
-// metadata, or a workspace) installed at key names from, resolved as
-// node resolves them: from the deepest node_modules up.
-func (b *bunReader) depEdges(out *[]depEdge, from []string, v *jsonValue, workspace bool) {
+// depEdges adds the edges of the dependency groups of a package (or a
+// workspace) installed at key names from, resolved as node resolves them:
+// from the deepest node_modules up.
+func (b *bunReader) depEdges(out *[]depEdge, from []string, info *bunInfo, workspace bool) {
+	var buf []byte
 	for _, g := range [...]struct {
-		field               string
+		names               []string
 		dev, optional, peer bool
-	}{{"dependencies", false, false, false}, {"devDependencies", true, false, false}, {"optionalDependencies", false, true, false}, {"peerDependencies", false, false, true}} {
+	}{{info.deps, false, false, false}, {info.dev, true, false, false}, {info.optional, false, true, false}, {info.peer, false, false, true}} {
 		if g.dev && !workspace {
 			continue
 		}
-		deps := v.get(g.field)
-		if deps == nil || deps.t != typeObject {
-			continue
-		}
-		for _, name := range deps.keys {
+		for _, name := range g.names {
 			for i := len(from); i >= 0; i-- {
-				k := name
-				if i > 0 {
-					k = strings.Join(from[:i], "/") + "/" + name
+				buf = buf[:0]
+				for _, f := range from[:i] {
+					buf = append(append(buf, f...), '/')
 				}
-				if to, ok := b.index[k]; ok {
+				buf = append(buf, name...)
+				if to, ok := b.index[string(buf)]; ok {
 					*out = append(*out, depEdge{to: to, dev: g.dev, optional: g.optional, peer: g.peer})
 					break
 				}
@@ -427,11 +537,11 @@ func (b *bunReader) depEdges(out *[]depEdge, from []string, v *jsonValue, worksp
 }
 
 // entry builds the entry of one packages key and returns its metadata.
-func (b *bunReader) entry(key string, line int, t *jsonValue, workspaces map[string]bool) (Entry, *jsonValue) {
+func (b *bunReader) entry(key string, line int, t *bunTuple, workspaces map[string]bool) (Entry, *bunInfo) {
 	names := bunKeyNames(key)
 	e := Entry{Path: b.installPath(names), Line: line}
 	folder := names[len(names)-1]
-	bad := func(msg string) (Entry, *jsonValue) {
+	bad := func(msg string) (Entry, *bunInfo) {
 		e.Name = folder
 		invalidate(&e, msg)
 		return e, nil
@@ -442,36 +552,45 @@ func (b *bunReader) entry(key string, line int, t *jsonValue, workspaces map[str
 	if _, ok := installName(e.Path); !ok {
 		return bad(fmt.Sprintf("the key %q does not end in a package folder name", clip(key)))
 	}
-	if t.t != typeArray || len(t.vals) == 0 || t.vals[0].t != typeString {
+	if t.t != typeArray || len(t.elems) == 0 || t.elems[0].t != typeString {
 		return bad("the entry is not an array that starts with name@resolution")
 	}
-	name, ref, ok := splitNameAt(t.vals[0].s)
+	name, ref, ok := splitNameAt(t.elems[0].s)
 	if !ok {
-		return bad(fmt.Sprintf("%q is not name@resolution", clip(t.vals[0].s)))
+		return bad(fmt.Sprintf("%q is not name@resolution", clip(t.elems[0].s)))
 	}
 	e.Name = name
 	if folder != name {
 		e.Alias = folder
 	}
-	field := func(i int, want jsonType) (*jsonValue, string) {
-		if i >= len(t.vals) {
+	// field checks that element i, if present and not null, has type want.
+	field := func(i int, want jsonType) (*bunElem, string) {
+		if i >= len(t.elems) {
 			return nil, ""
 		}
-		if f := &t.vals[i]; f.t == want {
+		if f := &t.elems[i]; f.t == want {
 			return f, ""
 		} else if f.t != typeNull {
 			return nil, fmt.Sprintf("element %d is %s, want %s", i+1, f.t, want)
 		}
 		return nil, ""
 	}
+	// infoAt is the metadata, when element i is the entry's object.
+	infoAt := func(i int) (*bunInfo, string) {
+		f, problem := field(i, typeObject)
+		if f == nil {
+			return nil, problem
+		}
+		return t.info, problem
+	}
 	protocol, rest, ok := strings.Cut(ref, ":")
 	if !ok {
 		protocol = ""
 	}
 	if (protocol == "workspace" || protocol == "link") && linkTarget(rest) == "" {
-		return bad(fmt.Sprintf("%q links to nothing", clip(t.vals[0].s)))
+		return bad(fmt.Sprintf("%q links to nothing", clip(t.elems[0].s)))
 	}
-	var info *jsonValue
+	var info *bunInfo
 	var problem string
 	switch {
 	case protocol == "root":
@@ -486,26 +605,26 @@ func (b *bunReader) entry(key string, line int, t *jsonValue, workspaces map[str
 		}
 		return e, nil
 	case protocol == "link":
-		info, problem = field(1, typeObject)
+		info, problem = infoAt(1)
 		e.Link, e.Resolved = linkTarget(rest), ref
 		e.Kind, e.Reason = KindLink, "link to "+e.Link
 	case protocol == "file":
-		info, problem = field(1, typeObject)
+		info, problem = infoAt(1)
 		e.Resolved = ref
 		e.Kind, e.Reason = KindFile, "local file dependency "+ref
 	case isGitSpec(ref) || protocol == "git" || protocol == "github":
-		info, problem = field(1, typeObject)
+		info, problem = infoAt(1)
 		e.Resolved = ref
 		e.Kind, e.Reason = KindGit, "git dependency "+ref
 	case isHTTP(ref):
-		info, problem = field(1, typeObject)
+		info, problem = infoAt(1)
 		e.Resolved = ref
 	default:
 		e.Version = ref
-		var reg, integ *jsonValue
+		var reg, integ *bunElem
 		reg, problem = field(1, typeString)
 		if problem == "" {
-			info, problem = field(2, typeObject)
+			info, problem = infoAt(2)
 		}
 		if problem == "" {
 			integ, problem = field(3, typeString)

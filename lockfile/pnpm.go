@@ -35,27 +35,25 @@ func parsePnpm(file string, data []byte) (*Lockfile, error) {
 		return nil, err
 	}
 	r := &pnpmReader{errs: fileErrors{file: file}, index: map[string]int{}, workspaces: map[string]bool{}}
-	keys, vals, problem := pairs(root, "the lockfile")
+	kv, problem := mapping(root, "the lockfile")
 	if problem != "" {
 		r.errs.add(root.Line, "%s", problem)
 		return nil, r.errs.err()
 	}
 	var versionNode, importers, packages, snapshots *yaml.Node
-	var rootImporter []*yaml.Node // v6 without importers: top-level dependency maps
-	var rootKeys []string
-	for i, k := range keys {
-		switch k {
+	var rootImporter []*yaml.Node // v6 without importers: the top-level dependency groups
+	for i := 0; i < len(kv); i += 2 {
+		switch v := kv[i+1]; kv[i].Value {
 		case "lockfileVersion":
-			versionNode = vals[i]
+			versionNode = v
 		case "importers":
-			importers = vals[i]
+			importers = v
 		case "packages":
-			packages = vals[i]
+			packages = v
 		case "snapshots":
-			snapshots = vals[i]
+			snapshots = v
 		case "dependencies", "devDependencies", "optionalDependencies":
-			rootImporter = append(rootImporter, vals[i])
-			rootKeys = append(rootKeys, k)
+			rootImporter = append(rootImporter, kv[i], v)
 		}
 	}
 	if err := r.version(file, root, versionNode); err != nil {
@@ -65,7 +63,7 @@ func parsePnpm(file string, data []byte) (*Lockfile, error) {
 	if importers != nil {
 		r.readImporters(importers)
 	} else {
-		r.importer(".", root.Line, rootKeys, rootImporter)
+		r.importer(".", root.Line, rootImporter)
 	}
 	if err := r.errs.err(); err != nil {
 		return nil, err
@@ -99,6 +97,7 @@ type pnpmReader struct {
 
 	entries []Entry
 	graph   depGraph
+	buf     []byte // scratch for lookup
 }
 
 // pnpmRef is a dependency as written: alias -> reference.
@@ -132,43 +131,42 @@ func (r *pnpmReader) version(file string, root, n *yaml.Node) error {
 // entry of its key without peer suffix), and per v9 packages key that no
 // snapshot uses.
 func (r *pnpmReader) readPackages(packages, snapshots *yaml.Node) {
-	keys, vals, problem := pairs(packages, "packages")
+	pkv, problem := mapping(packages, "packages")
 	if problem != "" {
 		r.errs.add(packages.Line, "%s", problem)
 		return
 	}
-	kn := keyNodes(packages)
+	r.pkgs = make([]pnpmPackage, 0, len(pkv)/2)
 	if r.major == 6 {
-		for i, k := range keys {
-			r.add(pnpmPackage{key: k, line: kn[i].Line, info: vals[i], snap: vals[i]})
+		for i := 0; i < len(pkv); i += 2 {
+			r.add(pnpmPackage{key: pkv[i].Value, line: pkv[i].Line, info: pkv[i+1], snap: pkv[i+1]})
 		}
 		if snapshots != nil {
 			r.errs.add(snapshots.Line, "snapshots in a lockfileVersion 6 file, which has none")
 		}
 		return
 	}
-	infos := make(map[string]int, len(keys))
-	for i, k := range keys {
-		infos[k] = i
+	infos := make(map[string]int, len(pkv)/2)
+	for i := 0; i < len(pkv); i += 2 {
+		infos[pkv[i].Value] = i
 	}
-	skeys, svals, problem := pairs(snapshots, "snapshots")
+	skv, problem := mapping(snapshots, "snapshots")
 	if problem != "" {
 		r.errs.add(snapshots.Line, "%s", problem)
 		return
 	}
-	skn := keyNodes(snapshots)
-	used := make([]bool, len(keys))
-	for i, k := range skeys {
-		p := pnpmPackage{key: k, line: skn[i].Line, snap: svals[i]}
-		if j, ok := infos[removePeerSuffix(k)]; ok {
-			p.info, p.line = vals[j], kn[j].Line
+	used := make([]bool, len(pkv))
+	for i := 0; i < len(skv); i += 2 {
+		p := pnpmPackage{key: skv[i].Value, line: skv[i].Line, snap: skv[i+1]}
+		if j, ok := infos[removePeerSuffix(p.key)]; ok {
+			p.info, p.line = pkv[j+1], pkv[j].Line
 			used[j] = true
 		}
 		r.add(p)
 	}
-	for j, k := range keys {
+	for j := 0; j < len(pkv); j += 2 {
 		if !used[j] {
-			r.add(pnpmPackage{key: k, line: kn[j].Line, info: vals[j]})
+			r.add(pnpmPackage{key: pkv[j].Value, line: pkv[j].Line, info: pkv[j+1]})
 		}
 	}
 }
@@ -182,18 +180,6 @@ func (r *pnpmReader) add(p pnpmPackage) {
 	}
 	r.index[k] = len(r.pkgs)
 	r.pkgs = append(r.pkgs, p)
-}
-
-// keyNodes returns the key nodes of mapping n.
-func keyNodes(n *yaml.Node) []*yaml.Node {
-	if isNull(n) || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	out := make([]*yaml.Node, 0, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		out = append(out, n.Content[i])
-	}
-	return out
 }
 
 // normKey is a package key without v6's leading "/".
@@ -230,63 +216,60 @@ func removePeerSuffix(k string) string {
 
 // readImporters reads the importers: the project (".") and its workspaces.
 func (r *pnpmReader) readImporters(importers *yaml.Node) {
-	keys, vals, problem := pairs(importers, "importers")
+	kv, problem := mapping(importers, "importers")
 	if problem != "" {
 		r.errs.add(importers.Line, "%s", problem)
 		return
 	}
-	kn := keyNodes(importers)
-	for _, k := range keys {
-		if k != "." {
+	for i := 0; i < len(kv); i += 2 {
+		if k := kv[i].Value; k != "." {
 			r.workspaces[linkTarget(k)] = true
 		}
 	}
-	for i, k := range keys {
-		fields, fvals, problem := pairs(vals[i], "importer "+strconv.Quote(clip(k)))
-		if problem != "" {
-			r.errs.add(kn[i].Line, "%s", problem)
-			continue
-		}
-		if k != "." {
-			e := workspaceFolder(linkTarget(k), "", kn[i].Line)
-			if msg := checkPath(e.Path); msg != "" || strings.HasPrefix(e.Path, "../") {
-				if msg == "" {
-					msg = "is outside the project"
-				}
-				invalidate(&e, "the workspace folder "+msg)
-			}
-			r.folders = append(r.folders, e)
-		}
-		var groups []string
-		var groupVals []*yaml.Node
-		for j, f := range fields {
-			switch f {
-			case "dependencies", "devDependencies", "optionalDependencies":
-				groups = append(groups, f)
-				groupVals = append(groupVals, fvals[j])
-			}
-		}
-		r.importer(k, kn[i].Line, groups, groupVals)
-	}
-}
-
-// importer reads the dependency groups of one importer.
-func (r *pnpmReader) importer(dir string, line int, groups []string, vals []*yaml.Node) {
-	for i, g := range groups {
-		keys, deps, problem := pairs(vals[i], g+" of importer "+strconv.Quote(clip(dir)))
+	for i := 0; i < len(kv); i += 2 {
+		dir, line := kv[i].Value, kv[i].Line
+		fields, problem := mapping(kv[i+1], "importer "+strconv.Quote(clip(dir)))
 		if problem != "" {
 			r.errs.add(line, "%s", problem)
 			continue
 		}
-		kn := keyNodes(vals[i])
-		for j, alias := range keys {
-			ref, problem := r.importerRef(deps[j])
+		if dir != "." {
+			e := workspaceFolder(linkTarget(dir), "", line)
+			if msg := checkPath(e.Path); msg != "" || strings.HasPrefix(e.Path, "../") {
+				invalidate(&e, "the workspace folder "+cmpMsg(msg, "is outside the project"))
+			}
+			r.folders = append(r.folders, e)
+		}
+		var groups []*yaml.Node
+		for j := 0; j < len(fields); j += 2 {
+			switch fields[j].Value {
+			case "dependencies", "devDependencies", "optionalDependencies":
+				groups = append(groups, fields[j], fields[j+1])
+			}
+		}
+		r.importer(dir, line, groups)
+	}
+}
+
+// importer reads the dependency groups of one importer: group keys and
+// values in turn.
+func (r *pnpmReader) importer(dir string, line int, groups []*yaml.Node) {
+	for i := 0; i < len(groups); i += 2 {
+		g := groups[i].Value
+		deps, problem := mapping(groups[i+1], g+" of importer "+strconv.Quote(clip(dir)))
+		if problem != "" {
+			r.errs.add(line, "%s", problem)
+			continue
+		}
+		for j := 0; j < len(deps); j += 2 {
+			alias := deps[j].Value
+			ref, problem := importerRef(deps[j+1])
 			if problem != "" {
-				r.errs.add(kn[j].Line, "%s %q of importer %q: %s", g, alias, dir, problem)
+				r.errs.add(deps[j].Line, "%s %q of importer %q: %s", g, alias, dir, problem)
 				continue
 			}
 			if target, ok := strings.CutPrefix(ref, "link:"); ok {
-				r.folders = append(r.folders, workspaceLink(dir, alias, target, r.workspaces, kn[j].Line))
+				r.folders = append(r.folders, workspaceLink(dir, alias, target, r.workspaces, deps[j].Line))
 				continue
 			}
 			r.rootRefs = append(r.rootRefs, pnpmRef{alias: alias, ref: ref, dev: g == "devDependencies", optional: g == "optionalDependencies"})
@@ -296,53 +279,50 @@ func (r *pnpmReader) importer(dir string, line int, groups []string, vals []*yam
 
 // importerRef reads an importer dependency: {specifier, version} (or, as
 // older files write it, the version alone).
-func (r *pnpmReader) importerRef(n *yaml.Node) (string, string) {
+func importerRef(n *yaml.Node) (string, string) {
 	if n != nil && n.Kind == yaml.ScalarNode {
 		return scalar(n, "the dependency")
 	}
-	keys, vals, problem := pairs(n, "the dependency")
+	kv, problem := mapping(n, "the dependency")
 	if problem != "" {
 		return "", problem
 	}
-	for i, k := range keys {
-		if k == "version" {
-			return scalar(vals[i], "version")
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i].Value == "version" {
+			return scalar(kv[i+1], "version")
 		}
 	}
 	return "", "no version"
 }
 
-// refKey returns the package key a dependency reference names, as pnpm's
-// dependency-path refToRelative does, or "" for a link.
-func (r *pnpmReader) refKey(alias, ref string) string {
+// lookup returns the package a dependency reference names: its key is the
+// reference itself, or alias@reference, as pnpm's dependency-path
+// refToRelative decides; a link: reference names none.
+func (r *pnpmReader) lookup(alias, ref string) (int, bool) {
 	if strings.HasPrefix(ref, "link:") {
-		return ""
+		return 0, false
 	}
+	whole := false
 	if r.major == 6 {
-		if strings.HasPrefix(ref, "file:") {
-			return ref
-		}
 		head := ref
 		if i := strings.IndexByte(ref, '('); i >= 0 {
 			head = ref[:i]
 		}
-		if !strings.Contains(head, "/") {
-			return alias + "@" + ref
-		}
-		return strings.TrimPrefix(ref, "/")
+		whole = strings.HasPrefix(ref, "file:") || strings.Contains(head, "/")
+		ref = strings.TrimPrefix(ref, "/")
+	} else if at := strings.IndexByte(ref, '@'); at == 0 {
+		whole = true
+	} else if at > 0 {
+		colon, paren := strings.IndexByte(ref, ':'), strings.IndexByte(ref, '(')
+		whole = (colon < 0 || at < colon) && (paren < 0 || at < paren)
 	}
-	if strings.HasPrefix(ref, "@") {
-		return ref
+	if whole {
+		i, ok := r.index[ref]
+		return i, ok
 	}
-	at := strings.IndexByte(ref, '@')
-	if at < 0 {
-		return alias + "@" + ref
-	}
-	colon, paren := strings.IndexByte(ref, ':'), strings.IndexByte(ref, '(')
-	if (colon < 0 || at < colon) && (paren < 0 || at < paren) {
-		return ref
-	}
-	return alias + "@" + ref
+	r.buf = append(append(append(r.buf[:0], alias...), '@'), ref...)
+	i, ok := r.index[string(r.buf)]
+	return i, ok
 }
 
 // build makes the entries and the dependency graph.
@@ -353,7 +333,7 @@ func (r *pnpmReader) build() {
 		r.entries = append(r.entries, r.entry(&r.pkgs[i], i))
 	}
 	for _, ref := range r.rootRefs {
-		if to, ok := r.index[r.refKey(ref.alias, ref.ref)]; ok {
+		if to, ok := r.lookup(ref.alias, ref.ref); ok {
 			r.graph.roots = append(r.graph.roots, depEdge{to: to, dev: ref.dev, optional: ref.optional})
 		}
 	}
@@ -384,36 +364,28 @@ func (r *pnpmReader) entry(p *pnpmPackage, self int) Entry {
 	}
 	base := removePeerSuffix(e.Path)
 	name, ver, _ := splitNameAt(base)
-	var infoKeys []string
-	var infoVals []*yaml.Node
+	var info []*yaml.Node
 	if p.info == nil {
 		bad("no packages entry records its resolution")
 	} else {
 		var problem string
-		infoKeys, infoVals, problem = pairs(p.info, "the entry")
+		info, problem = mapping(p.info, "the entry")
 		bad(problem)
 	}
 	var resolution *yaml.Node
-	var peers map[string]bool
+	var peers []*yaml.Node // names and ranges in turn
 	var fieldName, fieldVersion string
-	for i, k := range infoKeys {
+	for i := 0; i < len(info); i += 2 {
 		var problem string
-		switch k {
+		switch v := info[i+1]; info[i].Value {
 		case "resolution":
-			resolution = infoVals[i]
+			resolution = v
 		case "name":
-			fieldName, problem = scalar(infoVals[i], "name")
+			fieldName, problem = scalar(v, "name")
 		case "version":
-			fieldVersion, problem = scalar(infoVals[i], "version")
+			fieldVersion, problem = scalar(v, "version")
 		case "peerDependencies":
-			var ks []string
-			ks, _, _, problem = stringMap(infoVals[i], "peerDependencies")
-			for _, k := range ks {
-				if peers == nil {
-					peers = map[string]bool{}
-				}
-				peers[k] = true
-			}
+			peers, problem = stringMapping(v, "peerDependencies")
 		}
 		bad(problem)
 	}
@@ -450,34 +422,41 @@ func (r *pnpmReader) resolution(e *Entry, n *yaml.Node) string {
 	if isNull(n) {
 		return "no resolution"
 	}
-	keys, vals, problem := pairs(n, "resolution")
+	kv, problem := stringMapping(n, "resolution")
 	if problem != "" {
 		return problem
 	}
-	f := map[string]string{}
-	for i, k := range keys {
-		v, problem := scalar(vals[i], "resolution."+k)
-		if problem != "" {
-			return problem
+	var typ, directory, repo, commit, tarball string
+	for i := 0; i < len(kv); i += 2 {
+		switch v := value(kv[i+1]); kv[i].Value {
+		case "integrity":
+			e.Integrity = v
+		case "type":
+			typ = v
+		case "directory":
+			directory = v
+		case "repo":
+			repo = v
+		case "commit":
+			commit = v
+		case "tarball":
+			tarball = v
 		}
-		f[k] = v
 	}
-	e.Integrity = f["integrity"]
-	switch typ := f["type"]; {
+	switch {
 	case typ == "directory":
-		e.Resolved = "file:" + f["directory"]
-		e.Kind, e.Reason = KindFile, "local directory dependency "+f["directory"]
+		e.Resolved = "file:" + directory
+		e.Kind, e.Reason = KindFile, "local directory dependency "+directory
 	case typ == "git":
-		repo := f["repo"]
 		if !isGitSpec(repo) {
 			repo = "git+" + repo
 		}
-		e.Resolved = repo + "#" + f["commit"]
+		e.Resolved = repo + "#" + commit
 		e.Kind, e.Reason = KindGit, "git dependency "+e.Resolved
 	case typ != "":
 		return fmt.Sprintf("resolution type %q, which provaudit does not know", clip(typ))
-	case f["tarball"] != "":
-		e.Resolved = f["tarball"]
+	case tarball != "":
+		e.Resolved = tarball
 		if strings.HasPrefix(e.Resolved, "file:") {
 			e.Kind, e.Reason = KindFile, "local file dependency "+e.Resolved
 		}
@@ -487,29 +466,36 @@ func (r *pnpmReader) resolution(e *Entry, n *yaml.Node) string {
 	return ""
 }
 
-// edges records the dependencies of snapshot n (a package's entry for v6).
-func (r *pnpmReader) edges(n *yaml.Node, self int, peers map[string]bool, bad func(string)) {
+// edges records the dependencies of snapshot n (a package's entry for v6);
+// a dependency named in peers (names and ranges in turn) is a peer edge.
+func (r *pnpmReader) edges(n *yaml.Node, self int, peers []*yaml.Node, bad func(string)) {
 	if n == nil {
 		return
 	}
-	keys, vals, problem := pairs(n, "the snapshot")
+	kv, problem := mapping(n, "the snapshot")
 	if problem != "" {
 		bad(problem)
 		return
 	}
-	for i, k := range keys {
-		optional := k == "optionalDependencies"
-		if k != "dependencies" && !optional {
+	for i := 0; i < len(kv); i += 2 {
+		group := kv[i].Value
+		optional := group == "optionalDependencies"
+		if group != "dependencies" && !optional {
 			continue
 		}
-		aliases, refs, _, problem := stringMap(vals[i], k)
+		deps, problem := stringMapping(kv[i+1], group)
 		if problem != "" {
 			bad(problem)
 			continue
 		}
-		for j, alias := range aliases {
-			if to, ok := r.index[r.refKey(alias, refs[j])]; ok {
-				r.graph.out[self] = append(r.graph.out[self], depEdge{to: to, optional: optional, peer: peers[alias]})
+		for j := 0; j < len(deps); j += 2 {
+			alias := deps[j].Value
+			if to, ok := r.lookup(alias, value(deps[j+1])); ok {
+				peer := false
+				for k := 0; k < len(peers) && !peer; k += 2 {
+					peer = peers[k].Value == alias
+				}
+				r.graph.out[self] = append(r.graph.out[self], depEdge{to: to, optional: optional, peer: peer})
 			}
 		}
 	}

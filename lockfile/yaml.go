@@ -1,9 +1,8 @@
 package lockfile
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
-	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -58,19 +57,11 @@ func decodeYAML(file string, data []byte, what string) (*yaml.Node, error) {
 	if err := checkYAMLBounds(file, data, what, maxYAMLSize, maxYAMLNodes); err != nil {
 		return nil, err
 	}
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: %s: the file is empty", ErrMalformed, file)
-		}
-		return nil, yamlSyntaxError(file, err)
+	if line := secondDocument(data); line > 0 {
+		return nil, fmt.Errorf("%w: %s:%d: a second YAML document: a %s has one", ErrMalformed, file, line, what)
 	}
-	var more yaml.Node
-	switch err := dec.Decode(&more); {
-	case err == nil:
-		return nil, fmt.Errorf("%w: %s:%d: a second YAML document: a %s has one", ErrMalformed, file, more.Line, what)
-	case !errors.Is(err, io.EOF):
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlSyntaxError(file, err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
@@ -81,6 +72,39 @@ func decodeYAML(file string, data []byte, what string) (*yaml.Node, error) {
 		return nil, fmt.Errorf("%w: %s:%d: the file holds %s, not a %s mapping", ErrMalformed, file, root.Line, yamlKind(root), what)
 	}
 	return root, nil
+}
+
+// secondDocument returns the line of a document marker ("---" or "...")
+// that follows content, 0 when there is none: yaml.Unmarshal reads the
+// first document only, and what follows must not be ignored. A marker at
+// the start of a line is one wherever it is (YAML forbids it inside
+// scalars).
+func secondDocument(data []byte) int {
+	content := false
+	line := 0
+	for len(data) > 0 {
+		line++
+		l := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			l, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if bytes.HasPrefix(l, []byte("---")) || bytes.HasPrefix(l, []byte("...")) {
+			if rest := l[3:]; len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\r' {
+				if content || l[0] == '.' {
+					return line
+				}
+				content = true // "--- value" starts the first document
+				continue
+			}
+		}
+		t := bytes.TrimLeft(l, " \t\r")
+		if len(t) > 0 && t[0] != '#' && !(line == 1 && t[0] == '%') {
+			content = true
+		}
+	}
+	return 0
 }
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
@@ -119,22 +143,20 @@ func isNull(n *yaml.Node) bool {
 	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
-// pairs returns the key and value nodes of mapping n (nil or null: none).
-// problem is set when n is not a mapping, has a key that is not a plain
-// scalar, a merge key ("<<", which the package managers' YAML readers
-// would expand) or a key twice (which they refuse), or an alias anywhere
-// among its keys and values (lockfiles never use them, and not following
-// them keeps a file's cost linear in its size).
-func pairs(n *yaml.Node, what string) (keys []string, vals []*yaml.Node, problem string) {
+// mapping returns the content of mapping n: its keys and values, in turn
+// (nil or null: none). problem is set when n is not a mapping, has a key
+// that is not a plain scalar, a merge key ("<<", which the package
+// managers' YAML readers would expand) or a key twice (which they refuse),
+// or an anchor or alias among its keys and values (lockfiles never use
+// them, and not following them keeps a file's cost linear in its size).
+func mapping(n *yaml.Node, what string) (kv []*yaml.Node, problem string) {
 	if isNull(n) {
-		return nil, nil, ""
+		return nil, ""
 	}
 	if n.Kind != yaml.MappingNode {
-		return nil, nil, fmt.Sprintf("%s is %s, want a mapping", what, yamlKind(n))
+		return nil, fmt.Sprintf("%s is %s, want a mapping", what, yamlKind(n))
 	}
 	c := n.Content
-	keys = make([]string, 0, len(c)/2)
-	vals = make([]*yaml.Node, 0, len(c)/2)
 	var seen map[string]int
 	if len(c) > 16 {
 		seen = make(map[string]int, len(c)/2)
@@ -143,28 +165,41 @@ func pairs(n *yaml.Node, what string) (keys []string, vals []*yaml.Node, problem
 		k, v := c[i], c[i+1]
 		switch {
 		case k.Kind != yaml.ScalarNode:
-			return nil, nil, fmt.Sprintf("%s has a key that is %s (line %d)", what, yamlKind(k), k.Line)
+			return nil, fmt.Sprintf("%s has a key that is %s (line %d)", what, yamlKind(k), k.Line)
 		case k.Tag == "!!merge" || k.Value == "<<" && k.Style == 0:
-			return nil, nil, fmt.Sprintf("%s has a YAML merge key << (line %d), which lockfiles do not use", what, k.Line)
+			return nil, fmt.Sprintf("%s has a YAML merge key << (line %d), which lockfiles do not use", what, k.Line)
 		case v.Kind == yaml.AliasNode || k.Anchor != "" || v.Anchor != "":
-			return nil, nil, fmt.Sprintf("%s uses a YAML anchor or alias (line %d), which lockfiles do not use", what, v.Line)
+			return nil, fmt.Sprintf("%s uses a YAML anchor or alias (line %d), which lockfiles do not use", what, v.Line)
 		}
 		if seen != nil {
 			if j, dup := seen[k.Value]; dup {
-				return nil, nil, fmt.Sprintf("%s has the key %q twice (lines %d and %d)", what, clip(k.Value), c[j].Line, k.Line)
+				return nil, fmt.Sprintf("%s has the key %q twice (lines %d and %d)", what, clip(k.Value), c[j].Line, k.Line)
 			}
 			seen[k.Value] = i
 		} else {
 			for j := 0; j < i; j += 2 {
 				if c[j].Value == k.Value {
-					return nil, nil, fmt.Sprintf("%s has the key %q twice (lines %d and %d)", what, clip(k.Value), c[j].Line, k.Line)
+					return nil, fmt.Sprintf("%s has the key %q twice (lines %d and %d)", what, clip(k.Value), c[j].Line, k.Line)
 				}
 			}
 		}
-		keys = append(keys, k.Value)
-		vals = append(vals, v)
 	}
-	return keys, vals, ""
+	return c[:len(c)&^1], ""
+}
+
+// stringMapping is mapping for a mapping of strings (dependencies: name ->
+// spec): every value a scalar or null.
+func stringMapping(n *yaml.Node, what string) ([]*yaml.Node, string) {
+	kv, problem := mapping(n, what)
+	if problem != "" {
+		return nil, problem
+	}
+	for i := 1; i < len(kv); i += 2 {
+		if _, p := scalar(kv[i], what); p != "" {
+			return nil, fmt.Sprintf("%s %q: %s", what, clip(kv[i-1].Value), p)
+		}
+	}
+	return kv, ""
 }
 
 // scalar returns the value of scalar n ("" for nil or null), or a problem.
@@ -180,6 +215,15 @@ func scalar(n *yaml.Node, what string) (string, string) {
 	return n.Value, ""
 }
 
+// value returns the value of a scalar node checked by scalar or
+// stringMapping: "" for null.
+func value(n *yaml.Node) string {
+	if isNull(n) {
+		return ""
+	}
+	return n.Value
+}
+
 // boolean returns the value of a true/false scalar (false for nil or
 // null), or a problem.
 func boolean(n *yaml.Node, what string) (bool, string) {
@@ -190,22 +234,4 @@ func boolean(n *yaml.Node, what string) (bool, string) {
 		return n.Value == "true", ""
 	}
 	return false, fmt.Sprintf("%s is %s, want true or false", what, yamlKind(n))
-}
-
-// stringMap reads a mapping of strings (dependencies: name -> spec).
-func stringMap(n *yaml.Node, what string) (keys, vals []string, lines []int, problem string) {
-	ks, vs, problem := pairs(n, what)
-	if problem != "" {
-		return nil, nil, nil, problem
-	}
-	vals = make([]string, len(vs))
-	lines = make([]int, len(vs))
-	for i, v := range vs {
-		s, p := scalar(v, what+" "+strconv.Quote(clip(ks[i])))
-		if p != "" {
-			return nil, nil, nil, p
-		}
-		vals[i], lines[i] = s, v.Line
-	}
-	return ks, vals, lines, ""
 }
