@@ -85,7 +85,10 @@ type Entry struct {
 	// slashes: "node_modules/a", "node_modules/a/node_modules/b", or a folder
 	// such as "packages/x" or "../lib". For lockfileVersion 1 the same paths
 	// are synthesized from the nested dependencies; dependencies of a file:
-	// directory are placed under the directory, as npm does.
+	// directory are placed under the directory, as npm does. bun lockfiles
+	// record the same install paths. pnpm and yarn lockfiles record no
+	// install tree: Path is then the entry's key in the file (see the
+	// package documentation), unique in the file.
 	Path string
 	// Name is the registry name: the entry's "name" field in
 	// lockfileVersion 2 and 3, the real name of a v1 "npm:real@1.2.3"
@@ -110,7 +113,8 @@ type Entry struct {
 	Kind Kind
 	// Reason says, for every kind but registry, what the entry is and so why
 	// it is not audited, e.g. "git dependency git+ssh://...#sha", or for an
-	// invalid entry what is wrong with it.
+	// invalid entry what is wrong with it. A registry entry has none, but
+	// for a yarn berry one, where it says why the entry pins no integrity.
 	Reason string
 	// Link is, for links, the target path relative to the project root.
 	Link string
