@@ -316,28 +316,7 @@ type bunWorkspace struct {
 // read reads the top-level object; file problems go to p.errs.
 func (b *bunReader) read() error {
 	sc := b.p.sc
-	if t := sc.peekType(); t != typeObject {
-		if t == typeInvalid {
-			return sc.errChar("looking for beginning of value")
-		}
-		line := sc.line
-		if err := sc.skip(); err != nil {
-			return err
-		}
-		b.p.errorf(line, "the file holds %s, not a bun.lock object", t)
-		return sc.end()
-	}
-	if err := sc.beginObject(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, line, ok, err := sc.member(first)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
+	return b.p.topObject("a bun.lock object", func(key string, line int) error {
 		switch key {
 		case "lockfileVersion":
 			v, err := sc.value()
@@ -349,18 +328,14 @@ func (b *bunReader) read() error {
 				b.p.errorf(line, "lockfileVersion is %s, want a whole number", clip(v.s))
 			}
 			b.version, b.versionLine, b.versionSeen = n, line, true
+			return nil
 		case "workspaces":
-			err = b.readWorkspaces(line)
+			return b.readWorkspaces(line)
 		case "packages":
-			err = b.readPackages(line)
-		default:
-			err = sc.skip()
+			return b.readPackages(line)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return sc.end()
+		return sc.skip()
+	})
 }
 
 func (b *bunReader) readWorkspaces(line int) error {

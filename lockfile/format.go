@@ -82,12 +82,8 @@ func isBerry(data []byte) bool { return hasTopLevelKey(data, "__metadata:") }
 // at column 0).
 func hasTopLevelKey(data []byte, key string) bool {
 	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte("\n"))
 		if bytes.HasPrefix(line, []byte(key)) {
 			return true
 		}

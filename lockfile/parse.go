@@ -234,33 +234,7 @@ func (p *parser) parse() (*Lockfile, error) {
 
 // parseTop reads the top-level object. It returns only syntax errors.
 func (p *parser) parseTop() error {
-	sc := p.sc
-	switch t := sc.peekType(); t {
-	case typeObject:
-	case typeInvalid:
-		return sc.errChar("looking for beginning of value")
-	default:
-		line := sc.line
-		if err := sc.skip(); err != nil {
-			return err
-		}
-		if err := sc.end(); err != nil {
-			return err
-		}
-		p.errorf(line, "the file holds %s, not a lockfile object", t)
-		return nil
-	}
-	if err := sc.beginObject(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, line, ok, err := sc.member(first)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
+	return p.topObject("a lockfile object", func(key string, line int) (err error) {
 		switch key {
 		case "lockfileVersion":
 			err = p.readLockfileVersion(line)
@@ -275,13 +249,48 @@ func (p *parser) parseTop() error {
 		case "dependencies":
 			err = p.markDependencies(line)
 		default:
-			err = sc.skip()
+			err = p.sc.skip()
 		}
+		return err
+	})
+}
+
+// topObject reads the file's top-level value, which must be an object
+// (else that is a problem of the file: it holds what, not want), handing
+// each member's key and line to member, which reads its value. It returns
+// only syntax errors and those of member.
+func (p *parser) topObject(want string, member func(key string, line int) error) error {
+	sc := p.sc
+	switch t := sc.peekType(); t {
+	case typeObject:
+	case typeInvalid:
+		return sc.errChar("looking for beginning of value")
+	default:
+		line := sc.line
+		if err := sc.skip(); err != nil {
+			return err
+		}
+		if err := sc.end(); err != nil {
+			return err
+		}
+		p.errorf(line, "the file holds %s, not %s", t, want)
+		return nil
+	}
+	if err := sc.beginObject(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, line, ok, err := sc.member(first)
 		if err != nil {
 			return err
 		}
+		if !ok {
+			return sc.end()
+		}
+		if err := member(key, line); err != nil {
+			return err
+		}
 	}
-	return sc.end()
 }
 
 func (p *parser) readLockfileVersion(line int) error {

@@ -68,12 +68,8 @@ func parseYarnSyntax(file, s string) (*yarnBlock, error) {
 	lineNo := 0
 	for len(s) > 0 {
 		lineNo++
-		line := s
-		if i := strings.IndexByte(s, '\n'); i >= 0 {
-			line, s = s[:i], s[i+1:]
-		} else {
-			s = ""
-		}
+		var line string
+		line, s, _ = strings.Cut(s, "\n")
 		line = strings.TrimSuffix(line, "\r")
 		if lineNo == 1 {
 			line = strings.TrimPrefix(line, "\uFEFF")
