@@ -578,7 +578,6 @@ func (b *bunReader) entry(key string, line int, t *bunTuple, workspaces map[stri
 		if !workspaces[e.Link] {
 			e.Kind, e.Reason = KindLink, "link to "+e.Link
 		}
-		return e, nil
 	case protocol == "link":
 		info, problem = infoAt(1)
 		e.Link, e.Resolved = linkTarget(rest), ref

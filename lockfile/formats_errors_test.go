@@ -465,3 +465,25 @@ func countNodes(n *yaml.Node) int {
 	}
 	return c
 }
+
+// TestLinksChecked: a link or workspace entry is checked like any other:
+// no control character, a folder path.
+func TestLinksChecked(t *testing.T) {
+	lf, err := Parse("pnpm-lock.yaml", []byte("lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies:\n      \"x\\u0001\": {specifier: link:../x, version: link:../x}\n      ok: {specifier: link:./ok, version: link:./ok}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := find(t, lf, "node_modules/x\x01"); e.Kind != KindInvalid || !strings.Contains(e.Reason, "not a folder path") {
+		t.Errorf("%+v", *e)
+	}
+	if e := find(t, lf, "node_modules/ok"); e.Kind != KindLink || e.Link != "ok" {
+		t.Errorf("%+v", *e)
+	}
+	lf, err = Parse("bun.lock", []byte(`{"lockfileVersion": 1, "packages": {"w": ["w\u0001@workspace:packages/w"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := find(t, lf, "node_modules/w"); e.Kind != KindInvalid || !strings.Contains(e.Reason, "control character") {
+		t.Errorf("%+v", *e)
+	}
+}

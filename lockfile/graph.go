@@ -167,6 +167,8 @@ func workspaceLink(dir, alias, target string, workspaces map[string]bool, line i
 	t = linkTarget(t)
 	e := Entry{Path: at, Name: alias, Link: t, Resolved: target, Line: line}
 	switch {
+	case checkPath(at) != "" || controlChar(target) >= 0:
+		invalidate(&e, fmt.Sprintf("a link %q to %q, which is not a folder path", clip(at), clip(target)))
 	case t == "" || t == ".":
 		invalidate(&e, fmt.Sprintf("a link to %q, the project itself", clip(target)))
 	case workspaces[t]:
