@@ -80,8 +80,9 @@
 // registry entries with a Reason); audits bind them to the registry's
 // signed integrity. Resolved is a tarball URL where the file records one
 // (yarn 1 always; pnpm and bun for other registries; yarn berry's
-// __archiveUrl), which classifies the entry as for npm; a pnpm or bun
-// registry entry without one is fetched from the registry. A yarn berry
+// __archiveUrl, or the registry the project's .yarnrc.yml names, which
+// [Load] reads), which classifies the entry as for npm; a registry entry
+// without one is fetched from the registry. A yarn berry
 // patch: of a registry package is that package (yarn fetches it and
 // applies the patch). Aliases resolve to the real name (npm:real@range in
 // yarn and bun keys; pnpm names packages by their real name already).

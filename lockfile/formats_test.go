@@ -385,3 +385,51 @@ func TestDetectFormatByContent(t *testing.T) {
 		}
 	}
 }
+
+// TestYarnrcRegistry: a yarn berry project whose .yarnrc.yml names the
+// registry yarn fetches from: its registry entries resolve there (the
+// lockfile pins no integrity, so an audit must know where yarn installs
+// from), per scope where npmScopes says so.
+func TestYarnrcRegistry(t *testing.T) {
+	const lock = "__metadata:\n  version: 8\n\"a@npm:^1\":\n  version: 1.0.0\n  resolution: \"a@npm:1.0.0\"\n" +
+		"\"@s/b@npm:^2\":\n  version: 2.0.0\n  resolution: \"@s/b@npm:2.0.0\"\n" +
+		"\"c@npm:^3\":\n  version: 3.0.0\n  resolution: \"c@npm:3.0.0::__archiveUrl=https%3A%2F%2Fregistry.invalid%2Fc%2F-%2Fc-3.0.0.tgz\"\n"
+	tests := []struct {
+		name, yarnrc string
+		a, b         string // Resolved of a and @s/b
+		err          string
+	}{
+		{"none", "", "", "", ""},
+		{"no registry", "nodeLinker: node-modules\n", "", "", ""},
+		{"registry", "npmRegistryServer: \"https://mirror.invalid/npm/\"\n", "https://mirror.invalid/npm/a/-/a-1.0.0.tgz", "https://mirror.invalid/npm/@s/b/-/b-2.0.0.tgz", ""},
+		{"scope", "npmScopes:\n  s:\n    npmRegistryServer: \"https://scoped.invalid\"\n", "", "https://scoped.invalid/@s/b/-/b-2.0.0.tgz", ""},
+		{"not a URL", "npmRegistryServer: mirror\n", "", "", ".yarnrc.yml:1: npmRegistryServer \"mirror\" is not an http(s) URL"},
+		{"malformed", "npmScopes: [s]\n", "", "", ".yarnrc.yml:1: npmScopes is a sequence"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "yarn.lock"), lock)
+			if tt.yarnrc != "" {
+				writeFile(t, filepath.Join(dir, ".yarnrc.yml"), tt.yarnrc)
+			}
+			lf, err := Load(dir)
+			if tt.err != "" {
+				if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("got %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, b, c := find(t, lf, "a@npm:^1"), find(t, lf, "@s/b@npm:^2"), find(t, lf, "c@npm:^3")
+			if a.Resolved != tt.a || b.Resolved != tt.b || a.Kind != KindRegistry || b.Kind != KindRegistry {
+				t.Errorf("a %q %s, b %q %s; want %q, %q", a.Resolved, a.Kind, b.Resolved, b.Kind, tt.a, tt.b)
+			}
+			if c.Resolved != "https://registry.invalid/c/-/c-3.0.0.tgz" {
+				t.Errorf("c (its own archive URL): %q", c.Resolved)
+			}
+		})
+	}
+}

@@ -48,8 +48,9 @@ const bunLockbMessage = "bun.lockb is bun's binary lockfile, which provaudit doe
 // lockfiles and no packageManager is an error wrapping [ErrAmbiguous]
 // that lists them. Within npm's lockfiles npm-shrinkwrap.json wins over
 // package-lock.json, as npm 11 and older read them (npm 12 no longer reads
-// npm-shrinkwrap.json: [Lockfile].Format says which was audited). Load only
-// reads.
+// npm-shrinkwrap.json: [Lockfile].Format says which was audited). For a
+// yarn berry lockfile Load also reads the .yarnrc.yml beside it, for the
+// registry yarn fetches from (see applyYarnrc). Load only reads.
 func Load(path string) (*Lockfile, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -71,7 +72,14 @@ func Load(path string) (*Lockfile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading lockfile: %w", err)
 	}
-	return Parse(file, data)
+	lf, err := Parse(file, data)
+	if err == nil && lf.Format == FormatYarnBerry {
+		err = applyYarnrc(lf, filepath.Dir(file))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return lf, nil
 }
 
 // findLockfile returns the lockfile of a project directory.
