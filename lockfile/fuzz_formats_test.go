@@ -152,3 +152,26 @@ func FuzzStandardizeJSONC(f *testing.F) {
 		}
 	})
 }
+
+// FuzzYarnrcServers fuzzes the .yarnrc.yml reader: it never panics, its
+// errors wrap a sentinel, and every registry it returns is an http(s) URL.
+func FuzzYarnrcServers(f *testing.F) {
+	for _, s := range []string{"npmRegistryServer: \"https://r.invalid\"\nnpmScopes:\n  s:\n    npmRegistryServer: http://s.invalid\n",
+		"nodeLinker: node-modules\n", "npmScopes: [a]", "npmRegistryServer: &a x\n", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		servers, err := yarnrcServers("fuzz/.yarnrc.yml", data)
+		if err != nil {
+			if servers != nil || len(sentinels(err)) == 0 {
+				t.Fatalf("error %v with %v", err, servers)
+			}
+			return
+		}
+		for scope, s := range servers {
+			if s != "" && !isHTTP(s) {
+				t.Fatalf("scope %q: registry %q", scope, s)
+			}
+		}
+	})
+}

@@ -111,5 +111,8 @@ func yarnrcServers(file string, data []byte) (map[string]string, error) {
 			}
 		}
 	}
-	return out, errs.err()
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
