@@ -59,10 +59,23 @@ type Options struct {
 	Progress func(Event)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// JudgeAt, when set, is the instant the verifiers take for "now": a
+	// registry signature whose publish time is unknown is judged at it, and
+	// whether a signing key is valid "now" (so whether the publish time is
+	// needed) is decided at it. An audit from an evidence bundle passes the
+	// recording time, so that a bundle audited years later gives the
+	// verdicts it gave when it was recorded. Zero: Now. The result's timing
+	// fields always follow Now.
+	JudgeAt time.Time
 	// Tool names the program in the result.
 	Tool Tool
 	// TrustInfo says where Trust came from, for the result.
 	TrustInfo TrustInfo
+	// VerdictStore, when set, is asked once for every package to audit
+	// before anything is fetched: a package it holds a verdict for is
+	// neither fetched nor verified again. Verdicts that pass are saved to
+	// it (see [VerdictStore]).
+	VerdictStore VerdictStore
 }
 
 // ErrOptions reports a programming error in the Options given to Run.
@@ -132,6 +145,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 type auditor struct {
 	opts  Options
 	now   func() time.Time
+	judge func() time.Time // the verifiers' "now" (Options.JudgeAt)
 	pol   policy
 	regs  map[string]*registryTrust
 	cache *fetch.Cache
@@ -202,9 +216,14 @@ func newAuditor(opts Options) *auditor {
 	if now == nil {
 		now = time.Now
 	}
+	judge := now
+	if at := opts.JudgeAt; !at.IsZero() {
+		judge = func() time.Time { return at }
+	}
 	return &auditor{
 		opts:   opts,
 		now:    now,
+		judge:  judge,
 		pol:    policy{RequireProvenance: opts.RequireProvenance, RequireSignatures: opts.RequireSignatures},
 		regs:   map[string]*registryTrust{},
 		trustD: opts.Trust.Digest(),
@@ -323,7 +342,7 @@ func (a *auditor) buildRegistryTrust(ctx context.Context, registry string) *regi
 		rt.err = fmt.Errorf("signing keys of %s: %w", registry, err)
 		return rt
 	}
-	v, err := verify.NewVerifier(a.opts.Trust, kr, verify.WithNow(a.now))
+	v, err := verify.NewVerifier(a.opts.Trust, kr, verify.WithNow(a.judge))
 	if err != nil {
 		rt.err = fmt.Errorf("building the verifier for %s: %w", registry, err)
 		return rt
@@ -347,6 +366,9 @@ type work struct {
 	tarball    string
 	tarballErr error
 	err        error
+	// stored is the verdict the verdict store holds for the package: it
+	// is then neither fetched nor verified.
+	stored *verdict
 }
 
 // pipeline fetches packages concurrently (bounded by Concurrency) and
@@ -376,10 +398,20 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 		}()
 	}
 
+	ws := make([]*work, len(todo))
+	for j, i := range todo {
+		ws[j] = &work{idx: i, unit: &units[i], reg: a.regs[a.opts.Config.RegistryFor(units[i].Name)]}
+	}
+	a.lookupStore(ctx, ws)
+
 	g := new(errgroup.Group)
 	g.SetLimit(a.opts.Concurrency)
-	for _, i := range todo {
-		w := &work{idx: i, unit: &units[i], reg: a.regs[a.opts.Config.RegistryFor(units[i].Name)]}
+	for _, w := range ws {
+		if w.stored != nil {
+			a.emitFetched(w)
+			queue <- w
+			continue
+		}
 		if ctx.Err() != nil {
 			w.err = fmt.Errorf("audit interrupted: %w", ctx.Err())
 			queue <- w
@@ -455,7 +487,13 @@ func (a *auditor) finish(w *work, p *Package) {
 		p.Reason = w.err.Error()
 		return
 	}
-	v := a.verdict(w)
+	var v verdict
+	if w.stored != nil {
+		v = *w.stored
+	} else {
+		v = a.verdict(w)
+		a.saveToStore(w, v)
+	}
 	p.RegistrySignature, p.Attestations = v.Sig, v.Att
 	p.Status, p.Reason, p.Findings = classify(v, a.pol, w.reg.trustHint())
 	switch {
@@ -698,6 +736,11 @@ func attestationCheck(r verify.AttestationResult) *AttestationCheck {
 			RunURL:            p.RunURL,
 			RekorLogIndex:     p.LogIndex,
 			IntegratedTime:    p.IntegratedTime.UTC(),
+			RepositoryID:      p.RepositoryID,
+			OwnerID:           p.OwnerID,
+			Owner:             p.Owner,
+			BuildTrigger:      p.BuildTrigger,
+			BuildSignerURI:    p.BuildSignerURI,
 		}
 	}
 	return c

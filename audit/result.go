@@ -318,6 +318,16 @@ type Provenance struct {
 	RunURL            string    `json:"runUrl,omitempty"`
 	RekorLogIndex     int64     `json:"rekorLogIndex"`
 	IntegratedTime    time.Time `json:"integratedTime"`
+	// RepositoryID and OwnerID are the immutable numeric ids of the source
+	// repository and its owner from the signing certificate (they survive
+	// renames and transfers); Owner the owner's URL; BuildTrigger the event
+	// that started the build; BuildSignerURI the workflow that signed. ""
+	// when the certificate predates them.
+	RepositoryID   string `json:"repositoryId,omitempty"`
+	OwnerID        string `json:"ownerId,omitempty"`
+	Owner          string `json:"owner,omitempty"`
+	BuildTrigger   string `json:"buildTrigger,omitempty"`
+	BuildSignerURI string `json:"buildSignerUri,omitempty"`
 }
 
 // Finding is something that fails a gate.

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -16,31 +14,6 @@ import (
 	"github.com/provaudit/provaudit/internal/registrytest/fakesigstore"
 	"github.com/provaudit/provaudit/lockfile"
 )
-
-// tamperAttestations makes the registry serve name@1.0.0's attestations
-// with the publish attestation's signature altered.
-func tamperAttestations(t *testing.T, reg *registrytest.Registry, name string) {
-	t.Helper()
-	path := "/-/npm/v1/attestations/" + name + "@1.0.0"
-	resp, err := reg.Client().Get(strings.TrimSuffix(reg.URL(), "/") + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %v %s", path, err, resp.Status)
-	}
-	tampered, err := fakesigstore.TamperAttestation(body, 0, fakesigstore.TamperSignature)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.Handle(path, func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(tampered)
-	})
-	reg.ResetStats()
-}
 
 // forgeVerdicts stores, for every registry package of s, a "verified"
 // verdict under the key this run computes, sealed with secret (an
@@ -86,7 +59,9 @@ func forgeVerdicts(t *testing.T, s *setup, cacheDir string, secret []byte) {
 // pass: verdicts and key lists are used only under the user's secret.
 func TestRunPoisonedCache(t *testing.T) {
 	s := newSetup(t, 1, 1)
-	tamperAttestations(t, s.reg, "att-000")
+	if err := s.reg.TamperAttestations("att-000", "1.0.0", 0, fakesigstore.TamperSignature); err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	attacker := bytes.Repeat([]byte{0xa7}, fetch.SecretSize)
 	forgeVerdicts(t, s, dir, attacker)
@@ -173,5 +148,48 @@ func TestRunKeyExpiresAtPublishInstant(t *testing.T) {
 		if p.Status != want[p.Name] {
 			t.Errorf("%s: %s (%s), want %s", p.Name, p.Status, p.Reason, want[p.Name])
 		}
+	}
+}
+
+// JudgeAt is the verifiers' "now": a signature by a key that expired since
+// is judged at JudgeAt when the key was valid then (no publish time needed),
+// while the result's timing still follows the clock.
+func TestRunJudgeAt(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	expires := now.AddDate(-1, 0, 0)
+	ss, err := fakesigstore.New(fakesigstore.Options{Now: now, NpmKeys: []fakesigstore.KeySpec{{Start: now.AddDate(-5, 0, 0), End: expires}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registrytest.New(registrytest.Options{Sigstore: ss})
+	t.Cleanup(reg.Close)
+	lf, pkgs := testLockfile(t, 0, 1)
+	pkgs[0].PublishTime = expires.AddDate(0, -2, 0)
+	s := newSetupOn(t, reg, lf, pkgs...)
+
+	run := func(judgeAt time.Time) Package {
+		t.Helper()
+		res, err := Run(context.Background(), Options{Lockfile: s.lf, Config: s.cfg, Client: s.client(t, ""), Trust: s.trust, JudgeAt: judgeAt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Summary.StartedAt.Before(now) {
+			t.Errorf("startedAt %s follows JudgeAt, not the clock", res.Summary.StartedAt)
+		}
+		return res.Packages[0]
+	}
+	p := run(time.Time{})
+	if p.Status != StatusSigned || p.RegistrySignature.TimeSource != TimeSourcePublish || !p.RegistrySignature.JudgedAt.Equal(pkgs[0].PublishTime) {
+		t.Fatalf("judged by the clock: %s, %+v; want signed at the publish time", p.Status, p.RegistrySignature)
+	}
+	at := expires.AddDate(0, -1, 0)
+	p = run(at)
+	if p.Status != StatusSigned || p.RegistrySignature.TimeSource != TimeSourceKeyValidNow || !p.RegistrySignature.JudgedAt.Equal(at) {
+		t.Fatalf("judged at %s: %s, %+v; want signed by a key valid then", at, p.Status, p.RegistrySignature)
+	}
+	// After the key's end the signature needs its publish time again.
+	p = run(expires.AddDate(0, 1, 0))
+	if p.RegistrySignature.TimeSource != TimeSourcePublish {
+		t.Fatalf("judged after the key's end: %+v", p.RegistrySignature)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/bmatcuk/doublestar/v4"
+
 	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
@@ -239,19 +241,23 @@ func linkTarget(r string) string {
 }
 
 // workspaceMatcher matches folder paths against the root's workspaces
-// patterns (globs as npm's map-workspaces accepts them: *, ?, [...], ** and
-// {a,b}; a leading ! excludes). The work it does is bounded: a lockfile that
-// needs more (thousands of patterns against thousands of folders, which no
-// real project has) sets exceeded, and is reported as malformed.
+// patterns, globs as npm's map-workspaces accepts them (*, ?, [...], ** and
+// {a,b}, matched by doublestar; a leading ! excludes). The patterns come
+// from the audited lockfile, so the work is bounded: a pattern longer than
+// maxPatternLen, more than maxWorkspacePatterns patterns, or more matching
+// work than maxWorkspaceWork (thousands of patterns against thousands of
+// folders, which no real project has) sets exceeded, and the lockfile is
+// reported as malformed.
 type workspaceMatcher struct {
-	include, exclude [][]string
-	work             int // path.Match calls, weighted by their size
+	include, exclude []string
+	work             int // matches tried, weighted by pattern and path length
 	exceeded         bool
 }
 
 const (
 	maxWorkspacePatterns = 1000
 	maxWorkspaceWork     = 50_000_000
+	maxPatternLen        = 1024
 )
 
 func newWorkspaceMatcher(patterns []string) *workspaceMatcher {
@@ -259,23 +265,19 @@ func newWorkspaceMatcher(patterns []string) *workspaceMatcher {
 	seen := map[string]bool{}
 	for _, p := range patterns {
 		neg := strings.HasPrefix(p, "!")
-		p = strings.TrimPrefix(p, "!")
-		for _, q := range expandBraces(p) {
-			q = strings.TrimSuffix(path.Clean(strings.TrimPrefix(q, "./")), "/")
-			if q == "." || q == "" || seen[q] {
-				continue
-			}
-			if len(m.include)+len(m.exclude) >= maxWorkspacePatterns {
-				m.exceeded = true
-				return m
-			}
-			seen[q] = true
-			segs := strings.Split(q, "/")
-			if neg {
-				m.exclude = append(m.exclude, segs)
-			} else {
-				m.include = append(m.include, segs)
-			}
+		q := strings.TrimSuffix(path.Clean(strings.TrimPrefix(strings.TrimPrefix(p, "!"), "./")), "/")
+		if q == "." || q == "" || seen[q] {
+			continue
+		}
+		if len(m.include)+len(m.exclude) >= maxWorkspacePatterns || len(q) > maxPatternLen || !doublestar.ValidatePattern(q) {
+			m.exceeded = true
+			return m
+		}
+		seen[q] = true
+		if neg {
+			m.exclude = append(m.exclude, q)
+		} else {
+			m.include = append(m.include, q)
 		}
 	}
 	return m
@@ -285,84 +287,19 @@ func (m *workspaceMatcher) match(p string) bool {
 	if m == nil || len(m.include) == 0 || m.exceeded {
 		return false
 	}
-	segs := strings.Split(p, "/")
-	in := false
-	for _, pat := range m.include {
-		if m.glob(pat, segs) {
-			in = true
-			break
-		}
-	}
-	if !in {
-		return false
-	}
-	for _, pat := range m.exclude {
-		if m.glob(pat, segs) {
+	return m.any(m.include, p) && !m.any(m.exclude, p) && !m.exceeded
+}
+
+// any reports whether p matches one of patterns, counting the work.
+func (m *workspaceMatcher) any(patterns []string, p string) bool {
+	for _, pat := range patterns {
+		if m.work += (len(pat) + 1) * (len(p) + 1); m.work > maxWorkspaceWork {
+			m.exceeded = true
 			return false
 		}
+		if doublestar.MatchUnvalidated(pat, p) {
+			return true
+		}
 	}
-	return !m.exceeded
-}
-
-// glob matches path segments against pattern segments; "**" matches any
-// number of segments. It runs in O(len(pat)*len(segs)) path.Match calls.
-func (m *workspaceMatcher) glob(pat, segs []string) bool {
-	// ok[j] reports whether pat[:i] matches segs[:j], for the current i.
-	ok := make([]bool, len(segs)+1)
-	ok[0] = true
-	for _, p := range pat {
-		if p == "**" {
-			// ** matches segs[k:j] for any k <= j: carry any earlier match.
-			for j := 1; j <= len(segs); j++ {
-				ok[j] = ok[j] || ok[j-1]
-			}
-			continue
-		}
-		for j := len(segs); j >= 1; j-- {
-			if !ok[j-1] {
-				ok[j] = false
-				continue
-			}
-			if m.work += (len(p) + 1) * (len(segs[j-1]) + 1); m.work > maxWorkspaceWork {
-				m.exceeded = true
-				return false
-			}
-			matched, err := path.Match(p, segs[j-1])
-			ok[j] = err == nil && matched
-		}
-		ok[0] = false
-	}
-	return ok[len(segs)]
-}
-
-// expandBraces expands the {a,b} groups of p (not nested) into at most
-// maxAlternatives patterns; longer or larger patterns are left as written.
-func expandBraces(p string) []string {
-	const maxAlternatives = 64
-	out := []string{p}
-	for range 8 {
-		var next []string
-		changed := false
-		for _, q := range out {
-			open := strings.IndexByte(q, '{')
-			closing := -1
-			if open >= 0 {
-				closing = strings.IndexByte(q[open:], '}')
-			}
-			if open < 0 || closing < 0 || len(q) > 1024 {
-				next = append(next, q)
-				continue
-			}
-			closing += open
-			changed = true
-			for alt := range strings.SplitSeq(q[open+1:closing], ",") {
-				next = append(next, q[:open]+alt+q[closing+1:])
-			}
-		}
-		if !changed || len(next) > maxAlternatives {
-			return out
-		}
-		out = next
-	}
-	return out
+	return false
 }

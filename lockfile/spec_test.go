@@ -1,7 +1,10 @@
 package lockfile
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestInstallName(t *testing.T) {
@@ -130,6 +133,25 @@ func TestWorkspaceMatcher(t *testing.T) {
 	}
 	if m.exceeded {
 		t.Error("a small matcher exceeded its budget")
+	}
+	// Hostile patterns (the lockfile is untrusted): many ** and wildcards
+	// against deep folders end within a bounded time, matched or cut off
+	// by the work budget.
+	hostile := make([]string, 1000)
+	for i := range hostile {
+		hostile[i] = strings.Repeat("**/a*/", 12) + fmt.Sprintf("z%d/**/q", i)
+	}
+	hm := newWorkspaceMatcher(hostile)
+	deep := strings.TrimSuffix(strings.Repeat("aaa/", 60), "/")
+	start := time.Now()
+	for i := range 2000 {
+		hm.match(deep + fmt.Sprintf("/x%d", i))
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("hostile workspace patterns took %v", d)
+	}
+	if newWorkspaceMatcher([]string{strings.Repeat("a", maxPatternLen+1)}).match("a") {
+		t.Error("an overlong pattern matched")
 	}
 	var nilMatcher *workspaceMatcher
 	if nilMatcher.match("packages/a") || newWorkspaceMatcher(nil).match("packages/a") {

@@ -110,6 +110,16 @@ type ProvenanceFacts struct {
 	LogIndex          int64
 	IntegratedTime    time.Time
 	CertificateSAN    string
+	// RepositoryID and OwnerID are the source repository's and its
+	// owner's immutable numeric ids (Fulcio extensions 1.3.6.1.4.1.57264.1.15
+	// and .17): names change on rename and transfer, ids do not. Owner is
+	// the owner's URL (.16). "" when the certificate predates them.
+	RepositoryID, OwnerID, Owner string
+	// BuildTrigger is the event that started the build (.20: push,
+	// release, workflow_dispatch, ...); BuildSignerURI the workflow that
+	// signed (.9), which differs from the source's workflow for reusable
+	// workflows.
+	BuildTrigger, BuildSignerURI string
 }
 
 // rawAttestation is one entry of the attestations response.
@@ -580,6 +590,11 @@ func provenanceFacts(w *subjectWant, what, predicateType string, cert *certifica
 		RunnerEnvironment: firstNonEmpty(cert.RunnerEnvironment, pred.runnerEnvironment),
 		RunURL:            firstNonEmpty(cert.RunInvocationURI, pred.runURL),
 		CertificateSAN:    cert.SubjectAlternativeName,
+		RepositoryID:      cert.SourceRepositoryIdentifier,
+		OwnerID:           cert.SourceRepositoryOwnerIdentifier,
+		Owner:             cert.SourceRepositoryOwnerURI,
+		BuildTrigger:      firstNonEmpty(cert.BuildTrigger, cert.GithubWorkflowTrigger),
+		BuildSignerURI:    cert.BuildSignerURI,
 	}
 	f.WorkflowPath = firstNonEmpty(workflowPathFromURI(certRepo, cert.BuildConfigURI), pred.workflowPath)
 	if f.WorkflowPath == "" && cert.BuildConfigURI == "" {

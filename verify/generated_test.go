@@ -121,6 +121,9 @@ func TestGeneratedAttestationsMatrix(t *testing.T) {
 							p.RunnerEnvironment != fakesigstore.RunnerSelfHosted || !p.IntegratedTime.Equal(testNow) || p.LogIndex <= 0 {
 							t.Fatalf("provenance facts %+v", p)
 						}
+						if p.RepositoryID == "" || p.OwnerID == "" || p.Owner != "https://github.com/acme" || p.BuildTrigger == "" || p.BuildSignerURI != p.CertificateSAN {
+							t.Fatalf("certificate identity facts %+v", p)
+						}
 					})
 				}
 			}

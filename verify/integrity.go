@@ -1,69 +1,13 @@
 package verify
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
-
-// Hash algorithms an SRI string may carry, strongest first.
-var sriAlgorithms = []struct {
-	name string
-	size int
-}{
-	{"sha512", 64},
-	{"sha384", 48},
-	{"sha256", 32},
-	{"sha1", 20},
-}
-
-// maxSRILen bounds an integrity string (a few hashes are a few hundred bytes).
-const maxSRILen = 4096
-
-// sri is a parsed Subresource Integrity string: one digest per algorithm.
-type sri map[string][]byte
-
-// parseSRI parses an SRI string ("sha512-<base64> sha1-<base64>", options
-// after "?" ignored). Unknown algorithms are skipped as the SRI
-// specification requires, but at least one known one must be present; a
-// known algorithm with bad base64, the wrong length, or two different values
-// is an error.
-func parseSRI(s string) (sri, error) {
-	if len(s) > maxSRILen {
-		return nil, fmt.Errorf("%w: integrity string of %d bytes", ErrMalformed, len(s))
-	}
-	out := sri{}
-	for _, tok := range strings.Fields(s) {
-		alg, val, ok := strings.Cut(tok, "-")
-		if !ok {
-			return nil, fmt.Errorf("%w: integrity token %q has no algorithm prefix", ErrMalformed, tok)
-		}
-		val, _, _ = strings.Cut(val, "?")
-		size := 0
-		for _, a := range sriAlgorithms {
-			if a.name == alg {
-				size = a.size
-			}
-		}
-		if size == 0 {
-			continue
-		}
-		d, err := base64.StdEncoding.DecodeString(val)
-		if err != nil || len(d) != size {
-			return nil, fmt.Errorf("%w: integrity %s value %q is not a base64 %s digest", ErrMalformed, alg, val, alg)
-		}
-		if prev, dup := out[alg]; dup && !bytes.Equal(prev, d) {
-			return nil, fmt.Errorf("%w: integrity lists two different %s digests", ErrMalformed, alg)
-		}
-		out[alg] = d
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: integrity %q has no sha512, sha384, sha256 or sha1 digest", ErrMalformed, s)
-	}
-	return out, nil
-}
 
 // binding is the outcome of comparing the lockfile's integrity with what the
 // registry served.
@@ -98,82 +42,71 @@ func bindIntegrity(pkg, lock, served, servedShasum, tarball string) (binding, er
 	if strings.TrimSpace(lock) == "" {
 		return binding{}, fmt.Errorf("%w: %s: the lockfile has no integrity", ErrMalformed, pkg)
 	}
-	l, err := parseSRI(lock)
+	l, err := npmspec.ParseIntegrity(lock)
 	if err != nil {
-		return binding{}, fmt.Errorf("%s: lockfile: %w", pkg, err)
+		return binding{}, fmt.Errorf("%w: %s: lockfile integrity: %w", ErrMalformed, pkg, err)
 	}
-	s := sri{}
+	var s npmspec.Integrity
 	if strings.TrimSpace(served) != "" {
-		if s, err = parseSRI(served); err != nil {
-			return binding{}, fmt.Errorf("%s: served dist.integrity: %w", pkg, err)
+		if s, err = npmspec.ParseIntegrity(served); err != nil {
+			return binding{}, fmt.Errorf("%w: %s: served dist.integrity: %w", ErrMalformed, pkg, err)
 		}
 	}
 	if servedShasum != "" {
-		d, err := hex.DecodeString(servedShasum)
-		if err != nil || len(d) != 20 {
-			return binding{}, fmt.Errorf("%w: %s: served dist.shasum %q is not a sha1 hex digest", ErrMalformed, pkg, servedShasum)
+		sha1, err := npmspec.FromHex(npmspec.SHA1, servedShasum)
+		if err != nil {
+			return binding{}, fmt.Errorf("%w: %s: served dist.shasum: %w", ErrMalformed, pkg, err)
 		}
-		if prev, ok := s["sha1"]; ok && !bytes.Equal(prev, d) {
+		if s, err = s.Merge(sha1); err != nil {
 			return binding{}, fmt.Errorf("%w: %s: served dist.shasum disagrees with served dist.integrity", ErrIntegrityMismatch, pkg)
 		}
-		s["sha1"] = d
 	}
-	if len(s) == 0 {
-		return binding{sha512: l["sha512"]}, nil
+	if s.IsZero() {
+		return binding{sha512: l.SHA512()}, nil
 	}
-	strongest, err := strongestShared(pkg, "lockfile", l, "registry served", s)
+	shared, err := match(pkg, "lockfile", l, "registry served", s)
 	if err != nil {
 		return binding{}, err
 	}
-	b := binding{weak: strongest == "sha1", unbound: strongest == ""}
+	b := binding{weak: shared.Weak(), unbound: !shared.Shared()}
 	if b.unbound && strings.TrimSpace(tarball) != "" {
-		t, err := parseSRI(tarball)
+		t, err := npmspec.ParseIntegrity(tarball)
 		if err != nil {
-			return binding{}, fmt.Errorf("%s: tarball digests: %w", pkg, err)
+			return binding{}, fmt.Errorf("%w: %s: tarball digests: %w", ErrMalformed, pkg, err)
 		}
-		lockSide, err := strongestShared(pkg, "lockfile", l, "the registry's tarball has", t)
-		if err != nil {
-			return binding{}, err
-		}
-		servedSide, err := strongestShared(pkg, "the registry's tarball has", t, "registry served", s)
+		lockSide, err := match(pkg, "lockfile", l, "the registry's tarball has", t)
 		if err != nil {
 			return binding{}, err
 		}
-		if lockSide != "" && servedSide != "" {
-			b = binding{viaTarball: true, weak: lockSide == "sha1" || servedSide == "sha1"}
-			if d, ok := t["sha512"]; ok {
-				s["sha512"] = d
+		servedSide, err := match(pkg, "the registry's tarball has", t, "registry served", s)
+		if err != nil {
+			return binding{}, err
+		}
+		if lockSide.Shared() && servedSide.Shared() {
+			b = binding{viaTarball: true, weak: lockSide.Weak() || servedSide.Weak()}
+			if s, err = s.Merge(t); err != nil {
+				return binding{}, fmt.Errorf("%w: %s: %w", ErrIntegrityMismatch, pkg, err)
 			}
 		}
 	}
-	if d, ok := l["sha512"]; ok {
+	if d := l.SHA512(); d != nil {
 		b.sha512 = d
-	} else if d, ok := s["sha512"]; ok && !b.unbound {
+	} else if d := s.SHA512(); d != nil && !b.unbound {
 		b.sha512 = d
 	}
 	return b, nil
 }
 
-// strongestShared compares two parsed integrities algorithm by algorithm:
-// every algorithm both carry must agree (else ErrIntegrityMismatch naming
-// both sides); it returns the strongest they share, "" when none.
-func strongestShared(pkg, aName string, a sri, bName string, b sri) (string, error) {
-	strongest := ""
-	for _, alg := range sriAlgorithms {
-		ad, aok := a[alg.name]
-		bd, bok := b[alg.name]
-		if !aok || !bok {
-			continue
-		}
-		if !bytes.Equal(ad, bd) {
-			return "", fmt.Errorf("%w: %s: %s %s-%s, %s %s-%s", ErrIntegrityMismatch, pkg,
-				aName, alg.name, base64.StdEncoding.EncodeToString(ad), bName, alg.name, base64.StdEncoding.EncodeToString(bd))
-		}
-		if strongest == "" {
-			strongest = alg.name
-		}
+// match compares two integrities: every algorithm both carry must agree
+// (else ErrIntegrityMismatch naming both sides and the digests).
+func match(pkg, aName string, a npmspec.Integrity, bName string, b npmspec.Integrity) (npmspec.Binding, error) {
+	shared, err := a.Match(b)
+	var me *npmspec.MismatchError
+	if errors.As(err, &me) {
+		return shared, fmt.Errorf("%w: %s: %s %s-%s, %s %s-%s", ErrIntegrityMismatch, pkg,
+			aName, me.Algorithm, base64.StdEncoding.EncodeToString(me.Want), bName, me.Algorithm, base64.StdEncoding.EncodeToString(me.Got))
 	}
-	return strongest, nil
+	return shared, err
 }
 
 // NeedsTarball reports whether the lockfile's integrity and what the

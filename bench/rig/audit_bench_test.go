@@ -126,42 +126,10 @@ func BenchmarkAudit10k(b *testing.B) {
 	if err := os.WriteFile(path, gen.JSON, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	url, tf, exp := helperRegistry(b, path, 20*time.Millisecond)
-	lf, err := lockfile.Load(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	root, err := os.ReadFile(tf.TrustedRoot)
-	if err != nil {
-		b.Fatal(err)
-	}
-	keys, err := os.ReadFile(tf.NpmKeys)
-	if err != nil {
-		b.Fatal(err)
-	}
+	env, exp := startBenchEnv(b, path, 20*time.Millisecond)
 	auditOnce := func(b *testing.B, cacheDir string) {
 		b.Helper()
-		trust, err := verify.NewTrust(verify.TrustOptions{TrustedRoot: root, NpmKeys: keys})
-		if err != nil {
-			b.Fatal(err)
-		}
-		cfg, err := fetch.LoadConfig(fetch.ConfigOptions{ProjectDir: dir, Registry: url, Env: []string{"HOME=" + dir}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		client, err := fetch.NewClient(cfg, fetch.Options{CacheDir: cacheDir})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer client.Close()
-		res, err := audit.Run(context.Background(), audit.Options{
-			Lockfile: lf, Config: cfg, Client: client, Trust: trust, PinnedKeysOnly: true,
-			Tool: audit.Tool{Name: "provaudit", Version: "bench"},
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if s := res.Summary; s.Audited != exp.Audited || s.Verified != exp.Verified || s.Signed != exp.Signed {
+		if s := env.audit(b, cacheDir, nil).Summary; s.Audited != exp.Audited || s.Verified != exp.Verified || s.Signed != exp.Signed {
 			b.Fatalf("not clean: %+v, want %+v", s, exp)
 		}
 	}
@@ -181,4 +149,63 @@ func BenchmarkAudit10k(b *testing.B) {
 		}
 		b.ReportMetric(float64(exp.Audited), "packages")
 	})
+}
+
+// benchEnv is what an in-process audit against the helper registry needs.
+type benchEnv struct {
+	lf         *lockfile.Lockfile
+	dir, url   string
+	root, keys []byte
+}
+
+// startBenchEnv serves the lockfile at path from the helper registry with
+// latency and reads it and the trust material back.
+func startBenchEnv(b *testing.B, path string, latency time.Duration) (benchEnv, Expect) {
+	b.Helper()
+	url, tf, exp := helperRegistry(b, path, latency)
+	lf, err := lockfile.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	root, err := os.ReadFile(tf.TrustedRoot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, err := os.ReadFile(tf.NpmKeys)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return benchEnv{lf: lf, dir: filepath.Dir(path), url: url, root: root, keys: keys}, exp
+}
+
+// audit runs audit.Run as the CLI builds it (the trust given, the keys
+// pinned as --npm-keys does) with the cache in cacheDir and store (nil:
+// none).
+func (e benchEnv) audit(b *testing.B, cacheDir string, store audit.VerdictStore) *audit.Result {
+	b.Helper()
+	trust, err := verify.NewTrust(verify.TrustOptions{TrustedRoot: e.root, NpmKeys: e.keys})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := fetch.LoadConfig(fetch.ConfigOptions{ProjectDir: e.dir, Registry: e.url, Env: []string{"HOME=" + e.dir}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client, err := fetch.NewClient(cfg, fetch.Options{CacheDir: cacheDir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	opts := audit.Options{
+		Lockfile: e.lf, Config: cfg, Client: client, Trust: trust, PinnedKeysOnly: true,
+		Tool: audit.Tool{Name: "provaudit", Version: "bench"},
+	}
+	if store != nil {
+		opts.VerdictStore = store
+	}
+	res, err := audit.Run(context.Background(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return res
 }

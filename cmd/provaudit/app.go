@@ -15,6 +15,7 @@ import (
 
 	"github.com/provaudit/provaudit/audit"
 	"github.com/provaudit/provaudit/fetch"
+	"github.com/provaudit/provaudit/internal/verdictstore"
 	"github.com/provaudit/provaudit/lockfile"
 	"github.com/provaudit/provaudit/report"
 	"github.com/provaudit/provaudit/verify"
@@ -75,7 +76,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "provaudit",
 		Usage:     "verify the registry signatures and Sigstore provenance of every package an npm lockfile pins",
-		UsageText: "provaudit [flags] [PATH]\n" + trustUsage + "\n\nPATH is a project directory or a lockfile (default: the current directory).\n\n" + helpExamples + trustExamples,
+		UsageText: "provaudit [flags] [PATH]\n" + trustUsage + "\n" + fetchUsage + "\n\nPATH is a project directory or a lockfile (default: the current directory).\n\n" + helpExamples + trustExamples + fetchExamples,
 		Version:   toolVersion(),
 		Writer:    stdout,
 		ErrWriter: stderr,
@@ -86,9 +87,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
-		Flags:    append(append(flags(), tufRootFlag()), signFlags()...),
+		Flags:    append(append(append(flags(), tufRootFlag(), evidenceFlag()), signFlags()...), storeFlags()...),
 		Action:   auditAction,
-		Commands: []*cli.Command{trustCommand(), verifySummaryCommand()},
+		Commands: []*cli.Command{trustCommand(), verifySummaryCommand(), fetchCommand()},
 	}
 }
 
@@ -136,6 +137,8 @@ type settings struct {
 	progress    bool
 	color       bool
 	sign        signSettings
+	evidence    string // --evidence: audit from this bundle
+	store       storeSettings
 }
 
 func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
@@ -154,6 +157,7 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 		npmKeys:     c.String("npm-keys"),
 		tufRoot:     c.String("tuf-root"),
 		quiet:       c.Bool("quiet"),
+		evidence:    c.String("evidence"),
 	}
 	switch c.NArg() {
 	case 0:
@@ -171,6 +175,9 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 	}
 	if s.offline && s.noCache {
 		return nil, usagef("--offline reads only the cache, so it cannot be combined with --no-cache")
+	}
+	if err := s.checkEvidence(c); err != nil {
+		return nil, err
 	}
 	for _, v := range c.StringSlice("omit") {
 		for _, o := range strings.Split(v, ",") {
@@ -192,6 +199,9 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 	}
 	s.failOn = sev
 	if s.sign, err = parseSignSettings(c, s.output); err != nil {
+		return nil, err
+	}
+	if s.store, err = parseStoreSettings(c, s.offline); err != nil {
 		return nil, err
 	}
 	tty := isTerminal(stderr)
@@ -219,7 +229,7 @@ func auditAction(c *cli.Context) error {
 	if s.output != "" {
 		// Before anything is read or fetched: a report that cannot be
 		// written must not cost an audit.
-		if err := checkOutput(s.output); err != nil {
+		if err := checkOutput("--output", s.output); err != nil {
 			return inputError{err}
 		}
 	}
@@ -227,7 +237,11 @@ func auditAction(c *cli.Context) error {
 	if err != nil {
 		return inputError{err}
 	}
-	trust, trustInfo, err := loadTrust(s, stderr)
+	ev, err := openEvidence(s, lf, stderr)
+	if err != nil {
+		return err
+	}
+	trust, trustInfo, err := ev.loadTrust(s, stderr)
 	if err != nil {
 		return inputError{err}
 	}
@@ -245,33 +259,24 @@ func auditAction(c *cli.Context) error {
 		Concurrency:       s.concurrency,
 		Tool:              audit.Tool{Name: "provaudit", Version: toolVersion()},
 	}
+	opts.JudgeAt = ev.recorded()
+	var store *verdictstore.Store
 	if needsRegistry(lf) {
-		cfg, err := fetch.LoadConfig(fetch.ConfigOptions{
-			ProjectDir:   filepath.Dir(lf.Path),
-			Registry:     s.registry,
-			Env:          os.Environ(),
-			ResolvedURLs: resolvedURLs(lf),
-			NpmRegistry:  npmRegistry,
-		})
+		cfg, err := loadConfig(s, lf)
 		if err != nil {
 			return inputError{err}
 		}
-		secret, err := cacheSecret(s)
-		if err != nil {
-			return inputError{err}
-		}
-		client, err := fetch.NewClient(cfg, fetch.Options{
-			Concurrency: s.concurrency,
-			CacheDir:    s.cacheDir,
-			NoCache:     s.noCache,
-			Offline:     s.offline,
-			CacheSecret: secret,
-			UserAgent:   "provaudit/" + toolVersion(),
-		})
+		client, err := ev.newClient(s, cfg, lf)
 		if err != nil {
 			return inputError{err}
 		}
 		opts.Config, opts.Client = cfg, client
+		if store, err = openStore(c.Context, s, stderr); err != nil {
+			return err
+		}
+		if store != nil {
+			opts.VerdictStore = store
+		}
 	}
 
 	var prog *progress
@@ -283,6 +288,7 @@ func auditAction(c *cli.Context) error {
 	if prog != nil {
 		prog.done()
 	}
+	closeStore(stderr, s, store)
 	if opts.Client != nil {
 		// Waits for queued cache writes; a failed write only costs time on
 		// the next run, so it is worth a warning, not a failure.
@@ -298,6 +304,34 @@ func auditAction(c *cli.Context) error {
 		return err
 	}
 	return signOutcome(stderr, s, lf, res, outcome(res, s, runErr))
+}
+
+// loadConfig reads the npm configuration that decides the registries of
+// lf's packages.
+func loadConfig(s *settings, lf *lockfile.Lockfile) (*fetch.Config, error) {
+	return fetch.LoadConfig(fetch.ConfigOptions{
+		ProjectDir:   filepath.Dir(lf.Path),
+		Registry:     s.registry,
+		Env:          os.Environ(),
+		ResolvedURLs: resolvedURLs(lf),
+		NpmRegistry:  npmRegistry,
+	})
+}
+
+// newClient is the registry client of a live (or --offline) audit.
+func newClient(s *settings, cfg *fetch.Config) (*fetch.Client, error) {
+	secret, err := cacheSecret(s)
+	if err != nil {
+		return nil, err
+	}
+	return fetch.NewClient(cfg, fetch.Options{
+		Concurrency: s.concurrency,
+		CacheDir:    s.cacheDir,
+		NoCache:     s.noCache,
+		Offline:     s.offline,
+		CacheSecret: secret,
+		UserAgent:   "provaudit/" + toolVersion(),
+	})
 }
 
 // needsRegistry reports whether any package will be fetched: a lockfile of

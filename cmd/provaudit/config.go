@@ -80,23 +80,24 @@ func cacheSecret(s *settings) ([]byte, error) {
 	return fetch.LoadSecret(path, !s.offline)
 }
 
-// checkOutput checks, before the audit, that --output can be written: its
-// folder exists and is writable, and it is not itself a folder.
-func checkOutput(path string) error {
+// checkOutput checks, before the audit, that the file flag names (--output,
+// --evidence) can be written: its folder exists and is writable, and it is
+// not itself a folder.
+func checkOutput(flag, path string) error {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("--output %s is a folder, not a file", path)
+		return fmt.Errorf("%s %s is a folder, not a file", flag, path)
 	}
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("--output %s: its folder: %w", path, err)
+		return fmt.Errorf("%s %s: its folder: %w", flag, path, err)
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("--output %s: %s is not a folder", path, dir)
+		return fmt.Errorf("%s %s: %s is not a folder", flag, path, dir)
 	}
 	f, err := os.CreateTemp(dir, ".provaudit-check-*")
 	if err != nil {
-		return fmt.Errorf("--output %s: its folder is not writable: %w", path, err)
+		return fmt.Errorf("%s %s: its folder is not writable: %w", flag, path, err)
 	}
 	name := f.Name()
 	f.Close()

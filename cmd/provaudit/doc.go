@@ -26,6 +26,19 @@
 // came from, its validity windows and what needs attention. A project folder
 // named "trust" is audited as ./trust.
 //
+// # Evidence bundles
+//
+//	provaudit fetch --evidence FILE [--registry URL] [trust flags] [PATH]
+//	provaudit --evidence FILE [flags] [PATH]
+//
+// fetch --evidence runs the fetch stage of an audit of every registry
+// package of the lockfile through a recording transport and writes the
+// registries' answers, the trust material and a manifest of SHA-256 digests
+// into FILE; --evidence audits PATH from FILE alone, with no network, keys
+// judged at the recording time. Trust material and registry decisions are
+// never taken from the bundle: see package internal/evidence and the
+// README. A project folder named "fetch" is audited as ./fetch.
+//
 // # Exit codes
 //
 // The exit code is the same for every output format:
@@ -49,6 +62,25 @@
 // the audit also writes a signed verification summary (see package
 // summary); a key that cannot be read exits 2 before anything is audited,
 // and a summary that cannot be written makes a passing run exit 3.
+//
+// fetch --evidence exits 0 when it wrote a complete bundle, 3 when it wrote
+// one in which some packages could not be fetched or checked (an audit from
+// it reports them the same way) or was interrupted (nothing written), and 2
+// for usage or input errors. An audit with --evidence exits as any audit,
+// and 2 when it refuses the bundle (a member missing, changed or unlisted,
+// over a limit), the lockfile (not the recorded one), the registry
+// decisions (not the recording's) or the recorded trust material (not
+// confirmed by the binary or the person's files and TUF root).
+//
+// With --verdict-store URL and --verdict-store-key FILE, packages that a
+// shared verdict store holds a record for, signed by that key and made for
+// the same trust material and registry, are neither fetched nor verified
+// again; with PROVAUDIT_VERDICT_SIGNING_KEY (a private key file) the
+// verdicts that pass are written to it (see package internal/verdictstore).
+// The store never changes the exit code: a store that is down or slow is a
+// warning. An unreadable or wrong key, a URL that cannot be opened,
+// --verdict-store-key without --verdict-store, or --offline with
+// --verdict-store exit 2 before anything is audited.
 //
 // trust update exits 0 when it stored new material, 2 for usage or input
 // errors (bad flags, unreadable or invalid --tuf-root, no registry

@@ -48,6 +48,7 @@ func TestScripts(t *testing.T) {
 			"genkey":          cmdGenKey,
 			"tamper-envelope": cmdTamperEnvelope,
 			"sbom-valid":      cmdSBOMValid,
+			"evidence":        cmdEvidence,
 		},
 	})
 }

@@ -55,6 +55,14 @@
 // TUF state; for the public-good root that is never older than the embedded
 // material (see below), and rollbacks are refused at update time.
 //
+// # Carried elsewhere
+//
+// [State.Encode] gives an update in its stored form and [Decode] verifies
+// such bytes exactly as [Load] verifies the stored file. An evidence bundle
+// carries the update an audit used that way, so that an air-gapped audit
+// from the bundle accepts the trust material it records only when it
+// verifies from the embedded TUF root or the person's --tuf-root.
+//
 // # Which material is newest
 //
 // [Resolve] chooses per piece (trusted root, npm keys). With the public-good
