@@ -87,13 +87,13 @@ func TestFormatsSameResults(t *testing.T) {
 	for k, rs := range byPkg {
 		npm := rs[0]
 		if npm.format != lockfile.FormatNpm {
-			// Not in npm's tree: yarn berry's node-gyp, see
-			// TestFormatsDifferences.
+			// Not in npm's tree: yarn berry's node-gyp (see the lockfile
+			// package's TestGeneratedSameUnits).
 			continue
 		}
 		for _, r := range rs[1:] {
 			if r.format == lockfile.FormatNpm {
-				continue // npm has two copies with different integrities
+				continue // a second npm unit of this name@version
 			}
 			compared++
 			got, want := r.pkg, npm.pkg
