@@ -101,6 +101,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		Trust:         opts.TrustInfo,
 		Lockfile: LockfileInfo{
 			Path:            firstNonEmpty(opts.DisplayPath, opts.Lockfile.Path),
+			Format:          opts.Lockfile.Format,
 			LockfileVersion: opts.Lockfile.LockfileVersion,
 		},
 		Packages: make([]Package, len(units)),
@@ -519,8 +520,10 @@ func (a *auditor) finish(w *work, p *Package) {
 		p.Reason += " (the lockfile pins only a sha1 digest: bound through the registry's dist.shasum)"
 	}
 	if w.unit.Integrity == "" {
+		// A registry unit's Reason says why its lockfile format pins no
+		// integrity (yarn berry), when it is the format's doing.
 		p.Unpinned = true
-		p.Reason += " (the lockfile pins no integrity: checked against the integrity the registry serves, " + w.manifest.Integrity + ")"
+		p.Reason += " (" + firstNonEmpty(w.unit.Reason, "the lockfile pins no integrity") + ": checked against the integrity the registry serves, " + w.manifest.Integrity + ")"
 		if f, ok := unboundInstall(w); ok {
 			p.Findings = append(p.Findings, f)
 		}

@@ -168,8 +168,11 @@ type Tool struct {
 type LockfileInfo struct {
 	// Path is the lockfile path as the user gave it (or as found in the
 	// project directory they gave).
-	Path            string `json:"path"`
-	LockfileVersion int    `json:"lockfileVersion"`
+	Path string `json:"path"`
+	// Format is the kind of lockfile audited: npm, npm-shrinkwrap, pnpm,
+	// yarn-v1, yarn-berry or bun.
+	Format          lockfile.Format `json:"format"`
+	LockfileVersion int             `json:"lockfileVersion"`
 	// Registry is the default registry the packages were checked against.
 	Registry string `json:"registry"`
 }

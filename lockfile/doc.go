@@ -1,5 +1,8 @@
-// Package lockfile reads npm lockfiles (package-lock.json and
-// npm-shrinkwrap.json, lockfileVersion 1, 2 and 3) into one model.
+// Package lockfile reads the lockfiles of npm (package-lock.json and
+// npm-shrinkwrap.json, lockfileVersion 1, 2 and 3), pnpm (pnpm-lock.yaml,
+// lockfileVersion 6 and 9), yarn (yarn.lock of yarn 1 and of yarn 2 and
+// later, "berry") and bun (bun.lock) into one model. [Lockfile].Format says
+// which kind was read.
 //
 // # What it owns
 //
@@ -17,7 +20,20 @@
 //
 // The package reads only the files it is given and never touches the network.
 //
-// # Formats
+// # Finding the lockfile
+//
+// [Load] reads a lockfile given by path (its format told by its name, see
+// [DetectFormat]), or finds the lockfile of a project directory: that of
+// the package manager package.json names in packageManager, else that of
+// the only package manager with a lockfile there. Several package
+// managers' lockfiles and no packageManager is [ErrAmbiguous], listing
+// them; a packageManager whose lockfile is missing is [ErrNotFound]. npm's
+// npm-shrinkwrap.json wins over its package-lock.json, as npm 11 and
+// older read them (npm 12 no longer reads npm-shrinkwrap.json), and bun's
+// bun.lock over bun.lockb, a binary format that is not read
+// ([ErrUnsupportedFormat], saying how to write a bun.lock).
+//
+// # npm lockfiles
 //
 // For lockfileVersion 2 and 3 the packages object is read and the v1
 // dependencies mirror of version 2 is ignored. A lockfile without packages
@@ -29,6 +45,55 @@
 // alias, a git, file: or URL spec, or a version. A lockfileVersion 1 file
 // without "requires" was written by npm 5.0 and is refused as ancient.
 // Repeated keys are read as JSON.parse reads them: the last one wins.
+//
+// # pnpm, yarn and bun lockfiles
+//
+// The same model holds every format; what differs is what a file records.
+//
+// pnpm-lock.yaml (v6, and v9 with its packages and snapshots split) and
+// the yarn berry yarn.lock are YAML, read with go.yaml.in/yaml/v3. The
+// input is untrusted: a file over 256 MiB or with possibly more than 8 Mi
+// YAML values (counted before parsing), a YAML anchor, alias or merge key
+// (which no tool writes and which the tools' own readers would expand), a
+// key given twice (which they refuse), a second document, or nesting past
+// the library's limit is an error of the file. yarn 1's yarn.lock has a
+// syntax of its own, read by a small parser as yarn's does (two spaces per
+// level, at most 16 levels; a descriptor named twice is the later entry's).
+// bun.lock is JSON with comments and trailing commas, read by the npm
+// scanner once they are spaces.
+//
+// pnpm and yarn record each package once, not an install tree: their
+// entries' Path is the entry's key in the file ("a@1.0.0(peer@2.0.0)" for
+// pnpm, "a@^1.0.0, a@^1.1.0" for yarn), and their workspace folders and
+// importer links have folder paths. bun records install paths ("a/b" is
+// node_modules/a/node_modules/b; below a workspace's name, that
+// workspace's folder), which Path holds. Two entries at one Path make the
+// file malformed. The line of a pnpm entry is that of its packages key
+// (where its resolution is).
+//
+// Integrity is the file's own: pnpm's resolution.integrity, yarn 1's
+// integrity (or, when it has none, the sha1 yarn 1 appends to a resolved
+// URL as "#<hex>", which yarn then checks), bun's fourth element. yarn
+// berry's checksum hashes yarn's own archive of a package, not the tarball
+// the registry signs, so a yarn berry lockfile pins no tarball: its
+// registry entries have no Integrity, and a Reason that says so (the only
+// registry entries with a Reason); audits bind them to the registry's
+// signed integrity. Resolved is a tarball URL where the file records one
+// (yarn 1 always; pnpm and bun for other registries; yarn berry's
+// __archiveUrl, or the registry the project's .yarnrc.yml names, which
+// [Load] reads), which classifies the entry as for npm; a registry entry
+// without one is fetched from the registry. A yarn berry
+// patch: of a registry package is that package (yarn fetches it and
+// applies the patch). Aliases resolve to the real name (npm:real@range in
+// yarn and bun keys; pnpm names packages by their real name already).
+//
+// dev, optional, devOptional and peer are computed from the dependency
+// graph the file records, as npm's arborist computes them (see setFlags):
+// from pnpm's importers, bun's workspaces and yarn berry's workspace
+// entries. yarn 1 lockfiles do not record the project's own dependencies,
+// and yarn berry merges devDependencies into dependencies, so their
+// entries are never dev (and yarn 1's never optional): --omit leaves them
+// in, to be audited. An entry the graph does not reach gets no flag.
 //
 // # Kinds
 //
@@ -85,9 +150,12 @@
 //
 // # Performance
 //
-// Parsing is one pass over the bytes by a small JSON scanner that validates
+// Parsing an npm lockfile is one pass over the bytes by a small JSON scanner that validates
 // the whole document as encoding/json does, keeps the strings it needs as
 // substrings of one copy of the input, and counts lines as it skips
 // whitespace. The work a hostile file can cause is bounded: nesting depth,
 // the total size of synthesized v1 paths, and workspace glob matching.
+// yarn 1 and bun lockfiles are read in time close to npm's for the same
+// tree; pnpm and yarn berry lockfiles cost what the YAML library costs to
+// decode them (BenchmarkParseFormats compares all of them on one tree).
 package lockfile

@@ -56,9 +56,15 @@ func FuzzParse(f *testing.F) {
 // checkInvariants checks what every parsed lockfile must satisfy.
 func checkInvariants(t *testing.T, lf *Lockfile, lines int) {
 	t.Helper()
-	if lf.LockfileVersion < 1 || lf.LockfileVersion > 3 {
-		t.Fatalf("lockfileVersion %d", lf.LockfileVersion)
+	versions := map[Format][2]int{FormatNpm: {1, 3}, FormatNpmShrinkwrap: {1, 3}, FormatPnpm: {6, 9}, FormatYarnV1: {1, 1},
+		FormatYarnBerry: {minBerryVersion, maxBerryVersion}, FormatBun: {0, 2}}
+	r, ok := versions[lf.Format]
+	if !ok || lf.LockfileVersion < r[0] || lf.LockfileVersion > r[1] || lf.Format == FormatPnpm && lf.LockfileVersion != 6 && lf.LockfileVersion != 9 {
+		t.Fatalf("format %q lockfileVersion %d", lf.Format, lf.LockfileVersion)
 	}
+	// pnpm and yarn lockfiles record no install tree: their entries' paths
+	// are the lockfile keys, which need not be folder paths.
+	keyed := lf.Format == FormatPnpm || lf.Format == FormatYarnV1 || lf.Format == FormatYarnBerry
 	for i := range lf.Entries {
 		e := &lf.Entries[i]
 		if i > 0 && lf.Entries[i-1].Path >= e.Path {
@@ -75,10 +81,10 @@ func checkInvariants(t *testing.T, lf *Lockfile, lines int) {
 		}
 		// Whatever is not invalid has a clean path, fields without control
 		// characters, and a well-formed integrity.
-		if msg := checkPath(e.Path); msg != "" {
+		if msg := checkPath(e.Path); msg != "" && (!keyed || e.Kind == KindWorkspace && e.Link == "") {
 			t.Fatalf("%q: path %s", e.Path, msg)
 		}
-		for _, f := range []string{e.Name, e.Version, e.Resolved} {
+		for _, f := range []string{e.Path, e.Name, e.Version, e.Resolved} {
 			if controlChar(f) >= 0 {
 				t.Fatalf("%q: control character in %q", e.Path, f)
 			}
@@ -90,10 +96,12 @@ func checkInvariants(t *testing.T, lf *Lockfile, lines int) {
 		}
 		switch e.Kind {
 		case KindRegistry:
-			if npmspec.ValidName(e.Name) != nil || npmspec.ValidVersion(e.Version) != nil || e.Reason != "" || e.Link != "" {
+			if npmspec.ValidName(e.Name) != nil || npmspec.ValidVersion(e.Version) != nil || e.Link != "" ||
+				e.Reason != "" && !(lf.Format == FormatYarnBerry && strings.HasPrefix(e.Reason, berryReason)) ||
+				lf.Format == FormatYarnBerry && e.Integrity != "" {
 				t.Fatalf("%q: registry entry %+v", e.Path, *e)
 			}
-			if isFolderPath(e.Path) {
+			if !keyed && isFolderPath(e.Path) {
 				t.Fatalf("%q: registry entry at a folder", e.Path)
 			}
 		case KindGit, KindFile, KindRemote, KindLink, KindWorkspace:

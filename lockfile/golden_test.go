@@ -78,7 +78,8 @@ func sentinels(err error) []string {
 	for _, s := range []struct {
 		name string
 		err  error
-	}{{"ErrNotFound", ErrNotFound}, {"ErrSyntax", ErrSyntax}, {"ErrUnsupportedVersion", ErrUnsupportedVersion}, {"ErrMalformed", ErrMalformed}} {
+	}{{"ErrNotFound", ErrNotFound}, {"ErrSyntax", ErrSyntax}, {"ErrUnsupportedVersion", ErrUnsupportedVersion}, {"ErrMalformed", ErrMalformed},
+		{"ErrUnsupportedFormat", ErrUnsupportedFormat}, {"ErrAmbiguous", ErrAmbiguous}} {
 		if errors.Is(err, s.err) {
 			out = append(out, s.name)
 		}

@@ -37,12 +37,38 @@ const (
 	KindInvalid Kind = "invalid"
 )
 
+// Format is the kind of lockfile read: which package manager wrote it.
+type Format string
+
+// The lockfile formats read.
+const (
+	// FormatNpm is package-lock.json (lockfileVersion 1, 2 or 3).
+	FormatNpm Format = "npm"
+	// FormatNpmShrinkwrap is npm-shrinkwrap.json: the same format, which
+	// npm 11 and older prefer over package-lock.json and npm 12 no longer
+	// reads.
+	FormatNpmShrinkwrap Format = "npm-shrinkwrap"
+	// FormatPnpm is pnpm-lock.yaml (lockfileVersion 6 and 9).
+	FormatPnpm Format = "pnpm"
+	// FormatYarnV1 is the yarn.lock of yarn 1 ("# yarn lockfile v1").
+	FormatYarnV1 Format = "yarn-v1"
+	// FormatYarnBerry is the yarn.lock of yarn 2 and later (__metadata).
+	FormatYarnBerry Format = "yarn-berry"
+	// FormatBun is bun.lock, bun's text lockfile (lockfileVersion 0, 1, 2).
+	FormatBun Format = "bun"
+)
+
 // Lockfile is one parsed lockfile.
 type Lockfile struct {
 	// Path is the file read, as given to Load or Parse, or as found by Load
 	// in the project directory it was given.
 	Path string
-	// LockfileVersion is the file's lockfileVersion: 1, 2 or 3.
+	// Format says which kind of lockfile Path is.
+	Format Format
+	// LockfileVersion is the file's format version: npm's lockfileVersion
+	// (1, 2 or 3), the major of pnpm's lockfileVersion (6 or 9), 1 for
+	// yarn 1, yarn berry's __metadata.version (4 and later), bun's
+	// lockfileVersion (0, 1 or 2).
 	LockfileVersion int
 	// Name and Version describe the root project ("" when not recorded).
 	Name, Version string
@@ -59,7 +85,10 @@ type Entry struct {
 	// slashes: "node_modules/a", "node_modules/a/node_modules/b", or a folder
 	// such as "packages/x" or "../lib". For lockfileVersion 1 the same paths
 	// are synthesized from the nested dependencies; dependencies of a file:
-	// directory are placed under the directory, as npm does.
+	// directory are placed under the directory, as npm does. bun lockfiles
+	// record the same install paths. pnpm and yarn lockfiles record no
+	// install tree: Path is then the entry's key in the file (see the
+	// package documentation), unique in the file.
 	Path string
 	// Name is the registry name: the entry's "name" field in
 	// lockfileVersion 2 and 3, the real name of a v1 "npm:real@1.2.3"
@@ -84,7 +113,8 @@ type Entry struct {
 	Kind Kind
 	// Reason says, for every kind but registry, what the entry is and so why
 	// it is not audited, e.g. "git dependency git+ssh://...#sha", or for an
-	// invalid entry what is wrong with it.
+	// invalid entry what is wrong with it. A registry entry has none, but
+	// for a yarn berry one, where it says why the entry pins no integrity.
 	Reason string
 	// Link is, for links, the target path relative to the project root.
 	Link string

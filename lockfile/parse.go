@@ -2,7 +2,6 @@ package lockfile
 
 import (
 	"cmp"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -70,10 +69,9 @@ type parser struct {
 	pathBytes, pathBudget int
 }
 
-// Parse parses the contents of a lockfile (package-lock.json or
-// npm-shrinkwrap.json, lockfileVersion 1, 2 or 3). filename is used in error
-// messages and as the Lockfile's Path. Parse does not touch the file system.
-func Parse(filename string, data []byte) (*Lockfile, error) {
+// parseNpm parses package-lock.json or npm-shrinkwrap.json
+// (lockfileVersion 1, 2 or 3).
+func parseNpm(filename string, data []byte) (*Lockfile, error) {
 	p := &parser{file: filename, sc: newScanner(string(data)), pathBudget: 32*len(data) + 1<<20}
 	lf, err := p.parse()
 	if err != nil {
@@ -83,7 +81,7 @@ func Parse(filename string, data []byte) (*Lockfile, error) {
 		}
 		return nil, err
 	}
-	lf.SHA256 = sha256.Sum256(data)
+	lf.Format = FormatNpm
 	return lf, nil
 }
 
@@ -165,14 +163,18 @@ type lineError struct {
 }
 
 // malformed returns the problems found, in line order.
-func (p *parser) malformed() error {
-	slices.SortStableFunc(p.errs, func(a, b lineError) int { return cmp.Compare(a.line, b.line) })
-	errs := make([]error, 0, len(p.errs)+1)
-	for _, e := range p.errs {
+func (p *parser) malformed() error { return joinLineErrors(p.file, p.errs, p.dropped) }
+
+// joinLineErrors returns the problems of a file in line order, and how
+// many more were not kept.
+func joinLineErrors(file string, lineErrs []lineError, dropped int) error {
+	slices.SortStableFunc(lineErrs, func(a, b lineError) int { return cmp.Compare(a.line, b.line) })
+	errs := make([]error, 0, len(lineErrs)+1)
+	for _, e := range lineErrs {
 		errs = append(errs, e.err)
 	}
-	if p.dropped > 0 {
-		errs = append(errs, fmt.Errorf("%w: %s: %d more problems not shown", ErrMalformed, p.file, p.dropped))
+	if dropped > 0 {
+		errs = append(errs, fmt.Errorf("%w: %s: %d more problems not shown", ErrMalformed, file, dropped))
 	}
 	if len(errs) == 1 {
 		return errs[0]
@@ -232,33 +234,7 @@ func (p *parser) parse() (*Lockfile, error) {
 
 // parseTop reads the top-level object. It returns only syntax errors.
 func (p *parser) parseTop() error {
-	sc := p.sc
-	switch t := sc.peekType(); t {
-	case typeObject:
-	case typeInvalid:
-		return sc.errChar("looking for beginning of value")
-	default:
-		line := sc.line
-		if err := sc.skip(); err != nil {
-			return err
-		}
-		if err := sc.end(); err != nil {
-			return err
-		}
-		p.errorf(line, "the file holds %s, not a lockfile object", t)
-		return nil
-	}
-	if err := sc.beginObject(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, line, ok, err := sc.member(first)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
+	return p.topObject("a lockfile object", func(key string, line int) (err error) {
 		switch key {
 		case "lockfileVersion":
 			err = p.readLockfileVersion(line)
@@ -273,13 +249,48 @@ func (p *parser) parseTop() error {
 		case "dependencies":
 			err = p.markDependencies(line)
 		default:
-			err = sc.skip()
+			err = p.sc.skip()
 		}
+		return err
+	})
+}
+
+// topObject reads the file's top-level value, which must be an object
+// (else that is a problem of the file: it holds what, not want), handing
+// each member's key and line to member, which reads its value. It returns
+// only syntax errors and those of member.
+func (p *parser) topObject(want string, member func(key string, line int) error) error {
+	sc := p.sc
+	switch t := sc.peekType(); t {
+	case typeObject:
+	case typeInvalid:
+		return sc.errChar("looking for beginning of value")
+	default:
+		line := sc.line
+		if err := sc.skip(); err != nil {
+			return err
+		}
+		if err := sc.end(); err != nil {
+			return err
+		}
+		p.errorf(line, "the file holds %s, not %s", t, want)
+		return nil
+	}
+	if err := sc.beginObject(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, line, ok, err := sc.member(first)
 		if err != nil {
 			return err
 		}
+		if !ok {
+			return sc.end()
+		}
+		if err := member(key, line); err != nil {
+			return err
+		}
 	}
-	return sc.end()
 }
 
 func (p *parser) readLockfileVersion(line int) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/provaudit/provaudit/audit"
+	"github.com/provaudit/provaudit/lockfile"
 )
 
 // Hand-built results for the golden and contract tests. Tool version and
@@ -41,7 +42,7 @@ func newResult(pkgs ...audit.Package) *audit.Result {
 	r := &audit.Result{
 		SchemaVersion: audit.SchemaVersion,
 		Tool:          audit.Tool{Name: "provaudit", Version: "v0.0.0-golden"},
-		Lockfile:      audit.LockfileInfo{Path: "package-lock.json", LockfileVersion: 3, Registry: "https://registry.invalid/"},
+		Lockfile:      audit.LockfileInfo{Path: "package-lock.json", Format: lockfile.FormatNpm, LockfileVersion: 3, Registry: "https://registry.invalid/"},
 		Packages:      pkgs,
 	}
 	r.Summary = summarize(pkgs)

@@ -60,7 +60,7 @@ func renderMarkdown(buf *bytes.Buffer, r *audit.Result, opts Options) {
 		thousands(s.Packages), thousands(s.Verified), thousands(s.Signed), thousands(s.Unsigned),
 		thousands(s.Invalid), thousands(s.Skipped), thousands(s.Error), thousands(s.Findings))
 
-	fmt.Fprintf(buf, "\nAudited %s from %s in %s", summaryLine{s.Audited, "package", "packages"}, mdCode(r.Lockfile.Path), duration(s.DurationMS))
+	fmt.Fprintf(buf, "\nAudited %s from %s%s in %s", summaryLine{s.Audited, "package", "packages"}, mdCode(r.Lockfile.Path), lockfileKind(r.Lockfile), duration(s.DurationMS))
 	if l := checkedLine(s); l != "" {
 		buf.WriteString("; " + l)
 	}

@@ -363,9 +363,21 @@ func summaryBlocks(c counts) [][]string {
 	return blocks
 }
 
-// auditedLine is the summary's first line: "audited N packages in 1.2s".
-func auditedLine(s audit.Summary) string {
-	return "audited " + summaryLine{s.Audited, "package", "packages"}.String() + " in " + duration(s.DurationMS)
+// auditedLine is the summary's first line: "audited N packages in 1.2s",
+// with the kind of lockfile when the result names it: "audited N packages
+// (pnpm lockfile) in 1.2s".
+func auditedLine(r *audit.Result) string {
+	s := r.Summary
+	return "audited " + summaryLine{s.Audited, "package", "packages"}.String() + lockfileKind(r.Lockfile) + " in " + duration(s.DurationMS)
+}
+
+// lockfileKind is " (FORMAT lockfile)", or "" when the format is not
+// known.
+func lockfileKind(l audit.LockfileInfo) string {
+	if l.Format == "" {
+		return ""
+	}
+	return " (" + string(l.Format) + " lockfile)"
 }
 
 // checkedLine says how many audited packages a trusted key or a verified

@@ -171,9 +171,11 @@ type (
 	// against which registries, so that a SARIF consumer sees an audit that
 	// checked nothing for what it is.
 	sarifRunProps struct {
-		Audited    int              `json:"provaudit/audited"`
-		Checked    int              `json:"provaudit/checked"`
-		Registries []audit.Registry `json:"provaudit/registries"`
+		// LockfileFormat is the kind of lockfile audited.
+		LockfileFormat string           `json:"provaudit/lockfileFormat,omitempty"`
+		Audited        int              `json:"provaudit/audited"`
+		Checked        int              `json:"provaudit/checked"`
+		Registries     []audit.Registry `json:"provaudit/registries"`
 	}
 	sarifTool struct {
 		Driver sarifDriver `json:"driver"`
@@ -317,7 +319,8 @@ func buildSARIF(r *audit.Result) *sarifLog {
 			}},
 			Invocations: []sarifInvocation{inv},
 			Results:     results,
-			Properties:  sarifRunProps{Audited: r.Summary.Audited, Checked: r.Summary.Checked, Registries: registriesOf(r)},
+			Properties: sarifRunProps{LockfileFormat: string(r.Lockfile.Format), Audited: r.Summary.Audited, Checked: r.Summary.Checked,
+				Registries: registriesOf(r)},
 		}},
 	}
 }

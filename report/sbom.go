@@ -86,6 +86,9 @@ const (
 const (
 	// PropLockfile is the audited lockfile's path as given.
 	PropLockfile = "provaudit:lockfile"
+	// PropLockfileFormat is the kind of lockfile audited (npm,
+	// npm-shrinkwrap, pnpm, yarn-v1, yarn-berry, bun).
+	PropLockfileFormat = "provaudit:lockfileFormat"
 	// PropRegistry is the default registry the packages were checked
 	// against.
 	PropRegistry = "provaudit:registry"
@@ -316,6 +319,9 @@ func packageProps(p *audit.Package) []sbomProp {
 // without a change here).
 func documentProps(r *audit.Result) ([]sbomProp, error) {
 	ps := []sbomProp{{PropLockfile, r.Lockfile.Path}}
+	if r.Lockfile.Format != "" {
+		ps = append(ps, sbomProp{PropLockfileFormat, string(r.Lockfile.Format)})
+	}
 	if r.Lockfile.Registry != "" {
 		ps = append(ps, sbomProp{PropRegistry, r.Lockfile.Registry})
 	}

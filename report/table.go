@@ -47,7 +47,7 @@ func Table(w io.Writer, r *audit.Result, opts Options) error {
 }
 
 func renderTable(buf *bytes.Buffer, r *audit.Result, opts Options) error {
-	buf.WriteString(auditedLine(r.Summary))
+	buf.WriteString(auditedLine(r))
 	buf.WriteByte('\n')
 	if l := checkedLine(r.Summary); l != "" {
 		buf.WriteString(l)

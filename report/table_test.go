@@ -60,11 +60,11 @@ func TestTableSummary(t *testing.T) {
 		pkgs []audit.Package
 		want []string
 	}{
-		{"none", nil, []string{"audited 0 packages in 1.2s", ""}},
+		{"none", nil, []string{"audited 0 packages (npm lockfile) in 1.2s", ""}},
 		{"one signed", []audit.Package{one(audit.StatusSigned, "verified", "missing")}, []string{
-			"audited 1 package in 1.2s", "checked 1 of 1 package against trusted keys and attestations", "registry https://registry.invalid/ (from --registry)", "", "1 package has a verified registry signature", ""}},
+			"audited 1 package (npm lockfile) in 1.2s", "checked 1 of 1 package against trusted keys and attestations", "registry https://registry.invalid/ (from --registry)", "", "1 package has a verified registry signature", ""}},
 		{"1,234 verified", many(1234, one(audit.StatusVerified, "verified", "verified")), []string{
-			"audited 1,234 packages in 1.2s", "checked 1,234 of 1,234 packages against trusted keys and attestations", "registry https://registry.invalid/ (from --registry)", "",
+			"audited 1,234 packages (npm lockfile) in 1.2s", "checked 1,234 of 1,234 packages against trusted keys and attestations", "registry https://registry.invalid/ (from --registry)", "",
 			"1,234 packages have verified registry signatures",
 			"1,234 packages have verified attestations", ""}},
 		{"problems", slices.Concat(
@@ -72,7 +72,7 @@ func TestTableSummary(t *testing.T) {
 			many(1, one(audit.StatusUnsigned, "missing", "missing", finding)),
 			many(3, one(audit.StatusError, "", "")),
 		), []string{
-			"audited 6 packages in 1.2s", "checked 2 of 6 packages against trusted keys and attestations", "registry https://registry.invalid/ (from --registry)", "",
+			"audited 6 packages (npm lockfile) in 1.2s", "checked 2 of 6 packages against trusted keys and attestations", "registry https://registry.invalid/ (from --registry)", "",
 			"2 packages have verified registry signatures", "",
 			"2 packages have invalid attestations",
 			"1 package has a missing registry signature",
@@ -83,7 +83,7 @@ func TestTableSummary(t *testing.T) {
 			{Name: "g", Line: 2, Kind: "git", Status: audit.StatusSkipped},
 			{Name: "o", Line: 3, Kind: "registry", Status: audit.StatusSkipped},
 		}, []string{
-			"audited 0 packages in 1.2s", "",
+			"audited 0 packages (npm lockfile) in 1.2s", "",
 			"2 packages were skipped (not from a registry)",
 			"1 registry package was skipped (omitted or bundled)", ""}},
 	}

@@ -7,8 +7,11 @@
 //
 //	provaudit [flags] [PATH]
 //
-// PATH is a project directory (its npm-shrinkwrap.json, else its
-// package-lock.json) or a lockfile; the default is the current directory.
+// PATH is a project directory (the lockfile of the package manager its
+// package.json names in packageManager, else the only package manager's
+// lockfile present) or a lockfile: package-lock.json, npm-shrinkwrap.json,
+// pnpm-lock.yaml, yarn.lock or bun.lock. The default is the current
+// directory.
 // Run provaudit --help for the flags.
 //
 // # Trust material
