@@ -101,6 +101,15 @@ const (
 	RuleProvenanceMissing    Rule = "provenance-missing"
 	RuleIntegrityMismatch    Rule = "integrity-mismatch"
 	RuleIntegrityUnbound     Rule = "integrity-unbound"
+	// Policy rules: signals that fire while signatures and provenance are
+	// valid (the policy issue).
+	RuleProvenanceRegression Rule = "provenance-regression"
+	RuleIdentityDrift        Rule = "identity-drift"
+	RuleInstallScriptAdded   Rule = "install-script-added"
+	RulePublisherChanged     Rule = "publisher-changed"
+	RuleReleaseAge           Rule = "release-age"
+	RuleIdentityPolicy       Rule = "identity-policy"
+	RuleSourceUnverified     Rule = "source-unverified"
 )
 
 // Result is the outcome of one audit: the contract every report format
@@ -226,6 +235,15 @@ type Package struct {
 	Status   Status `json:"status"`
 	// Reason says in one sentence why the status is what it is.
 	Reason string `json:"reason"`
+	// Publication says how the version was published and how that
+	// compares with earlier versions of its release line (the policy
+	// rules); nil when it was not looked at (skipped and error packages,
+	// or a run that asked for no history).
+	Publication *Publication `json:"publication,omitempty"`
+	// Exceptions lists the policy exceptions that applied to this
+	// package's findings (the findings they waived are gone from
+	// Findings), and the expired ones that no longer apply.
+	Exceptions []AppliedException `json:"exceptions,omitempty"`
 	// RegistrySignature is null when the check was not performed
 	// (skipped packages, and errors before the check).
 	RegistrySignature *SignatureCheck `json:"registrySignature"`
@@ -335,4 +353,81 @@ type Finding struct {
 	Rule     Rule     `json:"rule"`
 	Severity Severity `json:"severity"`
 	Message  string   `json:"message"`
+}
+
+// TrustLevel ranks how a version was published, from the strongest
+// evidence to none. The locked version's level rests on verified evidence
+// (its attestations); earlier versions' on registry metadata.
+type TrustLevel string
+
+// Trust levels, strongest first (see TrustLevels).
+const (
+	// LevelApprovedTrustedPublishing: published by a trusted publisher
+	// (OIDC) with a human approval (npm's staged publishing).
+	LevelApprovedTrustedPublishing TrustLevel = "approved-trusted-publishing"
+	// LevelTrustedPublishing: published by a trusted publisher, with
+	// provenance.
+	LevelTrustedPublishing TrustLevel = "trusted-publishing"
+	// LevelProvenance: SLSA provenance, without trusted publishing.
+	LevelProvenance TrustLevel = "provenance"
+	// LevelSignature: a registry signature only.
+	LevelSignature TrustLevel = "signature"
+	// LevelNone: nothing.
+	LevelNone TrustLevel = "none"
+)
+
+// TrustLevels lists every TrustLevel, strongest first: the one order.
+var TrustLevels = []TrustLevel{LevelApprovedTrustedPublishing, LevelTrustedPublishing, LevelProvenance, LevelSignature, LevelNone}
+
+// Rank orders trust levels: a stronger one has a higher rank; an unknown
+// level has rank 0.
+func (l TrustLevel) Rank() int {
+	for i, known := range TrustLevels {
+		if l == known {
+			return len(TrustLevels) - i
+		}
+	}
+	return 0
+}
+
+// Publication is how a version was published, and the release line it
+// belongs to.
+type Publication struct {
+	// Level is the version's trust level. TrustedPublishing, Provenance
+	// and Approved are the separate facts it is made of: packages publish
+	// with one and not the other.
+	Level             TrustLevel `json:"level"`
+	TrustedPublishing bool       `json:"trustedPublishing"`
+	Provenance        bool       `json:"provenance"`
+	Approved          bool       `json:"approved"`
+	// Publisher is the npm account that published (_npmUser.name), ""
+	// when the registry does not say.
+	Publisher string `json:"publisher,omitempty"`
+	// PublishedAt is the publish time from the packument, when known.
+	PublishedAt *time.Time `json:"publishedAt,omitempty"`
+	// InstallScripts lists the install-time scripts the version declares
+	// (preinstall, install, postinstall).
+	InstallScripts []string `json:"installScripts,omitempty"`
+	// Line is the release line: "2.x" (same major), "0.3.x" (same minor for
+	// 0.x), "" for a prerelease or a version that is not semver.
+	Line string `json:"line,omitempty"`
+	// Baseline names the earlier version of the line this one was compared
+	// with (its newest earlier version with provenance, for identity
+	// continuity), "" when there was none.
+	Baseline string `json:"baseline,omitempty"`
+}
+
+// AppliedException is a policy exception as it applied to a package.
+type AppliedException struct {
+	// Rule is the rule it waives ("" for every rule).
+	Rule Rule `json:"rule,omitempty"`
+	// Package is the package pattern as the policy file writes it.
+	Package string `json:"package"`
+	Reason  string `json:"reason"`
+	// Expires is the day it stops applying (YYYY-MM-DD).
+	Expires string `json:"expires,omitempty"`
+	// Expired: it no longer applies (its findings stand), and says so.
+	Expired bool `json:"expired,omitempty"`
+	// Where is the policy file and line that declares it.
+	Where string `json:"where"`
 }
