@@ -136,7 +136,10 @@ type Stats struct {
 // that, or no complete response within Timeout), every further request to
 // that host fails at once with
 // ErrHostUnresponsive, saying why, for the rest of the Client's life. Any
-// complete answer from the host (whatever its status) resets the count.
+// complete answer from the host (whatever its status) resets the count. A
+// request that could not connect in any of its attempts (the name does not
+// resolve, the connection is refused or unreachable) opens the breaker too:
+// a registry that is down costs one request's retries, not every one's.
 // Requests already waiting on the host end with their own timeouts.
 //
 // # Memory budget
@@ -462,7 +465,10 @@ func (c *Client) getHeld(ctx context.Context, g getSpec, handle func(io.Reader) 
 		}
 		if !retry || attempt >= c.opts.Retries || ctx.Err() != nil || timeouts > maxTimeoutRetries {
 			if retry && attempt > 0 {
-				return nil, fmt.Errorf("%w (after %d attempts)", err, attempt+1)
+				err = fmt.Errorf("%w (after %d attempts)", err, attempt+1)
+				if isDialError(err) && ctx.Err() == nil {
+					c.breakerOf(g.url).unreachable(err)
+				}
 			}
 			return nil, err
 		}
@@ -632,6 +638,35 @@ func (c *Client) breaker(host string) *hostBreaker {
 	return hb.(*hostBreaker)
 }
 
+// breakerOf is the breaker of rawURL's host (a throwaway one for a URL that
+// does not parse: attempt reports that error).
+func (c *Client) breakerOf(rawURL string) *hostBreaker {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return &hostBreaker{}
+	}
+	return c.breaker(u.Host)
+}
+
+// isDialError says err is a failure to connect at all: the name does not
+// resolve, the connection is refused, the host or network is unreachable.
+func isDialError(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
+}
+
+// unreachable opens the breaker because a request could not connect to the
+// host in any of its attempts: the registry is down or the name is wrong,
+// and every further request would only spend its own retries finding out.
+// The error wraps err, so the cause of the first failure stays visible.
+func (b *hostBreaker) unreachable(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.open == nil {
+		b.open = fmt.Errorf("%w: cannot connect to %s; no further requests to it in this run (the first failure: %w)", ErrHostUnresponsive, b.host, err)
+	}
+}
+
 // check returns ErrHostUnresponsive, with the reason, once the breaker is
 // open.
 func (b *hostBreaker) check() error {
@@ -651,7 +686,7 @@ func (b *hostBreaker) record(timedOut, answered bool, err error) {
 	case timedOut:
 		b.timeouts++
 		if b.timeouts >= breakerThreshold {
-			b.open = fmt.Errorf("%w: %d requests to %s in a row timed out; no further requests to it in this run (the last: %v)", ErrHostUnresponsive, b.timeouts, b.host, err)
+			b.open = fmt.Errorf("%w: %d requests to %s in a row timed out; no further requests to it in this run (the last: %w)", ErrHostUnresponsive, b.timeouts, b.host, err)
 		}
 	case answered:
 		b.timeouts = 0
