@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -137,6 +138,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	a.pipeline(ctx, units, todo, res.Packages)
 
 	res.Registries = a.registries(units, todo, res.Packages)
+	res.Problems = a.problemList()
 	res.Summary = summarize(res.Packages)
 	res.Summary.StartedAt = start.UTC()
 	res.Summary.DurationMS = a.now().Sub(start).Milliseconds()
@@ -154,6 +156,9 @@ type auditor struct {
 	// full packument answers for all of them (fetch.Client.PublishInfo).
 	versions map[string][]string
 	trustD   string
+
+	problemsMu sync.Mutex
+	problems   map[string]int // Result.Problems: message -> packages
 
 	progressMu sync.Mutex
 	fetched    int
@@ -222,12 +227,13 @@ func newAuditor(opts Options) *auditor {
 		judge = func() time.Time { return at }
 	}
 	return &auditor{
-		opts:   opts,
-		now:    now,
-		judge:  judge,
-		pol:    policy{RequireProvenance: opts.RequireProvenance, RequireSignatures: opts.RequireSignatures},
-		regs:   map[string]*registryTrust{},
-		trustD: opts.Trust.Digest(),
+		opts:     opts,
+		now:      now,
+		judge:    judge,
+		pol:      policy{RequireProvenance: opts.RequireProvenance, RequireSignatures: opts.RequireSignatures},
+		regs:     map[string]*registryTrust{},
+		problems: map[string]int{},
+		trustD:   opts.Trust.Digest(),
 	}
 }
 
@@ -324,6 +330,9 @@ func (a *auditor) buildRegistryTrust(ctx context.Context, registry string) *regi
 			state, rt.keys = verify.KeysNone, keysNone
 		case err != nil:
 			state, rt.keys, rt.keysReason = verify.KeysUnknown, keysUnknown, err.Error()
+			if cause, ok := fetch.Cause(err); ok {
+				rt.keysReason = cause
+			}
 			body = nil
 		default:
 			listed, err = verify.ParseNpmKeys(body)
@@ -500,6 +509,14 @@ func (a *auditor) finish(w *work, p *Package) {
 	if w.err != nil {
 		p.Status = StatusError
 		p.Reason = clipReason(w.err.Error())
+		if cause, ok := fetch.Cause(w.err); ok {
+			// A failure of the whole registry: one message for all of its
+			// packages, counted once in Result.Problems.
+			p.Reason = cause
+			a.problemsMu.Lock()
+			a.problems[cause]++
+			a.problemsMu.Unlock()
+		}
 		return
 	}
 	var v verdict
@@ -825,6 +842,22 @@ func summarize(pkgs []Package) Summary {
 	}
 	s.Audited = s.Packages - s.Skipped
 	return s
+}
+
+// problemList is Result.Problems: the registry-wide failures, most
+// packages first, then by message.
+func (a *auditor) problemList() []Problem {
+	out := make([]Problem, 0, len(a.problems))
+	for msg, n := range a.problems {
+		out = append(out, Problem{Message: msg, Packages: n})
+	}
+	slices.SortFunc(out, func(x, y Problem) int {
+		if c := cmp.Compare(y.Packages, x.Packages); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Message, y.Message)
+	})
+	return out
 }
 
 // registries describes every registry the audited packages came from: the

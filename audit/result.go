@@ -123,8 +123,21 @@ type Result struct {
 	// Registries lists every registry packages were checked against, the
 	// default one first, with where each came from and what its keys are.
 	Registries []Registry `json:"registries"`
-	Summary    Summary    `json:"summary"`
-	Packages   []Package  `json:"packages"`
+	// Problems lists the failures of a whole registry (it cannot be
+	// reached, its certificate is not trusted, it refuses the credentials,
+	// it stopped answering), each once, with how many packages it left
+	// unchecked, most packages first; [] when none. Those packages are
+	// errors whose reason is the problem's message.
+	Problems []Problem `json:"problems"`
+	Summary  Summary   `json:"summary"`
+	Packages []Package `json:"packages"`
+}
+
+// Problem is one registry-wide failure and the number of packages it left
+// unchecked.
+type Problem struct {
+	Message  string `json:"message"`
+	Packages int    `json:"packages"`
 }
 
 // TrustInfo says where each piece of trust material came from:

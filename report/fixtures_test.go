@@ -283,7 +283,18 @@ func incompleteResult() *audit.Result {
 	c.RegistrySignature = &audit.SignatureCheck{Status: audit.CheckInvalid, KeyID: keyOld,
 		Reason: "key " + keyOld + " expired on 2025-01-29 and the publish time could not be established"}
 	c.Reason = "registry signature could not be judged: " + c.RegistrySignature.Reason
-	return newResult(a, b, c)
+	// Two packages left unchecked by one registry-wide problem: said once.
+	problem := "https://mirror.invalid answered HTTP 401 Unauthorized: check the credentials for it (//host/:_authToken in your npmrc) and the proxy settings"
+	d := registryPkg("@corp/ui", "2.0.0", 20)
+	d.Status, d.Reason = audit.StatusError, problem
+	e := registryPkg("@corp/api", "1.4.0", 30)
+	e.Status, e.Reason = audit.StatusError, problem
+	r := newResult(a, b, c, d, e)
+	r.Problems = []audit.Problem{{Message: problem, Packages: 2}}
+	r.Registries[0].Packages = 3
+	r.Registries = append(r.Registries, audit.Registry{URL: "https://mirror.invalid/", Source: "/home/dev/.npmrc:3", NamedBy: audit.NamedByUser,
+		Keys: "unknown", KeysReason: problem, Packages: 2})
+	return r
 }
 
 // hostileResult carries text that tries to break every format: terminal
@@ -308,7 +319,10 @@ func hostileResult() *audit.Result {
 	c.Status, c.Reason = audit.StatusUnsigned, "the registry publishes no signing keys\tand\r\nthe version has no attestations \x00\x7f\u0085"
 	c.RegistrySignature = &audit.SignatureCheck{Status: audit.CheckUnsupported, Reason: "no keys"}
 	c.Attestations = attMissing
-	r := newResult(a, b, c)
+	d := registryPkg("victim", "1.0.0", 13)
+	d.Status, d.Reason = audit.StatusError, "https://x.invalid answered HTTP 401 | </details> \x1b[31m<b>*red*</b>"
+	r := newResult(a, b, c, d)
+	r.Problems = []audit.Problem{{Message: d.Reason, Packages: 1}}
 	r.Lockfile.Path = `sub dir\pkg|lock.json`
 	return r
 }

@@ -26,6 +26,12 @@ func JSON(w io.Writer, r *audit.Result) error {
 // promises as arrays are empty instead. r itself is not modified.
 func normalized(r *audit.Result) *audit.Result {
 	out := *r
+	if out.Registries == nil {
+		out.Registries = []audit.Registry{}
+	}
+	if out.Problems == nil {
+		out.Problems = []audit.Problem{}
+	}
 	out.Packages = make([]audit.Package, len(r.Packages))
 	copy(out.Packages, r.Packages)
 	for i := range out.Packages {

@@ -15,7 +15,7 @@ import (
 // The JSON contract of DESIGN.md, checked on the generic decoding of the
 // output (not on audit's Go types, which could drift with it).
 var (
-	topLevelKeys       = []string{"lockfile", "packages", "registries", "schemaVersion", "summary", "tool", "trust"}
+	topLevelKeys       = []string{"lockfile", "packages", "problems", "registries", "schemaVersion", "summary", "tool", "trust"}
 	packageKeys        = []string{"attestations", "findings", "integrity", "line", "name", "paths", "reason", "registrySignature", "status", "version"}
 	packageStatuses    = []string{"verified", "signed", "unsigned", "invalid", "skipped", "error"}
 	signatureEnum      = []string{"verified", "missing", "invalid", "untrusted", "unsupported"}

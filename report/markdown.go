@@ -11,7 +11,7 @@ import (
 
 // Markdown writes a short GitHub-flavoured markdown report of r for pull
 // request comments and $GITHUB_STEP_SUMMARY: a heading that states the
-// outcome (findings; else packages that could not be checked; else nothing
+// outcome (findings, said as a pass when opts.Passed; else packages that could not be checked; else nothing
 // or not everything checked against trusted keys, with no success mark;
 // else success), where the registries came from,
 // the counts by status as a one-row table, the packages that need attention
@@ -38,6 +38,10 @@ func renderMarkdown(buf *bytes.Buffer, r *audit.Result, opts Options) {
 	c := countResult(r)
 	s := r.Summary
 	switch {
+	case opts.Passed && s.Findings > 0:
+		// The findings are below the severity that fails the audit.
+		fmt.Fprintf(buf, "## ⚠️ provaudit: passed, %s in %s below the failing severity\n",
+			summaryLine{s.Findings, "finding", "findings"}, summaryLine{c.withFindings, "package", "packages"})
 	case s.Findings > 0:
 		fmt.Fprintf(buf, "## ❌ provaudit: %s in %s\n",
 			summaryLine{s.Findings, "finding", "findings"}, summaryLine{c.withFindings, "package", "packages"})
@@ -60,7 +64,11 @@ func renderMarkdown(buf *bytes.Buffer, r *audit.Result, opts Options) {
 		thousands(s.Packages), thousands(s.Verified), thousands(s.Signed), thousands(s.Unsigned),
 		thousands(s.Invalid), thousands(s.Skipped), thousands(s.Error), thousands(s.Findings))
 
-	fmt.Fprintf(buf, "\nAudited %s from %s%s in %s", summaryLine{s.Audited, "package", "packages"}, mdCode(r.Lockfile.Path), lockfileKind(r.Lockfile), duration(s.DurationMS))
+	verb := "Audited"
+	if nothingChecked(s) {
+		verb = "Checked 0 of"
+	}
+	fmt.Fprintf(buf, "\n%s %s from %s%s in %s", verb, summaryLine{s.Audited, "package", "packages"}, mdCode(r.Lockfile.Path), lockfileKind(r.Lockfile), duration(s.DurationMS))
 	if l := checkedLine(s); l != "" {
 		buf.WriteString("; " + l)
 	}
@@ -70,7 +78,9 @@ func renderMarkdown(buf *bytes.Buffer, r *audit.Result, opts Options) {
 		details = append(details, mdText(l))
 	}
 	for _, block := range summaryBlocks(c) {
-		details = append(details, block...)
+		for _, l := range block {
+			details = append(details, mdText(l))
+		}
 	}
 	if len(details) > 0 {
 		buf.WriteByte('\n')
@@ -80,10 +90,13 @@ func renderMarkdown(buf *bytes.Buffer, r *audit.Result, opts Options) {
 	}
 
 	if pkgs := attention(r); len(pkgs) > 0 {
-		fmt.Fprintf(buf, "\n### %s\n\n", summaryLine{len(pkgs), "package needs attention", "packages need attention"})
+		fmt.Fprintf(buf, "\n### %s\n\n", attentionHeading(len(pkgs), opts.Passed))
 		buf.WriteString("| Package | Status | Reason | Line |\n|---|---|---|---:|\n")
 		for _, p := range pkgs {
 			reason := mdText(p.Reason)
+			if ref, ok := problemReason(r, p); ok {
+				reason = ref
+			}
 			for _, f := range findingLines(p) {
 				if reason != "" {
 					reason += "<br>"

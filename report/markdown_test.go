@@ -111,7 +111,7 @@ func TestMarkdownHeading(t *testing.T) {
 	}{
 		{"findings", mixedResult, "## ❌ provaudit: 7 findings in 6 packages\n"},
 		{"one finding", hostileResult, "## ❌ provaudit: 3 findings in 1 package\n"},
-		{"incomplete", incompleteResult, "## ❗ provaudit: audit incomplete, 2 packages could not be checked\n"},
+		{"incomplete", incompleteResult, "## ❗ provaudit: audit incomplete, 4 packages could not be checked\n"},
 		{"clean", cleanResult, "## ✅ provaudit: checked 2 of 2 audited packages, no findings\n"},
 		{"nothing checked", uncheckedResult, "## ❗ provaudit: nothing verified, checked 0 of 2 audited packages against trusted keys and attestations\n"},
 		{"not everything checked", func() *audit.Result {

@@ -53,6 +53,10 @@ type Options struct {
 	// are raised to 60. The CLI passes the terminal's width when stdout is
 	// a terminal.
 	Width int
+	// Passed says the audit passes (the CLI exits 0). Packages listed for
+	// attention then do not fail it, and the heading over them says so
+	// instead of "need attention" (table and markdown).
+	Passed bool
 }
 
 // Render writes r to w in format, one of [Formats]. An unknown format is
@@ -255,10 +259,20 @@ type counts struct {
 	attUntrusted int
 	// withFindings counts packages with at least one finding.
 	withFindings int
+	// problems are the registry-wide failures, each said once (see
+	// problemLines); otherErrors counts the errors they do not explain.
+	problems    []string
+	otherErrors int
 }
 
 func countResult(r *audit.Result) counts {
-	c := counts{s: r.Summary}
+	c := counts{s: r.Summary, problems: problemLines(r), otherErrors: r.Summary.Error}
+	for _, pr := range r.Problems {
+		c.otherErrors -= pr.Packages
+	}
+	if len(r.Problems) == 0 || c.otherErrors < 0 {
+		c.otherErrors = r.Summary.Error
+	}
 	for i := range r.Packages {
 		p := &r.Packages[i]
 		var sig, att audit.CheckStatus
@@ -341,7 +355,11 @@ func summaryBlocks(c counts) [][]string {
 		{c.sigUntrusted, "package has a registry signature by a key nothing trusts", "packages have registry signatures by keys nothing trusts"},
 		{c.attUntrusted, "package has attestations signed by a key nothing trusts", "packages have attestations signed by keys nothing trusts"},
 		{c.unsignedKeyless, "package has neither a registry signature nor attestations", "packages have neither registry signatures nor attestations"},
-		{c.s.Error, "package could not be checked", "packages could not be checked"},
+		{c.otherErrors, "package could not be checked", "packages could not be checked"},
+	}
+	if len(c.problems) > 0 {
+		bad[len(bad)-1].singular = "package could not be checked for another reason"
+		bad[len(bad)-1].plural = "packages could not be checked for other reasons"
 	}
 	var blocks [][]string
 	for _, ls := range [][]summaryLine{good, bad} {
@@ -350,6 +368,14 @@ func summaryBlocks(c counts) [][]string {
 			if l.n > 0 {
 				b = append(b, l.String())
 			}
+		}
+		if &ls[0] == &bad[0] {
+			// Each registry-wide problem once, before the other errors.
+			n := len(b)
+			if c.otherErrors > 0 {
+				n--
+			}
+			b = slices.Insert(b, n, c.problems...)
 		}
 		if len(b) > 0 {
 			blocks = append(blocks, b)
@@ -365,10 +391,63 @@ func summaryBlocks(c counts) [][]string {
 
 // auditedLine is the summary's first line: "audited N packages in 1.2s",
 // with the kind of lockfile when the result names it: "audited N packages
-// (pnpm lockfile) in 1.2s".
+// (pnpm lockfile) in 1.2s". When nothing could be checked it leads with
+// that instead: "checked 0 of N packages (npm lockfile) in 1.2s", and
+// checkedLine is not printed after it.
 func auditedLine(r *audit.Result) string {
 	s := r.Summary
-	return "audited " + summaryLine{s.Audited, "package", "packages"}.String() + lockfileKind(r.Lockfile) + " in " + duration(s.DurationMS)
+	verb := "audited "
+	if nothingChecked(s) {
+		verb = "checked 0 of "
+	}
+	return verb + summaryLine{s.Audited, "package", "packages"}.String() + lockfileKind(r.Lockfile) + " in " + duration(s.DurationMS)
+}
+
+// attentionHeading is the heading over the packages needing attention: "N
+// packages need attention", or, when the audit passes anyway (their
+// findings are below --fail-on), "N packages to review (none fails this
+// audit)".
+func attentionHeading(n int, passed bool) string {
+	if passed {
+		return summaryLine{n, "package", "packages"}.String() + " to review (none fails this audit)"
+	}
+	return summaryLine{n, "package needs attention", "packages need attention"}.String()
+}
+
+// problemLines says each registry-wide problem once with the number of
+// packages it left unchecked: "1,178 packages could not be checked:
+// https://r.example refused the connection (...)", numbered when there
+// are several.
+func problemLines(r *audit.Result) []string {
+	out := make([]string, 0, len(r.Problems))
+	for i, p := range r.Problems {
+		l := summaryLine{p.Packages, "package", "packages"}.String() + " could not be checked: " + plainText(p.Message)
+		if len(r.Problems) > 1 {
+			l = "(" + strconv.Itoa(i+1) + ") " + l
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// problemReason is what the attention table says of a package left
+// unchecked by a registry-wide problem, printed once above it: a reference
+// to that problem instead of the same sentence on every row. ok is false
+// for any other package.
+func problemReason(r *audit.Result, p *audit.Package) (string, bool) {
+	if p.Status != audit.StatusError {
+		return "", false
+	}
+	for i, pr := range r.Problems {
+		if pr.Message != p.Reason {
+			continue
+		}
+		if len(r.Problems) == 1 {
+			return "the registry problem above", true
+		}
+		return "registry problem (" + strconv.Itoa(i+1) + ") above", true
+	}
+	return "", false
 }
 
 // lockfileKind is " (FORMAT lockfile)", or "" when the format is not
@@ -382,9 +461,10 @@ func lockfileKind(l audit.LockfileInfo) string {
 
 // checkedLine says how many audited packages a trusted key or a verified
 // attestation vouches for: "checked 7 of 8 packages against trusted keys
-// and attestations"; "" when nothing was audited.
+// and attestations"; "" when nothing was audited or nothing checked (the
+// first line then says so).
 func checkedLine(s audit.Summary) string {
-	if s.Audited == 0 {
+	if s.Audited == 0 || nothingChecked(s) {
 		return ""
 	}
 	return "checked " + thousands(s.Checked) + " of " + summaryLine{s.Audited, "package", "packages"}.String() + " against trusted keys and attestations"
@@ -413,7 +493,11 @@ func registryLines(r *audit.Result) []string {
 		case "none":
 			notes = append(notes, "publishes no signing keys")
 		case "unknown":
-			notes = append(notes, "signing keys unknown: "+plainText(reg.KeysReason))
+			if slices.ContainsFunc(r.Problems, func(p audit.Problem) bool { return p.Message == reg.KeysReason }) {
+				notes = append(notes, "signing keys unknown (see below)")
+			} else {
+				notes = append(notes, "signing keys unknown: "+plainText(reg.KeysReason))
+			}
 		case "pinned":
 			notes = append(notes, "keys pinned with --npm-keys")
 		}

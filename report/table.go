@@ -71,8 +71,8 @@ func renderTable(buf *bytes.Buffer, r *audit.Result, opts Options) error {
 		}
 	}
 	if pkgs := attention(r); len(pkgs) > 0 {
-		fmt.Fprintf(buf, "\n%s:\n", summaryLine{len(pkgs), "package needs attention", "packages need attention"}.String())
-		if err := attentionTable(buf, pkgs, opts); err != nil {
+		fmt.Fprintf(buf, "\n%s:\n", attentionHeading(len(pkgs), opts.Passed))
+		if err := attentionTable(buf, r, pkgs, opts); err != nil {
 			return err
 		}
 	}
@@ -89,7 +89,7 @@ const (
 	tableOverhead = 13
 )
 
-func attentionTable(buf *bytes.Buffer, pkgs []*audit.Package, opts Options) error {
+func attentionTable(buf *bytes.Buffer, r *audit.Result, pkgs []*audit.Package, opts Options) error {
 	width := opts.Width
 	if width == 0 {
 		width = DefaultWidth
@@ -119,7 +119,9 @@ func attentionTable(buf *bytes.Buffer, pkgs []*audit.Package, opts Options) erro
 	t.Header("Package", "Status", "Reason", "Line")
 	for _, p := range pkgs {
 		var reason []string
-		if p.Reason != "" {
+		if ref, ok := problemReason(r, p); ok {
+			reason = append(reason, wrap(ref, reasonW)...)
+		} else if p.Reason != "" {
 			reason = append(reason, wrap(plainText(p.Reason), reasonW)...)
 		}
 		for _, f := range findingLines(p) {

@@ -282,3 +282,46 @@ func TestShortening(t *testing.T) {
 		}
 	}
 }
+
+// TestPassedSaysSo: when the audit passes (findings below --fail-on), no
+// format says the packages "need attention" or shows a failure mark; when
+// it fails, they do.
+func TestPassedSaysSo(t *testing.T) {
+	r := mixedResult()
+	passed := tableString(t, r, Options{Passed: true})
+	if strings.Contains(passed, "need attention") || !strings.Contains(passed, "to review (none fails this audit):") {
+		t.Errorf("passed table:\n%s", passed)
+	}
+	md := markdownString(t, r, Options{Passed: true})
+	if strings.Contains(md, "need attention") || strings.Contains(md, "❌ provaudit") || !strings.HasPrefix(md, "## ⚠️ provaudit: passed, ") {
+		t.Errorf("passed markdown:\n%s", md)
+	}
+	failed := tableString(t, r, Options{})
+	if !strings.Contains(failed, "need attention:") {
+		t.Errorf("failed table:\n%s", failed)
+	}
+	if md := markdownString(t, r, Options{}); !strings.HasPrefix(md, "## ❌ provaudit: ") {
+		t.Errorf("failed markdown:\n%s", md)
+	}
+}
+
+// TestProblemSaidOnce: a registry-wide problem is printed once, with its
+// count, and the rows of its packages point at it instead of repeating it.
+func TestProblemSaidOnce(t *testing.T) {
+	r := incompleteResult()
+	msg := r.Problems[0].Message
+	for name, out := range map[string]string{
+		"table":    tableString(t, r, Options{}),
+		"markdown": markdownString(t, r, Options{}),
+	} {
+		if n := strings.Count(out, "answered HTTP 401"); n != 1 {
+			t.Errorf("%s says the problem %d times:\n%s", name, n, out)
+		}
+		if n := strings.Count(out, "the registry problem above"); n != r.Problems[0].Packages {
+			t.Errorf("%s: %d rows point at the problem, want %d", name, n, r.Problems[0].Packages)
+		}
+	}
+	if !strings.Contains(tableString(t, r, Options{}), "2 packages could not be checked: "+msg) {
+		t.Error("the table does not count the problem's packages")
+	}
+}
