@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,13 +71,14 @@ func isUsage(err error) bool {
 }
 
 const helpExamples = `Examples:
-   provaudit                         audit ./npm-shrinkwrap.json or ./package-lock.json
+   provaudit                         audit the project here, locally
+   provaudit --format sarif -o provaudit.sarif --fail-on high .
+                                     CI gate: exit 1 on high or critical
+                                     findings, SARIF for code scanning
+   provaudit --offline               audit from the cache only, no network
    provaudit path/to/project         audit another project
-   provaudit --format sarif -o provaudit.sarif .
-                                     write SARIF for code scanning
-   provaudit --format json . | jq '.packages[] | select(.status != "verified")'
-   provaudit --require-provenance    every package must have provenance
-   provaudit --offline               audit from the cache only, no network`
+   provaudit --json . | jq '.packages[] | select(.status != "verified")'
+   provaudit --require-provenance    every package must have provenance`
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
@@ -87,21 +89,24 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Writer:    stdout,
 		ErrWriter: stderr,
 		// Own the exit path: actions return errors, run maps them to codes.
-		ExitErrHandler:  func(*cli.Context, error) {},
-		HideHelpCommand: true,
-		Suggest:         true,
+		ExitErrHandler:        func(*cli.Context, error) {},
+		HideHelpCommand:       true,
+		Suggest:               true,
+		EnableBashCompletion:  true,
+		CustomAppHelpTemplate: helpTemplate,
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return usageError{err}
+			return usageError{withSuggestion(err, c.App.Flags)}
 		},
 		Flags:    append(append(append(flags(), tufRootFlag(), evidenceFlag()), signFlags()...), storeFlags()...),
 		Action:   auditAction,
-		Commands: []*cli.Command{trustCommand(), verifySummaryCommand(), fetchCommand()},
+		Commands: []*cli.Command{trustCommand(), verifySummaryCommand(), fetchCommand(), completionCommand()},
 	}
 }
 
 func flags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "report format: " + strings.Join(report.Formats, ", ")},
+		&cli.BoolFlag{Name: "json", Usage: "short for --format json"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout"},
 		&cli.BoolFlag{Name: "all", Usage: "table and markdown: list every package with its source repository and commit"},
 		&cli.StringFlag{Name: "registry", Usage: "registry `URL`, whose listed keys you trust (default: npm configuration, then the lockfile's resolved URLs, whose keys are not trusted)"},
@@ -175,6 +180,12 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 		s.path = c.Args().First()
 	default:
 		return nil, usagef("expected at most one PATH, got %d: %s", c.NArg(), strings.Join(c.Args().Slice(), " "))
+	}
+	if c.Bool("json") {
+		if c.IsSet("format") && s.format != "json" {
+			return nil, usagef("--json is short for --format json; it cannot be combined with --format %s", s.format)
+		}
+		s.format = "json"
 	}
 	if !slices.Contains(report.Formats, s.format) {
 		return nil, usagef("unknown --format %q: use one of %s", s.format, strings.Join(report.Formats, ", "))
@@ -319,10 +330,11 @@ func auditAction(c *cli.Context) error {
 		return runErr
 	}
 
-	if err := writeReport(stdout, s, res); err != nil {
+	oerr := outcome(res, s, runErr)
+	if err := writeReport(stdout, s, res, oerr == nil); err != nil {
 		return err
 	}
-	return signOutcome(stderr, s, lf, res, outcome(res, s, runErr))
+	return signOutcome(stderr, s, lf, res, oerr)
 }
 
 // loadConfig reads the npm configuration that decides the registries of
@@ -390,10 +402,12 @@ func loadTrust(s *settings, stderr io.Writer) (*verify.Trust, audit.TrustInfo, e
 	return t, audit.TrustInfo{TrustedRoot: m.trustedRoot.source.String(), NpmKeys: m.npmKeys.source.String()}, nil
 }
 
-// writeReport renders the report to stdout, or atomically to --output.
-func writeReport(stdout io.Writer, s *settings, res *audit.Result) error {
-	ropts := report.Options{All: s.all, Color: s.color}
+// writeReport renders the report to stdout, or atomically to --output;
+// passed says the audit exits 0 (the report must not say otherwise).
+func writeReport(stdout io.Writer, s *settings, res *audit.Result, passed bool) error {
+	ropts := report.Options{All: s.all, Color: s.color, Passed: passed}
 	if s.output == "" {
+		ropts.Width = terminalWidth(stdout)
 		if err := report.Render(stdout, s.format, res, ropts); err != nil {
 			return fmt.Errorf("writing the report: %w", err)
 		}
@@ -440,7 +454,17 @@ func outcome(res *audit.Result, s *settings, runErr error) error {
 	case runErr != nil:
 		return outcomeError{exitIncomplete, fmt.Sprintf("audit interrupted (%v): %s left unchecked", runErr, plural(res.Summary.Error, "package", "packages"))}
 	case res.Summary.Error > 0:
-		return outcomeError{exitIncomplete, "audit incomplete: " + plural(res.Summary.Error, "package", "packages") + " could not be checked"}
+		msg := "audit incomplete: " + plural(res.Summary.Error, "package", "packages") + " could not be checked"
+		if len(res.Problems) > 0 {
+			// The registry-wide cause of most of them, once.
+			pr := res.Problems[0]
+			if pr.Packages == res.Summary.Error {
+				msg += ": " + pr.Message
+			} else {
+				msg += "; " + strconv.Itoa(pr.Packages) + " because " + pr.Message
+			}
+		}
+		return outcomeError{exitIncomplete, msg}
 	}
 	if msg := audit.NothingVerified(res); msg != "" {
 		return outcomeError{exitIncomplete, msg}

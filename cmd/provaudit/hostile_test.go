@@ -308,9 +308,13 @@ func TestStalledRegistry(t *testing.T) {
 				t.Fatalf("summary %+v", res.Summary)
 			}
 			for _, pkg := range res.Packages {
-				if !strings.Contains(pkg.Reason, "within") && !strings.Contains(pkg.Reason, "not responding") {
+				if !strings.Contains(pkg.Reason, "within") && !strings.Contains(pkg.Reason, "stopped answering") {
 					t.Fatalf("%s: %s", pkg.Name, pkg.Reason)
 				}
+			}
+			// Those the open breaker failed share one problem, said once.
+			if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Message, "stopped answering") || res.Problems[0].Packages < 100 {
+				t.Errorf("problems %+v", res.Problems)
 			}
 		})
 	}
