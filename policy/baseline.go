@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -100,14 +101,21 @@ func Record(r *audit.Result) *Baseline {
 			}
 		}
 		if audit.HasProvenance(pk) {
-			id := identityOf(pk)
-			if !slices.ContainsFunc(bp.Identities, func(o BaselineIdentity) bool { return len(differences(o, id)) == 0 }) {
-				bp.Identities = append(bp.Identities, id)
-			}
+			bp.Identities = append(bp.Identities, identityOf(pk))
 		}
 	}
+	// Identities in order, then each dropped that an earlier one matches:
+	// the lowest version of each identity is kept, whatever the order of
+	// the packages.
 	for _, bp := range b.Packages {
 		slices.SortFunc(bp.Identities, compareIdentities)
+		var kept []BaselineIdentity
+		for _, id := range bp.Identities {
+			if !slices.ContainsFunc(kept, func(o BaselineIdentity) bool { return len(differences(o, id)) == 0 }) {
+				kept = append(kept, id)
+			}
+		}
+		bp.Identities = kept
 	}
 	return b
 }
@@ -190,8 +198,9 @@ func ParseBaseline(file string, data []byte) (*Baseline, error) {
 	if err := dec.Decode(&b); err != nil {
 		return nil, jsonError(file, data, err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, bad("%s: data after the JSON document", position(data, dec.InputOffset()))
+	if end := dec.InputOffset(); len(bytes.TrimSpace(data[end:])) > 0 {
+		trailing := end + int64(len(data[end:])-len(bytes.TrimLeft(data[end:], " \t\r\n")))
+		return nil, fmt.Errorf("%w: %s:%s: data after the JSON document", ErrMalformedBaseline, file, position(data, trailing))
 	}
 	if b.Format != BaselineFormat {
 		return nil, bad("provauditBaseline is %d, want %d (a baseline file written by provaudit baseline)", b.Format, BaselineFormat)
@@ -251,13 +260,28 @@ func jsonError(file string, data []byte, err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return fmt.Errorf("%w: %s:%s: %v", ErrMalformedBaseline, file, position(data, se.Offset), err)
+		return fmt.Errorf("%w: %s:%s: %v", ErrMalformedBaseline, file, position(data, se.Offset-1), err)
 	case errors.As(err, &te):
-		return fmt.Errorf("%w: %s:%s: %s: want %s, got a JSON %s", ErrMalformedBaseline, file, position(data, te.Offset), te.Field, te.Type, te.Value)
+		return fmt.Errorf("%w: %s:%s: %s: want %s, got a JSON %s", ErrMalformedBaseline, file, position(data, te.Offset-1), te.Field, jsonKind(te.Type), te.Value)
 	case errors.Is(err, io.EOF):
 		return fmt.Errorf("%w: %s: the file is empty", ErrMalformedBaseline, file)
 	}
 	return fmt.Errorf("%w: %s: %v", ErrMalformedBaseline, file, err)
+}
+
+// jsonKind names what a Go type is in JSON, for messages.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int64:
+		return "a number"
+	case reflect.Map, reflect.Struct, reflect.Pointer:
+		return "an object"
+	case reflect.Slice:
+		return "an array"
+	}
+	return t.String()
 }
 
 // position is the 1-based line:column of byte offset off in data.
