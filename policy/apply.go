@@ -77,23 +77,36 @@ func audited(pk *audit.Package) bool {
 
 // RequiresProvenance reports whether the policy asks name for provenance.
 func (p *Policy) RequiresProvenance(name string) bool {
+	_, ok := p.provenanceRequirement(name)
+	return ok
+}
+
+// provenanceRequirement returns where the policy asks name for
+// provenance: the requireProvenance key, or the pattern that names it.
+func (p *Policy) provenanceRequirement(name string) (string, bool) {
 	if p.RequireAll {
-		return true
+		return p.requireWhere, true
 	}
-	return slices.ContainsFunc(p.RequireProvenance, func(pt Pattern) bool { return pt.Match(name) })
+	for _, pt := range p.RequireProvenance {
+		if pt.Match(name) {
+			return pt.Where, true
+		}
+	}
+	return "", false
 }
 
 // checkProvenance returns the provenance-missing finding of pk when the
 // policy requires provenance of it, it has none, and it has no such
 // finding yet (--require-provenance makes the same one).
 func (p *Policy) checkProvenance(pk *audit.Package) (audit.Finding, bool) {
-	if !p.RequiresProvenance(pk.Name) || audit.HasProvenance(pk) {
+	where, ok := p.provenanceRequirement(pk.Name)
+	if !ok || audit.HasProvenance(pk) {
 		return audit.Finding{}, false
 	}
 	if slices.ContainsFunc(pk.Findings, func(f audit.Finding) bool { return f.Rule == audit.RuleProvenanceMissing }) {
 		return audit.Finding{}, false
 	}
-	return audit.ProvenanceMissing(pk.Attestations, "requireProvenance in "+p.requireWhere), true
+	return audit.ProvenanceMissing(pk.Attestations, "requireProvenance in "+where), true
 }
 
 // applyRules removes the findings of rules switched off and sets the

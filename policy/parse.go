@@ -2,9 +2,11 @@ package policy
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"path"
 	"regexp"
@@ -105,7 +107,21 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 	p.errs = append(p.errs, &Error{File: p.file, Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (p *parser) err() error { return errors.Join(p.errs...) }
+// err joins the problems found, in the order of their positions.
+func (p *parser) err() error {
+	pos := func(e error) (int, int) {
+		if pe, ok := e.(*Error); ok && pe.Line > 0 {
+			return pe.Line, pe.Column
+		}
+		return math.MaxInt, 0 // no position: last
+	}
+	slices.SortStableFunc(p.errs, func(a, b error) int {
+		la, ca := pos(a)
+		lb, cb := pos(b)
+		return cmp.Or(cmp.Compare(la, lb), cmp.Compare(ca, cb))
+	})
+	return errors.Join(p.errs...)
+}
 
 func (p *parser) where(n *yaml.Node) string { return fmt.Sprintf("%s:%d", p.file, n.Line) }
 
@@ -259,8 +275,11 @@ func (p *parser) requireProvenance(k, v *yaml.Node) {
 	case v.Kind == yaml.ScalarNode && v.ShortTag() == "!!bool":
 		p.pol.RequireAll = v.Value == "true"
 	case v.Kind == yaml.SequenceNode:
-		for _, s := range p.strList(v, "requireProvenance", checkPattern) {
-			p.pol.RequireProvenance = append(p.pol.RequireProvenance, Pattern{Text: s, Where: p.where(v)})
+		if len(p.strList(v, "requireProvenance", checkPattern)) < len(v.Content) {
+			return // strList said what is wrong
+		}
+		for _, item := range v.Content {
+			p.pol.RequireProvenance = append(p.pol.RequireProvenance, Pattern{Text: item.Value, Where: p.where(item)})
 		}
 	default:
 		p.errorf(v, "requireProvenance: want true, false or a list of package names and scopes (@scope/*), got %s", describe(v))

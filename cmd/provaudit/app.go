@@ -93,9 +93,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
-		Flags:    append(append(append(flags(), tufRootFlag(), evidenceFlag()), signFlags()...), storeFlags()...),
+		Flags:    auditFlags(),
 		Action:   auditAction,
-		Commands: []*cli.Command{trustCommand(), verifySummaryCommand(), fetchCommand()},
+		Commands: []*cli.Command{trustCommand(), verifySummaryCommand(), fetchCommand(), baselineCommand()},
 	}
 }
 
@@ -147,6 +147,7 @@ type settings struct {
 	sign        signSettings
 	evidence    string // --evidence: audit from this bundle
 	store       storeSettings
+	pol         policySettings
 }
 
 func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
@@ -216,6 +217,9 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 	if s.store, err = parseStoreSettings(c, s.offline); err != nil {
 		return nil, err
 	}
+	if s.pol, err = parsePolicySettings(c, s); err != nil {
+		return nil, err
+	}
 	tty := isTerminal(stderr)
 	s.progress = tty && !s.quiet && !c.Bool("no-progress")
 	switch c.String("color") {
@@ -231,7 +235,11 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 	return s, nil
 }
 
-func auditAction(c *cli.Context) error {
+func auditAction(c *cli.Context) error { return runAudit(c, nil) }
+
+// runAudit audits, writes the report and returns the outcome; record, when
+// set (provaudit baseline), is given the result after the report.
+func runAudit(c *cli.Context, record func(io.Writer, *settings, *lockfile.Lockfile, *audit.Result) error) error {
 	stdout, stderr := c.App.Writer, c.App.ErrWriter
 	s, err := parseSettings(c, stderr)
 	if err != nil {
@@ -248,6 +256,10 @@ func auditAction(c *cli.Context) error {
 	lf, err := lockfile.Load(s.path)
 	if err != nil {
 		return inputError{err}
+	}
+	in, err := loadPolicyInput(c.Context, s, lf, record != nil, stderr)
+	if err != nil {
+		return err
 	}
 	ev, err := openEvidence(s, lf, stderr)
 	if err != nil {
@@ -272,6 +284,7 @@ func auditAction(c *cli.Context) error {
 		Tool:              audit.Tool{Name: "provaudit", Version: toolVersion()},
 	}
 	opts.JudgeAt = ev.recorded()
+	in.configure(&opts)
 	var store *verdictstore.Store
 	if needsRegistry(lf) {
 		cfg, err := loadConfig(s, lf)
@@ -302,6 +315,9 @@ func auditAction(c *cli.Context) error {
 	if prog != nil {
 		prog.done()
 	}
+	if err := in.finish(actx, s, &opts, res, stderr); err != nil {
+		return err
+	}
 	closeStore(stderr, s, store)
 	if opts.Client != nil {
 		// Waits for queued cache writes; a failed write only costs time on
@@ -321,6 +337,11 @@ func auditAction(c *cli.Context) error {
 
 	if err := writeReport(stdout, s, res); err != nil {
 		return err
+	}
+	if record != nil {
+		if err := record(stderr, s, lf, res); err != nil {
+			return err
+		}
 	}
 	return signOutcome(stderr, s, lf, res, outcome(res, s, runErr))
 }
@@ -441,6 +462,8 @@ func outcome(res *audit.Result, s *settings, runErr error) error {
 		return outcomeError{exitIncomplete, fmt.Sprintf("audit interrupted (%v): %s left unchecked", runErr, plural(res.Summary.Error, "package", "packages"))}
 	case res.Summary.Error > 0:
 		return outcomeError{exitIncomplete, "audit incomplete: " + plural(res.Summary.Error, "package", "packages") + " could not be checked"}
+	case res.Summary.SourceUnchecked > 0:
+		return outcomeError{exitIncomplete, sourceIncomplete(res)}
 	}
 	if msg := audit.NothingVerified(res); msg != "" {
 		return outcomeError{exitIncomplete, msg}
