@@ -2,6 +2,7 @@ package lockfile
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -45,4 +46,37 @@ func TestCompare(t *testing.T) {
 			t.Errorf("against no baseline, %s is %q", k, c)
 		}
 	}
+}
+
+// BenchmarkCompare measures diff mode's comparison on the largest real
+// lockfile against itself, beside the Parse + Units it needs anyway.
+// Run: go test -run '^$' -bench Compare -benchmem -cpu 1 ./lockfile
+func BenchmarkCompare(b *testing.B) {
+	file := fixtureRoot + "/real-projects/npm-cli-smoke-large-install/package-lock.json"
+	data, err := os.ReadFile(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lf, err := Parse(file, data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("parse+units", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			lf, err := Parse(file, data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			Units(lf)
+		}
+	})
+	b.Run("compare", func(b *testing.B) {
+		b.ReportAllocs()
+		var n int
+		for b.Loop() {
+			n = len(Compare(lf, lf))
+		}
+		b.ReportMetric(float64(n), "units")
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,8 +69,8 @@ func parsePolicySettings(c *cli.Context, s *settings) (policySettings, error) {
 		return ps, usagef("--check-source asks the GitHub and GitLab APIs, and an audit with --evidence makes no request: drop one of them")
 	}
 	for _, f := range []struct{ flag, v string }{{"--github-api", ps.githubAPI}, {"--gitlab-api", ps.gitlabAPI}} {
-		if u, err := url.Parse(f.v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-			return ps, usagef("%s %q: want an http(s) URL without credentials", f.flag, f.v)
+		if _, err := sourcecheck.ParseAPIURL(f.v); err != nil {
+			return ps, usagef("%s: %v", f.flag, err)
 		}
 	}
 	return ps, nil
@@ -243,7 +242,7 @@ func (in *policyInput) finish(ctx context.Context, s *settings, opts *audit.Opti
 		}
 		checker, err := sourcecheck.New(sc)
 		if err != nil {
-			return usageError{err}
+			return err // the flags were checked before anything was fetched
 		}
 		checker.CheckResult(ctx, res)
 		audit.Recount(res)
@@ -298,22 +297,7 @@ func writeBaseline(stderr io.Writer, s *settings, lf *lockfile.Lockfile, res *au
 	case !errors.Is(err, os.ErrNotExist):
 		change = fmt.Sprintf("; replaced an unreadable one (%v)", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".provaudit-baseline-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", file, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), file)
-	}
-	if err != nil {
+	if err := writeFileAtomic(file, data); err != nil {
 		return fmt.Errorf("writing %s: %w", file, err)
 	}
 	if !s.quiet {

@@ -143,10 +143,10 @@ func New(opts Options) (*Checker, error) {
 	}
 	c := &Checker{opts: opts, down: map[string]error{}}
 	var err error
-	if c.github, err = apiBase(opts.GitHubAPI); err != nil {
+	if c.github, err = ParseAPIURL(opts.GitHubAPI); err != nil {
 		return nil, err
 	}
-	if c.gitlab, err = apiBase(opts.GitLabAPI); err != nil {
+	if c.gitlab, err = ParseAPIURL(opts.GitLabAPI); err != nil {
 		return nil, err
 	}
 	base := opts.Transport
@@ -180,7 +180,9 @@ func bearer(tok string) string {
 	return "Bearer " + tok
 }
 
-func apiBase(s string) (*url.URL, error) {
+// ParseAPIURL parses an API base URL: http or https, a host, no
+// credentials (tokens come from the environment, never from URLs).
+func ParseAPIURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
 		return nil, fmt.Errorf("%w: API URL %q: want http(s)://host[/path] without credentials", ErrOptions, s)
@@ -386,11 +388,10 @@ func slicesContainsEmpty(ss []string) bool {
 	return false
 }
 
-// answer is what one request got: the status, and the body when the
-// caller asked to keep it.
+// answer is what one request got: its status and headers (the body went
+// to the caller's read function).
 type answer struct {
 	status int
-	body   []byte
 	header http.Header
 }
 
