@@ -26,9 +26,9 @@ import (
 //
 // Only packages that were audited and not found invalid get findings of
 // steps 1-3. Then r.Policy is set and the summary recounted. Apply returns
-// warnings about the policy itself: exceptions that expired, and
-// exceptions that covered no finding (not in diff mode, where most
-// packages are not audited).
+// warnings about the policy itself: severities the project's own file
+// could not lower, exceptions that expired, and exceptions that covered
+// no finding (not in diff mode, where most packages are not audited).
 func Apply(r *audit.Result, pol *Policy, base *Baseline, now time.Time) []string {
 	if pol == nil && base == nil {
 		return nil
@@ -54,8 +54,7 @@ func Apply(r *audit.Result, pol *Policy, base *Baseline, now time.Time) []string
 	info := &audit.PolicyInfo{}
 	if pol != nil {
 		info.File, info.NamedBy = pol.File, pol.NamedBy
-		pol.applyRules(r)
-		warnings = pol.applyExceptions(r, now)
+		warnings = append(pol.applyRules(r), pol.applyExceptions(r, now)...)
 	}
 	if base != nil {
 		info.Baseline = base.File
@@ -112,11 +111,13 @@ func (p *Policy) checkProvenance(pk *audit.Package) (audit.Finding, bool) {
 // applyRules removes the findings of rules switched off and sets the
 // severity of configured ones: exactly in a file the person gave, as a
 // floor in the project's own file (which may only make the gate
-// stricter).
-func (p *Policy) applyRules(r *audit.Result) {
+// stricter). It warns once per rule the project's file could not lower.
+func (p *Policy) applyRules(r *audit.Result) []string {
 	if len(p.Rules) == 0 {
-		return
+		return nil
 	}
+	var warnings []string
+	warned := map[audit.Rule]bool{}
 	for i := range r.Packages {
 		pk := &r.Packages[i]
 		pk.Findings = slices.DeleteFunc(pk.Findings, func(f audit.Finding) bool { return p.Rules[f.Rule].Off })
@@ -126,11 +127,16 @@ func (p *Policy) applyRules(r *audit.Result) {
 			if !ok || s.Severity == "" {
 				continue
 			}
-			if p.NamedBy != audit.NamedByProject || s.Severity.Rank() > f.Severity.Rank() {
+			switch {
+			case p.NamedBy != audit.NamedByProject || s.Severity.Rank() > f.Severity.Rank():
 				f.Severity = s.Severity
+			case s.Severity != f.Severity && !warned[f.Rule]:
+				warned[f.Rule] = true
+				warnings = append(warnings, fmt.Sprintf("%s: rules.%s: %s findings stay %s: the project's own policy file can only raise a severity", s.Where, f.Rule, f.Rule, f.Severity))
 			}
 		}
 	}
+	return warnings
 }
 
 // applyExceptions waives the findings that live exceptions cover and

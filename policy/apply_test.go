@@ -194,10 +194,13 @@ func TestApplyRules(t *testing.T) {
 	}
 
 	// The project's own file only raises severities.
-	r = result(pkg())
-	Apply(r, mustParse(t, audit.NamedByProject, doc), nil, now)
+	r = result(pkg(), pkg())
+	warnings := Apply(r, mustParse(t, audit.NamedByProject, doc), nil, now)
 	if got, want := rules(&r.Packages[0]), []string{"publisher-changed/medium", "release-age/medium", "install-script-added/critical", "signature-missing/high"}; !slices.Equal(got, want) {
 		t.Errorf("the project's policy: %v, want %v", got, want)
+	}
+	if want := []string{"provaudit.yaml:2: rules.release-age: release-age findings stay medium: the project's own policy file can only raise a severity"}; !slices.Equal(warnings, want) {
+		t.Errorf("warnings %q, want %q", warnings, want)
 	}
 }
 
