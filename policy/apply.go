@@ -74,12 +74,6 @@ func audited(pk *audit.Package) bool {
 	return false
 }
 
-// RequiresProvenance reports whether the policy asks name for provenance.
-func (p *Policy) RequiresProvenance(name string) bool {
-	_, ok := p.provenanceRequirement(name)
-	return ok
-}
-
 // provenanceRequirement returns where the policy asks name for
 // provenance: the requireProvenance key, or the pattern that names it.
 func (p *Policy) provenanceRequirement(name string) (string, bool) {

@@ -57,23 +57,3 @@ func ParseAge(s string) (time.Duration, error) {
 	}
 	return total, nil
 }
-
-// FormatAge writes d as ParseAge reads it, in days and hours where it can:
-// "3d", "1d12h", "90m".
-func FormatAge(d time.Duration) string {
-	if d <= 0 {
-		return "0d"
-	}
-	var out []byte
-	for _, u := range []byte{'d', 'h', 'm', 's'} {
-		if n := d / ageUnits[u]; n > 0 {
-			out = strconv.AppendInt(out, int64(n), 10)
-			out = append(out, u)
-			d -= n * ageUnits[u]
-		}
-	}
-	if len(out) == 0 {
-		return d.String()
-	}
-	return string(out)
-}
