@@ -72,6 +72,20 @@ type Options struct {
 	Tool Tool
 	// TrustInfo says where Trust came from, for the result.
 	TrustInfo TrustInfo
+	// MinimumReleaseAge makes a version published more recently than this
+	// a release-age finding; 0 turns the rule off. The policy file's
+	// minimumReleaseAge sets it.
+	MinimumReleaseAge time.Duration
+	// DisabledRules lists policy rules (see [PolicyRules]) whose findings
+	// are not made: the policy file's rules: RULE: off. Checks that only
+	// serve such rules may be skipped. Any other rule is ErrOptions.
+	DisabledRules map[Rule]bool
+	// DiffBase, when set, makes the audit a diff (--baseline): only units
+	// new or changed against it are audited, each marked with its
+	// [Package].Change; units it has unchanged are skipped, "unchanged
+	// since the baseline". DiffLabel names it in reasons and the result.
+	DiffBase  *lockfile.Lockfile
+	DiffLabel string
 	// VerdictStore, when set, is asked once for every package to audit
 	// before anything is fetched: a package it holds a verdict for is
 	// neither fetched nor verified again. Verdicts that pass are saved to
@@ -92,6 +106,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Lockfile == nil || opts.Trust == nil {
 		return nil, fmt.Errorf("%w: Lockfile and Trust are required", ErrOptions)
 	}
+	for r := range opts.DisabledRules {
+		if !IsPolicyRule(r) {
+			return nil, fmt.Errorf("%w: rule %s cannot be disabled: only policy rules can", ErrOptions, r)
+		}
+	}
 	a := newAuditor(opts)
 	start := a.now()
 
@@ -111,10 +130,18 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		res.Lockfile.Registry = opts.Config.DefaultRegistry()
 	}
 
+	var changes map[string]lockfile.Change
+	if opts.DiffBase != nil {
+		changes = lockfile.Compare(opts.DiffBase, opts.Lockfile)
+		res.Diff = &DiffInfo{Baseline: opts.DiffLabel}
+	}
 	var todo []int
 	for i := range units {
 		u := &units[i]
 		res.Packages[i] = basePackage(u)
+		if changes != nil {
+			res.Packages[i].Change = res.Diff.count(changes[u.Key()])
+		}
 		if u.Kind == lockfile.KindInvalid {
 			res.Packages[i].Status = StatusError
 			res.Packages[i].Reason = fmt.Sprintf("%s:%d: %s; not audited", res.Lockfile.Path, u.Line, u.Reason)
@@ -123,6 +150,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if reason, skip := a.skipReason(u); skip {
 			res.Packages[i].Status = StatusSkipped
 			res.Packages[i].Reason = reason
+			continue
+		}
+		if res.Packages[i].Change == lockfile.ChangeUnchanged {
+			res.Packages[i].Status = StatusSkipped
+			res.Packages[i].Reason = "unchanged since the baseline (" + opts.DiffLabel + ")"
 			continue
 		}
 		todo = append(todo, i)
@@ -528,6 +560,7 @@ func (a *auditor) finish(w *work, p *Package) {
 	}
 	p.RegistrySignature, p.Attestations = v.Sig, v.Att
 	p.Status, p.Reason, p.Findings = classify(v, a.pol, w.reg.trustHint())
+	p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return a.opts.DisabledRules[f.Rule] })
 	switch {
 	case v.Unbound && w.tarballErr != nil:
 		p.Reason += " (" + w.tarballErr.Error() + ")"
@@ -839,6 +872,12 @@ func summarize(pkgs []Package) Summary {
 			s.Checked++
 		}
 		s.Findings += len(p.Findings)
+		for _, e := range p.Exceptions {
+			s.Waived += len(e.Waived)
+		}
+		if p.SourceCheck != nil && p.SourceCheck.Status == SourceIncomplete {
+			s.SourceUnchecked++
+		}
 	}
 	s.Audited = s.Packages - s.Skipped
 	return s

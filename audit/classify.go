@@ -89,7 +89,7 @@ func classify(v verdict, p policy, trustHint string) (Status, string, []Finding)
 	// provenance is the finding --require-provenance adds.
 	provenance := func() {
 		if p.RequireProvenance && (att.Status != CheckVerified || att.Provenance == nil) {
-			findings = append(findings, provenanceMissing(att))
+			findings = append(findings, ProvenanceMissing(att, "--require-provenance"))
 		}
 	}
 	attVerified := att.Status == CheckVerified
@@ -142,14 +142,21 @@ func classify(v verdict, p policy, trustHint string) (Status, string, []Finding)
 	return StatusError, fmt.Sprintf("internal error: unexpected signature status %q", sig.Status), findings
 }
 
-// provenanceMissing is the --require-provenance finding, saying what the
-// version has instead.
-func provenanceMissing(att *AttestationCheck) Finding {
-	msg := "the version has no verified SLSA provenance (--require-provenance)"
-	if att.Status == CheckVerified && att.Publish != nil {
-		msg = "the version has a publish attestation but no SLSA provenance (--require-provenance)"
+// ProvenanceMissing is the finding of a version that lacks the SLSA
+// provenance that why (--require-provenance, or where a policy file asks
+// for it) requires, saying what the version has instead. att may be nil
+// (nothing was checked).
+func ProvenanceMissing(att *AttestationCheck, why string) Finding {
+	msg := "the version has no verified SLSA provenance (" + why + ")"
+	if att != nil && att.Status == CheckVerified && att.Publish != nil {
+		msg = "the version has a publish attestation but no SLSA provenance (" + why + ")"
 	}
 	return Finding{Rule: RuleProvenanceMissing, Severity: SeverityMedium, Message: msg}
+}
+
+// HasProvenance reports whether p has verified SLSA provenance.
+func HasProvenance(p *Package) bool {
+	return p.Attestations != nil && p.Attestations.Status == CheckVerified && p.Attestations.Provenance != nil
 }
 
 func joinReasons(fs []Finding) string {

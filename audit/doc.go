@@ -20,6 +20,18 @@
 // in an evidence audit). Options.Now is the clock: it times the run
 // (startedAt, durationMs) and, without JudgeAt, is the verifiers' "now".
 //
+// # Diff mode and policy
+//
+// With [Options].DiffBase the units unchanged against an older lockfile
+// ([lockfile.Compare]) are skipped before anything is fetched, "unchanged
+// since the baseline", and every package carries its [Package].Change.
+// [Options].DisabledRules and MinimumReleaseAge are how a policy file
+// reaches the audit (package policy sets them); everything else the
+// policy does is post-processing of the [Result] (package policy, and
+// internal/sourcecheck for --check-source), after which [Recount] makes
+// the summary agree with the packages again. [PolicyRules] are the only
+// rules a policy may configure or waive.
+//
 // # Verdict store
 //
 // With [Options].VerdictStore, the packages to audit are looked up in a

@@ -130,6 +130,12 @@ type Result struct {
 	// errors whose reason is the problem's message.
 	Problems []Problem `json:"problems"`
 	Summary  Summary   `json:"summary"`
+	// Policy says which policy file and identity baseline the audit
+	// applied; nil when none.
+	Policy *PolicyInfo `json:"policy,omitempty"`
+	// Diff says what the audit was compared with in diff mode (--baseline,
+	// --baseline-ref); nil otherwise.
+	Diff     *DiffInfo `json:"diff,omitempty"`
 	Packages []Package `json:"packages"`
 }
 
@@ -220,6 +226,12 @@ type Summary struct {
 	// AttestationsVerified counts packages whose attestations verified.
 	AttestationsVerified int `json:"attestationsVerified"`
 	Findings             int `json:"findings"`
+	// Waived counts the findings policy exceptions waived (they are no
+	// longer in Findings; each package lists them under its exceptions).
+	Waived int `json:"waived,omitempty"`
+	// SourceUnchecked counts packages whose source check (--check-source)
+	// could not be completed: the audit is then incomplete.
+	SourceUnchecked int `json:"sourceUnchecked,omitempty"`
 	// StartedAt and DurationMS time the audit; golden tests redact them.
 	StartedAt  time.Time `json:"startedAt"`
 	DurationMS int64     `json:"durationMs"`
@@ -253,6 +265,15 @@ type Package struct {
 	// rules); nil when it was not looked at (skipped and error packages,
 	// or a run that asked for no history).
 	Publication *Publication `json:"publication,omitempty"`
+	// Change is, in diff mode, how the package relates to the baseline
+	// lockfile: "new" (its name is not in the baseline), "changed" (its
+	// name is, at another version or integrity) or "unchanged" (skipped:
+	// the baseline has exactly this name@version#integrity); "" outside
+	// diff mode.
+	Change lockfile.Change `json:"change,omitempty"`
+	// SourceCheck is the result of --check-source for a package with
+	// verified provenance; nil when not checked.
+	SourceCheck *SourceCheck `json:"sourceCheck,omitempty"`
 	// Exceptions lists the policy exceptions that applied to this
 	// package's findings (the findings they waived are gone from
 	// Findings), and the expired ones that no longer apply.
@@ -443,4 +464,6 @@ type AppliedException struct {
 	Expired bool `json:"expired,omitempty"`
 	// Where is the policy file and line that declares it.
 	Where string `json:"where"`
+	// Waived lists the findings it waived (none when expired).
+	Waived []Finding `json:"waived,omitempty"`
 }

@@ -13,7 +13,9 @@
 // unique name@version#integrity units that are fetched and verified once.
 // An inBundle entry that comes inside a dependency's tarball names that
 // dependency ([Entry.BundledBy]); the project's own bundleDependencies are
-// fetched from the registry and do not.
+// fetched from the registry and do not. [Compare] tells, by unit, what is
+// new, changed or unchanged against an older lockfile of any format (diff
+// mode).
 //
 // [Lockfile].SHA256 is the digest of the bytes parsed, so that what is said
 // about an audit (a signed summary) names exactly the file audited.

@@ -33,6 +33,17 @@
 //
 // [Render] picks one by name (see [Formats]).
 //
+// # Policy
+//
+// Every format shows what the policy issue adds to a result (policy.go):
+// the policy file and identity baseline that applied, diff mode, the
+// findings policy exceptions waived and every exception recorded on a
+// package (applied or expired, with its reason, file:line and expiry),
+// and source checks left incomplete. SARIF lists a waived finding as a
+// result with a suppression (kind external, status accepted, the
+// exception's reason as justification) and an incomplete source check as
+// a tool execution notification.
+//
 // # Guarantees
 //
 // Every renderer writes only to the writer it is given, and writes nothing

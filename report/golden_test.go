@@ -31,6 +31,7 @@ var fixtures = []struct {
 	{"hostile", hostileResult},
 	{"empty", emptyResult},
 	{"unchecked", uncheckedResult},
+	{"policy", policyResult},
 }
 
 // variants are the renderings each fixture has a golden for.

@@ -43,8 +43,10 @@ func checkJSONContract(t testing.TB, doc []byte) {
 	if err := json.Unmarshal(doc, &top); err != nil {
 		t.Fatalf("output is not a JSON object: %v", err)
 	}
-	if got := sortedKeys(top); !slices.Equal(got, topLevelKeys) {
-		t.Fatalf("top-level keys %v, want %v", got, topLevelKeys)
+	// policy and diff are there only when a policy or diff mode applied.
+	got := slices.DeleteFunc(sortedKeys(top), func(k string) bool { return k == "policy" || k == "diff" })
+	if !slices.Equal(got, topLevelKeys) {
+		t.Fatalf("top-level keys %v, want %v (and policy and diff when they apply)", sortedKeys(top), topLevelKeys)
 	}
 	if v, ok := top["schemaVersion"].(float64); !ok || v != 2 {
 		t.Errorf("schemaVersion = %v, want 2", top["schemaVersion"])

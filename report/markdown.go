@@ -48,6 +48,9 @@ func renderMarkdown(buf *bytes.Buffer, r *audit.Result, opts Options) {
 	case s.Error > 0:
 		fmt.Fprintf(buf, "## ❗ provaudit: audit incomplete, %s\n",
 			summaryLine{s.Error, "package could not be checked", "packages could not be checked"})
+	case s.SourceUnchecked > 0:
+		fmt.Fprintf(buf, "## ❗ provaudit: audit incomplete, the source of %s could not be checked\n",
+			summaryLine{s.SourceUnchecked, "package", "packages"})
 	case nothingChecked(s):
 		fmt.Fprintf(buf, "## ❗ provaudit: nothing verified, checked 0 of %s against trusted keys and attestations\n",
 			summaryLine{s.Audited, "audited package", "audited packages"})
@@ -74,7 +77,7 @@ func renderMarkdown(buf *bytes.Buffer, r *audit.Result, opts Options) {
 	}
 	buf.WriteString(".\n")
 	var details []string
-	for _, l := range registryLines(r) {
+	for _, l := range append(registryLines(r), policyLines(r)...) {
 		details = append(details, mdText(l))
 	}
 	for _, block := range summaryBlocks(c) {
@@ -104,6 +107,13 @@ func renderMarkdown(buf *bytes.Buffer, r *audit.Result, opts Options) {
 				reason += "• " + mdText(f)
 			}
 			fmt.Fprintf(buf, "| %s | %s | %s | %d |\n", mdCode(pkgID(p)), mdStatus(p.Status), reason, p.Line)
+		}
+	}
+
+	if rows := exceptionRows(r); len(rows) > 0 {
+		fmt.Fprintf(buf, "\n### Policy exceptions (%d)\n\n", len(rows))
+		for _, x := range rows {
+			fmt.Fprintf(buf, "- %s\n", mdText(exceptionText(x)))
 		}
 	}
 

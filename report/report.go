@@ -166,13 +166,14 @@ func statusRank(s audit.Status) int {
 }
 
 // needsAttention reports whether a package belongs in the attention list:
-// invalid, unsigned, not checked, or carrying any finding.
+// invalid, unsigned, not checked (its source check included), or carrying
+// any finding.
 func needsAttention(p *audit.Package) bool {
 	switch p.Status {
 	case audit.StatusInvalid, audit.StatusUnsigned, audit.StatusError:
 		return true
 	}
-	return len(p.Findings) > 0
+	return len(p.Findings) > 0 || sourceIncomplete(p)
 }
 
 // attention returns the packages needing attention, most severe status
@@ -293,10 +294,11 @@ func countResult(r *audit.Result) counts {
 		}
 		switch p.Status {
 		case audit.StatusSkipped:
-			if p.Kind == lockfile.KindRegistry {
-				c.skippedOther++
-			} else {
+			switch {
+			case p.Kind != lockfile.KindRegistry:
 				c.skippedForeign++
+			case p.Change != lockfile.ChangeUnchanged: // diff mode's unchanged ones: see policyLines
+				c.skippedOther++
 			}
 		case audit.StatusInvalid:
 			if sig == audit.CheckInvalid {
@@ -543,7 +545,8 @@ func duration(ms int64) string {
 }
 
 // findingLines describes the findings of p for a reason cell: the rule and
-// severity of each, and its message when the reason does not already say it.
+// severity of each, and its message when the reason does not already say
+// it; then why its source check is incomplete, when it is.
 func findingLines(p *audit.Package) []string {
 	out := make([]string, 0, len(p.Findings))
 	for _, f := range p.Findings {
@@ -552,6 +555,9 @@ func findingLines(p *audit.Package) []string {
 			l += ": " + f.Message
 		}
 		out = append(out, l)
+	}
+	if sourceIncomplete(p) {
+		out = append(out, "source check incomplete: "+p.SourceCheck.Reason)
 	}
 	return out
 }

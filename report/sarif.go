@@ -43,9 +43,15 @@ const (
 //     the package's reason, a location in the lockfile (the path as given
 //     in r.Lockfile.Path, with forward slashes, and the package's line) and
 //     a stable fingerprint under [FingerprintKey];
+//   - a result for every finding a policy exception waived, with the same
+//     fingerprint scheme and a suppression (kind external, status
+//     accepted, the exception's reason, file:line and expiry as
+//     justification), so that reviewers see every waiver;
 //   - an invocation that lists, as tool execution notifications, every
-//     package that could not be checked, and is executionSuccessful only
-//     when there is none.
+//     package that could not be checked (its source check with
+//     --check-source included), and is executionSuccessful only when
+//     there is none;
+//   - the policy and diff mode that applied in the run's properties.
 //
 // Packages without findings produce no result. GitHub accepts at most
 // 25,000 results per run; a lockfile would need thousands of failing
@@ -127,6 +133,20 @@ var Rules = []Rule{
 		Help:     "Find out which side changed: a lockfile edited by hand or by a compromised tool, or a registry or mirror serving different content for a published version. Do not install until they agree.",
 		Severity: audit.SeverityCritical,
 	},
+	{
+		ID: audit.RuleIdentityPolicy, Name: "IdentityPolicy",
+		Short:    "Verified identity breaks the policy",
+		Full:     "The verified SLSA provenance of this version names an OIDC issuer, source repository, workflow, git ref or runner that the identity section of the policy file does not allow, or the policy names the identity this package must be built with and the version has no verified provenance.",
+		Help:     "Compare the provenance's repository, workflow and ref with the package's real release process. A build from another repository, workflow, ref or a self-hosted runner is how a hijacked or abused workflow publishes; if the change is legitimate, update the policy file.",
+		Severity: audit.SeverityHigh,
+	},
+	{
+		ID: audit.RuleSourceUnverified, Name: "SourceUnverified",
+		Short:    "Provenance commit not found in the repository's history",
+		Full:     "With --check-source, the commit that this version's provenance says was built does not exist in the claimed GitHub or GitLab repository, or no branch or tag there reaches it (a commit from a fork, served through the parent repository, or from a deleted branch).",
+		Help:     "Find the commit in the repository's history. A release built from a commit that is not in any branch or tag was not built from the project's reviewed code; do not install it until the maintainers explain it.",
+		Severity: audit.SeverityHigh,
+	},
 }
 
 // sarifLevel maps a finding severity to a SARIF level.
@@ -176,6 +196,10 @@ type (
 		Audited        int              `json:"provaudit/audited"`
 		Checked        int              `json:"provaudit/checked"`
 		Registries     []audit.Registry `json:"provaudit/registries"`
+		// Policy and Diff say which policy applied and what a diff-mode
+		// audit compared with.
+		Policy *audit.PolicyInfo `json:"provaudit/policy,omitempty"`
+		Diff   *audit.DiffInfo   `json:"provaudit/diff,omitempty"`
 	}
 	sarifTool struct {
 		Driver sarifDriver `json:"driver"`
@@ -224,6 +248,13 @@ type (
 		Locations           []sarifLocation     `json:"locations"`
 		PartialFingerprints map[string]string   `json:"partialFingerprints"`
 		Properties          sarifResultProperty `json:"properties"`
+		// Suppressions mark a finding a policy exception waived.
+		Suppressions []sarifSuppression `json:"suppressions,omitempty"`
+	}
+	sarifSuppression struct {
+		Kind          string `json:"kind"`
+		Status        string `json:"status"`
+		Justification string `json:"justification"`
 	}
 	sarifResultProperty struct {
 		Package   string         `json:"package"`
@@ -250,30 +281,46 @@ type (
 
 func buildSARIF(r *audit.Result) *sarifLog {
 	pkgs := attention(r)
-	rules, index := sarifRules(pkgs)
+	rules, index := sarifRules(byName(r))
 	artifact := artifactLocation(r.Lockfile.Path)
 	at := func(p *audit.Package) []sarifLocation {
 		return []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: artifact, Region: sarifRegion{StartLine: p.Line}}}}
 	}
 
 	results := []sarifResult{}
+	result := func(p *audit.Package, f audit.Finding, seen map[audit.Rule]int) sarifResult {
+		n := seen[f.Rule]
+		seen[f.Rule]++
+		return sarifResult{
+			RuleID:              f.Rule,
+			RuleIndex:           index[f.Rule],
+			Level:               sarifLevel(f.Severity),
+			Message:             sarifText{Text: resultMessage(p, f)},
+			Locations:           at(p),
+			PartialFingerprints: map[string]string{FingerprintKey: fingerprint(f.Rule, p, n)},
+			Properties: sarifResultProperty{
+				Package: p.Name, Version: p.Version, Integrity: p.Integrity,
+				Status: p.Status, Severity: f.Severity,
+			},
+		}
+	}
 	for _, p := range pkgs {
 		seen := map[audit.Rule]int{}
 		for _, f := range p.Findings {
-			n := seen[f.Rule]
+			results = append(results, result(p, f, seen))
+		}
+	}
+	// Findings that policy exceptions waived are results too, suppressed
+	// with the exception's justification, so that reviewers see them.
+	for _, x := range exceptionRows(r) {
+		seen := map[audit.Rule]int{}
+		for _, f := range x.pkg.Findings {
 			seen[f.Rule]++
-			results = append(results, sarifResult{
-				RuleID:              f.Rule,
-				RuleIndex:           index[f.Rule],
-				Level:               sarifLevel(f.Severity),
-				Message:             sarifText{Text: resultMessage(p, f)},
-				Locations:           at(p),
-				PartialFingerprints: map[string]string{FingerprintKey: fingerprint(f.Rule, p, n)},
-				Properties: sarifResultProperty{
-					Package: p.Name, Version: p.Version, Integrity: p.Integrity,
-					Status: p.Status, Severity: f.Severity,
-				},
-			})
+		}
+		for _, f := range x.e.Waived {
+			sr := result(x.pkg, f, seen)
+			sr.Suppressions = []sarifSuppression{{Kind: "external", Status: "accepted", Justification: justification(x.e)}}
+			results = append(results, sr)
 		}
 	}
 
@@ -293,6 +340,11 @@ func buildSARIF(r *audit.Result) *sarifLog {
 		}
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
 			Level: "error", Message: sarifText{Text: text}, Locations: at(p),
+		})
+	}
+	for _, p := range sourceNotes(byName(r)) {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
+			Level: "error", Message: sarifText{Text: pkgID(p) + ": source check incomplete: " + p.SourceCheck.Reason}, Locations: at(p),
 		})
 	}
 	if nothingChecked(r.Summary) {
@@ -320,7 +372,7 @@ func buildSARIF(r *audit.Result) *sarifLog {
 			Invocations: []sarifInvocation{inv},
 			Results:     results,
 			Properties: sarifRunProps{LockfileFormat: string(r.Lockfile.Format), Audited: r.Summary.Audited, Checked: r.Summary.Checked,
-				Registries: registriesOf(r)},
+				Registries: registriesOf(r), Policy: r.Policy, Diff: r.Diff},
 		}},
 	}
 }
@@ -336,7 +388,11 @@ func sarifRules(pkgs []*audit.Package) ([]sarifRule, map[audit.Rule]int) {
 	// The most severe severity of each unknown rule becomes its default.
 	unknown := map[audit.Rule]audit.Severity{}
 	for _, p := range pkgs {
-		for _, f := range p.Findings {
+		fs := slices.Clone(p.Findings)
+		for _, e := range p.Exceptions {
+			fs = append(fs, e.Waived...)
+		}
+		for _, f := range fs {
 			if known[f.Rule] {
 				continue
 			}

@@ -79,6 +79,14 @@ const (
 	PropProvenanceLogIndex      = "provaudit:provenance:rekorLogIndex"
 	// PropFinding is a finding, as "RULE (SEVERITY): MESSAGE" (repeated).
 	PropFinding = "provaudit:finding"
+	// PropChange is, in diff mode, new, changed or unchanged.
+	PropChange = "provaudit:change"
+	// PropSourceCheck is the source check's outcome (--check-source), as
+	// "STATUS: REASON".
+	PropSourceCheck = "provaudit:sourceCheck"
+	// PropException is a policy exception recorded on the package
+	// (repeated), as the report's exception lists say it.
+	PropException = "provaudit:exception"
 )
 
 // Document-level property names (CycloneDX metadata properties; SPDX
@@ -309,6 +317,13 @@ func packageProps(p *audit.Package) []sbomProp {
 	}
 	for _, f := range p.Findings {
 		add(PropFinding, fmt.Sprintf("%s (%s): %s", f.Rule, f.Severity, f.Message))
+	}
+	add(PropChange, string(p.Change))
+	if sc := p.SourceCheck; sc != nil {
+		add(PropSourceCheck, string(sc.Status)+": "+sc.Reason)
+	}
+	for i := range p.Exceptions {
+		add(PropException, exceptionText(exceptionRow{p, &p.Exceptions[i]}))
 	}
 	return ps
 }

@@ -53,7 +53,7 @@ func renderTable(buf *bytes.Buffer, r *audit.Result, opts Options) error {
 		buf.WriteString(l)
 		buf.WriteByte('\n')
 	}
-	for _, l := range registryLines(r) {
+	for _, l := range append(registryLines(r), policyLines(r)...) {
 		buf.WriteString(l)
 		buf.WriteByte('\n')
 	}
@@ -76,6 +76,7 @@ func renderTable(buf *bytes.Buffer, r *audit.Result, opts Options) error {
 			return err
 		}
 	}
+	tableExceptions(buf, r, opts)
 	return nil
 }
 

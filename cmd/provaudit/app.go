@@ -97,9 +97,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError{withSuggestion(err, c.App.Flags)}
 		},
-		Flags:    append(append(append(flags(), tufRootFlag(), evidenceFlag()), signFlags()...), storeFlags()...),
+		Flags:    auditFlags(),
 		Action:   auditAction,
-		Commands: []*cli.Command{trustCommand(), verifySummaryCommand(), fetchCommand(), completionCommand()},
+		Commands: []*cli.Command{trustCommand(), verifySummaryCommand(), fetchCommand(), baselineCommand(), completionCommand()},
 	}
 }
 
@@ -152,6 +152,7 @@ type settings struct {
 	sign        signSettings
 	evidence    string // --evidence: audit from this bundle
 	store       storeSettings
+	pol         policySettings
 }
 
 func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
@@ -227,6 +228,9 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 	if s.store, err = parseStoreSettings(c, s.offline); err != nil {
 		return nil, err
 	}
+	if s.pol, err = parsePolicySettings(c, s); err != nil {
+		return nil, err
+	}
 	tty := isTerminal(stderr)
 	s.progress = tty && !s.quiet && !c.Bool("no-progress")
 	switch c.String("color") {
@@ -242,7 +246,11 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 	return s, nil
 }
 
-func auditAction(c *cli.Context) error {
+func auditAction(c *cli.Context) error { return runAudit(c, nil) }
+
+// runAudit audits, writes the report and returns the outcome; record, when
+// set (provaudit baseline), is given the result after the report.
+func runAudit(c *cli.Context, record func(io.Writer, *settings, *lockfile.Lockfile, *audit.Result) error) error {
 	stdout, stderr := c.App.Writer, c.App.ErrWriter
 	s, err := parseSettings(c, stderr)
 	if err != nil {
@@ -259,6 +267,10 @@ func auditAction(c *cli.Context) error {
 	lf, err := lockfile.Load(s.path)
 	if err != nil {
 		return inputError{err}
+	}
+	in, err := loadPolicyInput(c.Context, s, lf, record != nil, stderr)
+	if err != nil {
+		return err
 	}
 	ev, err := openEvidence(s, lf, stderr)
 	if err != nil {
@@ -283,6 +295,7 @@ func auditAction(c *cli.Context) error {
 		Tool:              audit.Tool{Name: "provaudit", Version: toolVersion()},
 	}
 	opts.JudgeAt = ev.recorded()
+	in.configure(&opts)
 	var store *verdictstore.Store
 	if needsRegistry(lf) {
 		cfg, err := loadConfig(s, lf)
@@ -313,6 +326,9 @@ func auditAction(c *cli.Context) error {
 	if prog != nil {
 		prog.done()
 	}
+	if err := in.finish(actx, s, &opts, res, stderr); err != nil {
+		return err
+	}
 	closeStore(stderr, s, store)
 	if opts.Client != nil {
 		// Waits for queued cache writes; a failed write only costs time on
@@ -333,6 +349,11 @@ func auditAction(c *cli.Context) error {
 	oerr := outcome(res, s, runErr)
 	if err := writeReport(stdout, s, res, oerr == nil); err != nil {
 		return err
+	}
+	if record != nil {
+		if err := record(stderr, s, lf, res); err != nil {
+			return err
+		}
 	}
 	return signOutcome(stderr, s, lf, res, oerr)
 }
@@ -465,6 +486,8 @@ func outcome(res *audit.Result, s *settings, runErr error) error {
 			}
 		}
 		return outcomeError{exitIncomplete, msg}
+	case res.Summary.SourceUnchecked > 0:
+		return outcomeError{exitIncomplete, sourceIncomplete(res)}
 	}
 	if msg := audit.NothingVerified(res); msg != "" {
 		return outcomeError{exitIncomplete, msg}

@@ -39,6 +39,22 @@
 // never taken from the bundle: see package internal/evidence and the
 // README. A project folder named "fetch" is audited as ./fetch.
 //
+// # Policy
+//
+//	provaudit [--policy FILE] [--baseline OLD_LOCKFILE | --baseline-ref REF] [--check-source] [PATH]
+//	provaudit baseline [flags] [PATH]
+//
+// The policy file (the project's own provaudit.yaml beside the lockfile,
+// or --policy FILE, which replaces it) and the identity baseline
+// (provaudit-baseline.json beside the lockfile, written by provaudit
+// baseline) are read before anything is fetched and applied to the
+// result by package policy; diff mode (--baseline, --baseline-ref, read
+// with git show) audits only the packages new or changed against an older
+// lockfile; --check-source asks the GitHub and GitLab APIs whether each
+// provenance's commit is in its repository's history (package
+// internal/sourcecheck). A project folder named "baseline" is audited as
+// ./baseline.
+//
 // # Exit codes
 //
 // The exit code is the same for every output format:
@@ -47,13 +63,16 @@
 //	1  findings: an invalid signature or attestation, a missing registry
 //	   signature, a signature by a key nothing trusts, an install bound to
 //	   nothing verified, or a policy violation (--require-provenance,
-//	   --require-signatures)
+//	   --require-signatures, the policy file, drift against the identity
+//	   baseline, a source that does not check out)
 //	2  usage or input error: bad flags, no or unreadable lockfile or one
-//	   that cannot be read as a lockfile, unreadable trust files; nothing
-//	   was audited
+//	   that cannot be read as a lockfile, unreadable trust files, a
+//	   malformed policy file or identity baseline, a diff-mode lockfile or
+//	   git ref that cannot be read; nothing was audited
 //	3  audit incomplete: some packages could not be checked (registry
 //	   unreachable, not in the cache with --offline, trust material unusable,
-//	   a lockfile entry that cannot be used as written, --timeout reached),
+//	   a lockfile entry that cannot be used as written, --timeout reached,
+//	   a source check that could not be made),
 //	   or not one audited package could be checked against a trusted key or
 //	   attestation, and no finding was made; or the run was stopped by SIGINT
 //	   or SIGTERM

@@ -56,6 +56,9 @@ func TestScripts(t *testing.T) {
 			"treehash":        cmdTreeHash,
 			"segments":        cmdSegments,
 			"evidence":        cmdEvidence,
+			"attest":          cmdAttest,
+			"fakeapi":         cmdFakeAPI,
+			"linkgit":         cmdLinkGit,
 		},
 	})
 }
