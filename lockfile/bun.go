@@ -1,6 +1,7 @@
 package lockfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -61,8 +62,8 @@ func parseBun(file string, data []byte) (*Lockfile, error) {
 // commas become spaces (newlines are kept), so lines and columns stay
 // those of the file. Strings are left alone; what is not JSON stays for
 // the scanner to report.
-func standardizeJSONC(data []byte) string {
-	b := []byte(string(data))
+func standardizeJSONC(data []byte) []byte {
+	b := bytes.Clone(data)
 	comma := -1 // a comma not yet followed by a value
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; c {
@@ -80,7 +81,7 @@ func standardizeJSONC(data []byte) string {
 					b[i] = ' '
 				}
 			case i+1 < len(b) && b[i+1] == '*':
-				end := strings.Index(string(b[i+2:]), "*/")
+				end := bytes.Index(b[i+2:], []byte("*/"))
 				stop := len(b)
 				if end >= 0 {
 					stop = i + 2 + end + 2
@@ -106,7 +107,7 @@ func standardizeJSONC(data []byte) string {
 			comma = -1
 		}
 	}
-	return string(b)
+	return b
 }
 
 // jsonValue is a JSON value read whole: bun entries are small.
@@ -115,7 +116,6 @@ type jsonValue struct {
 	s    string // string (or number text)
 	keys []string
 	vals []jsonValue
-	line int
 }
 
 func (v *jsonValue) get(key string) *jsonValue {
@@ -131,7 +131,7 @@ func (v *jsonValue) get(key string) *jsonValue {
 // limit.
 func (sc *scanner) value() (jsonValue, error) {
 	t := sc.peekType()
-	v := jsonValue{t: t, line: sc.line}
+	v := jsonValue{t: t}
 	var err error
 	switch t {
 	case typeString:
@@ -148,8 +148,8 @@ func (sc *scanner) value() (jsonValue, error) {
 		if err = sc.beginObject(); err != nil {
 			return v, err
 		}
-		for first := true; ; first = false {
-			key, _, ok, err := sc.member(first)
+		for {
+			key, ok, err := sc.member()
 			if err != nil || !ok {
 				return v, err
 			}
@@ -164,8 +164,8 @@ func (sc *scanner) value() (jsonValue, error) {
 		if err = sc.beginArray(); err != nil {
 			return v, err
 		}
-		for first := true; ; first = false {
-			ok, err := sc.element(first)
+		for {
+			ok, err := sc.element()
 			if err != nil || !ok {
 				return v, err
 			}
@@ -176,7 +176,7 @@ func (sc *scanner) value() (jsonValue, error) {
 			v.vals = append(v.vals, val)
 		}
 	default:
-		err = sc.errChar("looking for beginning of value")
+		err = sc.fail()
 	}
 	return v, err
 }
@@ -230,7 +230,7 @@ func (b *bunReader) readTuple() (bunTuple, error) {
 	t := bunTuple{t: sc.peekType()}
 	if t.t != typeArray {
 		if t.t == typeInvalid {
-			return t, sc.errChar("looking for beginning of value")
+			return t, sc.fail()
 		}
 		return t, sc.skip()
 	}
@@ -238,8 +238,8 @@ func (b *bunReader) readTuple() (bunTuple, error) {
 		return t, err
 	}
 	t.elems = make([]bunElem, 0, 4)
-	for first := true; ; first = false {
-		ok, err := sc.element(first)
+	for {
+		ok, err := sc.element()
 		if err != nil || !ok {
 			return t, err
 		}
@@ -250,7 +250,7 @@ func (b *bunReader) readTuple() (bunTuple, error) {
 		case el.t == typeObject && t.info == nil:
 			t.info, err = b.readInfo()
 		case el.t == typeInvalid:
-			err = sc.errChar("looking for beginning of value")
+			err = sc.fail()
 		default:
 			err = sc.skip()
 		}
@@ -268,8 +268,8 @@ func (b *bunReader) readInfo() (*bunInfo, error) {
 	if err := sc.beginObject(); err != nil {
 		return nil, err
 	}
-	for first := true; ; first = false {
-		key, _, ok, err := sc.member(first)
+	for {
+		key, ok, err := sc.member()
 		if err != nil || !ok {
 			return info, err
 		}
@@ -291,8 +291,8 @@ func (b *bunReader) readInfo() (*bunInfo, error) {
 		if err := sc.beginObject(); err != nil {
 			return nil, err
 		}
-		for first := true; ; first = false {
-			name, _, ok, err := sc.member(first)
+		for {
+			name, ok, err := sc.member()
 			if err != nil {
 				return nil, err
 			}
@@ -344,8 +344,8 @@ func (b *bunReader) readWorkspaces(line int) error {
 	if err != nil || !ok {
 		return err
 	}
-	for first := true; ; first = false {
-		dir, line, ok, err := sc.member(first)
+	for {
+		dir, line, ok, err := sc.memberLine()
 		if err != nil || !ok {
 			return err
 		}
@@ -377,8 +377,8 @@ func (b *bunReader) readPackages(line int) error {
 	if err != nil || !ok {
 		return err
 	}
-	for first := true; ; first = false {
-		key, line, ok, err := sc.member(first)
+	for {
+		key, line, ok, err := sc.memberLine()
 		if err != nil || !ok {
 			return err
 		}
