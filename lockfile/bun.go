@@ -1,7 +1,6 @@
 package lockfile
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -62,8 +61,8 @@ func parseBun(file string, data []byte) (*Lockfile, error) {
 // commas become spaces (newlines are kept), so lines and columns stay
 // those of the file. Strings are left alone; what is not JSON stays for
 // the scanner to report.
-func standardizeJSONC(data []byte) []byte {
-	b := bytes.Clone(data)
+func standardizeJSONC(data []byte) string {
+	b := []byte(string(data))
 	comma := -1 // a comma not yet followed by a value
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; c {
@@ -81,7 +80,7 @@ func standardizeJSONC(data []byte) []byte {
 					b[i] = ' '
 				}
 			case i+1 < len(b) && b[i+1] == '*':
-				end := bytes.Index(b[i+2:], []byte("*/"))
+				end := strings.Index(string(b[i+2:]), "*/")
 				stop := len(b)
 				if end >= 0 {
 					stop = i + 2 + end + 2
@@ -107,7 +106,7 @@ func standardizeJSONC(data []byte) []byte {
 			comma = -1
 		}
 	}
-	return b
+	return string(b)
 }
 
 // jsonValue is a JSON value read whole: bun entries are small.
@@ -116,6 +115,7 @@ type jsonValue struct {
 	s    string // string (or number text)
 	keys []string
 	vals []jsonValue
+	line int
 }
 
 func (v *jsonValue) get(key string) *jsonValue {
@@ -131,7 +131,7 @@ func (v *jsonValue) get(key string) *jsonValue {
 // limit.
 func (sc *scanner) value() (jsonValue, error) {
 	t := sc.peekType()
-	v := jsonValue{t: t}
+	v := jsonValue{t: t, line: sc.line}
 	var err error
 	switch t {
 	case typeString:
@@ -148,8 +148,8 @@ func (sc *scanner) value() (jsonValue, error) {
 		if err = sc.beginObject(); err != nil {
 			return v, err
 		}
-		for {
-			key, ok, err := sc.member()
+		for first := true; ; first = false {
+			key, _, ok, err := sc.member(first)
 			if err != nil || !ok {
 				return v, err
 			}
@@ -164,8 +164,8 @@ func (sc *scanner) value() (jsonValue, error) {
 		if err = sc.beginArray(); err != nil {
 			return v, err
 		}
-		for {
-			ok, err := sc.element()
+		for first := true; ; first = false {
+			ok, err := sc.element(first)
 			if err != nil || !ok {
 				return v, err
 			}
@@ -176,7 +176,7 @@ func (sc *scanner) value() (jsonValue, error) {
 			v.vals = append(v.vals, val)
 		}
 	default:
-		err = sc.fail()
+		err = sc.errChar("looking for beginning of value")
 	}
 	return v, err
 }
@@ -230,7 +230,7 @@ func (b *bunReader) readTuple() (bunTuple, error) {
 	t := bunTuple{t: sc.peekType()}
 	if t.t != typeArray {
 		if t.t == typeInvalid {
-			return t, sc.fail()
+			return t, sc.errChar("looking for beginning of value")
 		}
 		return t, sc.skip()
 	}
@@ -238,8 +238,8 @@ func (b *bunReader) readTuple() (bunTuple, error) {
 		return t, err
 	}
 	t.elems = make([]bunElem, 0, 4)
-	for {
-		ok, err := sc.element()
+	for first := true; ; first = false {
+		ok, err := sc.element(first)
 		if err != nil || !ok {
 			return t, err
 		}
@@ -250,7 +250,7 @@ func (b *bunReader) readTuple() (bunTuple, error) {
 		case el.t == typeObject && t.info == nil:
 			t.info, err = b.readInfo()
 		case el.t == typeInvalid:
-			err = sc.fail()
+			err = sc.errChar("looking for beginning of value")
 		default:
 			err = sc.skip()
 		}
@@ -268,8 +268,8 @@ func (b *bunReader) readInfo() (*bunInfo, error) {
 	if err := sc.beginObject(); err != nil {
 		return nil, err
 	}
-	for {
-		key, ok, err := sc.member()
+	for first := true; ; first = false {
+		key, _, ok, err := sc.member(first)
 		if err != nil || !ok {
 			return info, err
 		}
@@ -291,8 +291,8 @@ func (b *bunReader) readInfo() (*bunInfo, error) {
 		if err := sc.beginObject(); err != nil {
 			return nil, err
 		}
-		for {
-			name, ok, err := sc.member()
+		for first := true; ; first = false {
+			name, _, ok, err := sc.member(first)
 			if err != nil {
 				return nil, err
 			}
@@ -344,8 +344,8 @@ func (b *bunReader) readWorkspaces(line int) error {
 	if err != nil || !ok {
 		return err
 	}
-	for {
-		dir, line, ok, err := sc.memberLine()
+	for first := true; ; first = false {
+		dir, line, ok, err := sc.member(first)
 		if err != nil || !ok {
 			return err
 		}
@@ -377,8 +377,8 @@ func (b *bunReader) readPackages(line int) error {
 	if err != nil || !ok {
 		return err
 	}
-	for {
-		key, line, ok, err := sc.memberLine()
+	for first := true; ; first = false {
+		key, line, ok, err := sc.member(first)
 		if err != nil || !ok {
 			return err
 		}

@@ -54,10 +54,10 @@ type parser struct {
 	pkgs        []rawEntry
 	pkgIndex    map[string]int
 
-	hasDeps               bool
-	depsEmpty             bool
-	depsStart, depsEnd    int // where the object is in the input; -1: not an object
-	depsLine, depsKeyLine int
+	hasDeps                        bool
+	depsEmpty                      bool
+	depsOff, depsLine, depsLineBeg int
+	depsKeyLine                    int
 
 	// root entry ("" in packages)
 	rootName, rootVersion string
@@ -72,7 +72,7 @@ type parser struct {
 // parseNpm parses package-lock.json or npm-shrinkwrap.json
 // (lockfileVersion 1, 2 or 3).
 func parseNpm(filename string, data []byte) (*Lockfile, error) {
-	p := &parser{file: filename, sc: newScanner(data), pathBudget: 32*len(data) + 1<<20}
+	p := &parser{file: filename, sc: newScanner(string(data)), pathBudget: 32*len(data) + 1<<20}
 	lf, err := p.parse()
 	if err != nil {
 		var se *syntaxError
@@ -88,7 +88,7 @@ func parseNpm(filename string, data []byte) (*Lockfile, error) {
 func (p *parser) syntaxError(se *syntaxError) error {
 	msg := se.msg
 	if se.eof {
-		if len(strings.TrimSpace(p.sc.s)) == 0 {
+		if len(strings.TrimSpace(strings.TrimPrefix(p.sc.s, "\uFEFF"))) == 0 {
 			msg = "the file is empty"
 		} else {
 			msg += " (the file is truncated)"
@@ -245,7 +245,7 @@ func (p *parser) parseTop() error {
 		case "requires":
 			p.requires, err = p.flag(nil, "requires")
 		case "packages":
-			err = p.parsePackages(line)
+			err = p.parsePackages()
 		case "dependencies":
 			err = p.markDependencies(line)
 		default:
@@ -264,9 +264,9 @@ func (p *parser) topObject(want string, member func(key string, line int) error)
 	switch t := sc.peekType(); t {
 	case typeObject:
 	case typeInvalid:
-		return sc.fail()
+		return sc.errChar("looking for beginning of value")
 	default:
-		line := sc.valueLine()
+		line := sc.line
 		if err := sc.skip(); err != nil {
 			return err
 		}
@@ -279,8 +279,8 @@ func (p *parser) topObject(want string, member func(key string, line int) error)
 	if err := sc.beginObject(); err != nil {
 		return err
 	}
-	for {
-		key, line, ok, err := sc.memberLine()
+	for first := true; ; first = false {
+		key, line, ok, err := sc.member(first)
 		if err != nil {
 			return err
 		}
@@ -316,9 +316,9 @@ func (p *parser) readLockfileVersion(line int) error {
 		_, _, err := sc.literal()
 		return err
 	case typeInvalid:
-		return sc.fail()
+		return sc.errChar("looking for beginning of value")
 	default:
-		p.errorf(sc.valueLine(), "lockfileVersion is %s, want a number", t)
+		p.errorf(sc.line, "lockfileVersion is %s, want a number", t)
 		return sc.skip()
 	}
 }
@@ -327,27 +327,33 @@ func (p *parser) readLockfileVersion(line int) error {
 // Another type is recorded as a problem and skipped.
 func (p *parser) str(r *rawEntry, field string) (string, error) {
 	sc := p.sc
-	v, t, err := sc.read()
-	switch {
-	case err != nil:
+	switch t := sc.peekType(); t {
+	case typeString:
+		return sc.str()
+	case typeNull:
+		_, _, err := sc.literal()
 		return "", err
-	case t == typeString:
-		return sc.text(v), nil
-	case t != typeNull:
-		p.bad(r, sc.lineOf(v), "%s is %s, want a string", field, t)
+	case typeInvalid:
+		return "", sc.errChar("looking for beginning of value")
+	default:
+		p.bad(r, sc.line, "%s is %s, want a string", field, t)
+		return "", sc.skip()
 	}
-	return "", nil
 }
 
 // flag reads a boolean field of entry r (nil: of the file); null reads as
 // false.
 func (p *parser) flag(r *rawEntry, field string) (bool, error) {
 	sc := p.sc
-	v, t, err := sc.read()
-	if err == nil && t != typeBool && t != typeNull {
-		p.bad(r, sc.lineOf(v), "%s is %s, want true or false", field, t)
+	switch t := sc.peekType(); t {
+	case typeBool, typeNull:
+		return sc.boolean()
+	case typeInvalid:
+		return false, sc.errChar("looking for beginning of value")
+	default:
+		p.bad(r, sc.line, "%s is %s, want true or false", field, t)
+		return false, sc.skip()
 	}
-	return t == typeBool && v[0] == 't', err
 }
 
 // strList reads an array of strings of the root entry.
@@ -359,17 +365,17 @@ func (p *parser) strList(field string) ([]string, error) {
 		_, _, err := sc.literal()
 		return nil, err
 	case typeInvalid:
-		return nil, sc.fail()
+		return nil, sc.errChar("looking for beginning of value")
 	default:
-		p.errorf(sc.valueLine(), "%s is %s, want an array of strings", field, t)
+		p.errorf(sc.line, "%s is %s, want an array of strings", field, t)
 		return nil, sc.skip()
 	}
 	if err := sc.beginArray(); err != nil {
 		return nil, err
 	}
 	var out []string
-	for {
-		ok, err := sc.element()
+	for first := true; ; first = false {
+		ok, err := sc.element(first)
 		if err != nil {
 			return nil, err
 		}
@@ -378,9 +384,9 @@ func (p *parser) strList(field string) ([]string, error) {
 		}
 		if t := sc.peekType(); t != typeString {
 			if t == typeInvalid {
-				return nil, sc.fail()
+				return nil, sc.errChar("looking for beginning of value")
 			}
-			p.errorf(sc.valueLine(), "%s lists %s, want strings", field, t)
+			p.errorf(sc.line, "%s lists %s, want strings", field, t)
 			if err := sc.skip(); err != nil {
 				return nil, err
 			}
@@ -405,8 +411,8 @@ func (p *parser) workspacesField() ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	for {
-		key, ok, err := sc.member()
+	for first := true; ; first = false {
+		key, _, ok, err := sc.member(first)
 		if err != nil {
 			return nil, err
 		}
@@ -434,7 +440,7 @@ func (p *parser) object(r *rawEntry, line int, what string) (ok, null bool, err 
 	case typeObject:
 		return true, false, sc.beginObject()
 	case typeInvalid:
-		return false, false, sc.fail()
+		return false, false, sc.errChar("looking for beginning of value")
 	case typeNull:
 		_, _, err := sc.literal()
 		return false, true, err
@@ -444,14 +450,14 @@ func (p *parser) object(r *rawEntry, line int, what string) (ok, null bool, err 
 	}
 }
 
-func (p *parser) parsePackages(line int) error {
+func (p *parser) parsePackages() error {
 	sc := p.sc
 	// A repeated key replaces the earlier value, as in JSON.parse.
 	p.hasPackages = false
 	p.pkgs = p.pkgs[:0]
 	clear(p.pkgIndex)
 	p.rootName, p.rootVersion, p.workspaces = "", "", nil
-	ok, _, err := p.object(nil, line, "packages")
+	ok, _, err := p.object(nil, sc.line, "packages")
 	if err != nil || !ok {
 		return err
 	}
@@ -461,8 +467,8 @@ func (p *parser) parsePackages(line int) error {
 		p.pkgIndex = make(map[string]int, len(sc.s)/400)
 		p.pkgs = make([]rawEntry, 0, len(sc.s)/400)
 	}
-	for {
-		key, line, ok, err := sc.memberLine()
+	for first := true; ; first = false {
+		key, line, ok, err := sc.member(first)
 		if err != nil {
 			return err
 		}
@@ -496,8 +502,8 @@ func (p *parser) parseRoot(line int) error {
 	if err != nil || !ok {
 		return err
 	}
-	for {
-		key, ok, err := sc.member()
+	for first := true; ; first = false {
+		key, _, ok, err := sc.member(first)
 		if err != nil {
 			return err
 		}
@@ -510,7 +516,7 @@ func (p *parser) parseRoot(line int) error {
 		case "version":
 			p.rootVersion, err = p.str(nil, "the root entry's version")
 		case "workspaces":
-			p.workspacesLine = sc.valueLine()
+			p.workspacesLine = sc.line
 			p.workspaces, err = p.workspacesField()
 		default:
 			err = sc.skip()
@@ -547,8 +553,8 @@ func (p *parser) readEntry(r *rawEntry, self int) error {
 		}
 		return err
 	}
-	for {
-		key, ok, err := sc.member()
+	for first := true; ; first = false {
+		key, line, ok, err := sc.member(first)
 		if err != nil {
 			return err
 		}
@@ -585,7 +591,7 @@ func (p *parser) readEntry(r *rawEntry, self int) error {
 		case "dependencies":
 			if v1 {
 				var problem string
-				if problem, err = p.parseV1Deps(sc.keyLine(), self); problem != "" {
+				if problem, err = p.parseV1Deps(line, self); problem != "" {
 					r.addProblem("%s", problem)
 				}
 			} else {
@@ -611,31 +617,31 @@ func (p *parser) markDependencies(line int) error {
 		_, _, err := sc.literal()
 		return err
 	case typeInvalid:
-		return sc.fail()
+		return sc.errChar("looking for beginning of value")
 	default:
 		// Only a problem if it is used: checked when there is no packages.
 		p.hasDeps, p.depsEmpty = true, false
-		p.depsStart, p.depsKeyLine = -1, line
+		p.depsOff, p.depsLine, p.depsLineBeg, p.depsKeyLine = -1, sc.line, sc.lineStart, line
 		return sc.skip()
 	}
 	p.hasDeps = true
-	p.depsLine, p.depsKeyLine = sc.valueLine(), line
-	var err error
-	if p.depsStart, p.depsEnd, err = sc.raw(); err != nil {
+	p.depsOff, p.depsLine, p.depsLineBeg, p.depsKeyLine = sc.pos, sc.line, sc.lineStart, line
+	if err := sc.skip(); err != nil {
 		return err
 	}
-	inner := sc.s[p.depsStart+1 : p.depsEnd-1]
+	inner := sc.s[p.depsOff+1 : sc.pos-1]
 	p.depsEmpty = strings.TrimLeft(inner, " \t\r\n") == ""
 	return nil
 }
 
 // parseV1 reads the recorded top-level dependencies object as a v1 tree.
 func (p *parser) parseV1() ([]rawEntry, error) {
-	if p.depsStart < 0 {
+	if p.depsOff < 0 {
 		p.errorf(p.depsKeyLine, "dependencies is not an object")
 		return nil, nil
 	}
-	p.sc = p.sc.sub(p.depsStart, p.depsEnd, p.depsLine)
+	sc := p.sc
+	sc.pos, sc.line, sc.lineStart, sc.depth = p.depsOff, p.depsLine, p.depsLineBeg, 1
 	p.pkgs = p.pkgs[:0]
 	if _, err := p.parseV1Deps(p.depsKeyLine, -1); err != nil {
 		return nil, err
@@ -659,8 +665,8 @@ func (p *parser) parseV1Deps(line, parent int) (problem string, err error) {
 	if err != nil || !ok {
 		return "", err
 	}
-	for {
-		key, line, ok, err := sc.memberLine()
+	for first := true; ; first = false {
+		key, line, ok, err := sc.member(first)
 		if err != nil {
 			return "", err
 		}

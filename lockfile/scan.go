@@ -1,22 +1,32 @@
 package lockfile
 
 import (
-	"bytes"
-	"encoding/json/jsontext"
-	"errors"
 	"fmt"
-	"io"
+	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// This file reads JSON lockfiles with the standard library's tokenizer
-// (encoding/json/jsontext), which validates the whole document with
-// encoding/json's grammar and nesting limit (10,000). What it adds is what
-// the lockfile readers need: the line of every key (from the decoder's
-// input offsets: raw newlines only appear in whitespace in valid JSON),
-// strings as substrings of the input where they have no escapes, and
-// syntax errors at file:line:col.
+// This file holds a small JSON scanner. encoding/json cannot say on which line
+// a key starts, and its token API is slow, so the parser walks the bytes once
+// itself: it validates the whole document (the same grammar and nesting limit
+// as encoding/json), decodes only the values it keeps, and counts lines as it
+// goes. Raw newlines can only appear in whitespace in valid JSON, so the line
+// count is maintained by the whitespace skipper alone.
+//
+// The standard tokenizer with input offsets (encoding/json/jsontext) was
+// measured as a replacement (issue 22; commit 352f201, reverted): with its
+// fast paths (ReadValue for every value, skipped ones included, the input
+// in a bytes.Buffer, keys and strings as substrings of the input, lines
+// counted lazily from InputOffset) it would remove about 260 lines, but
+// BenchmarkParse took 5-9% longer on the three real lockfiles, the
+// tokenizing alone 20-30% longer (its per-token state machine and
+// PeekKind), BenchmarkParseFormats/npm 5% and /bun 1% longer. This scanner
+// stays until a tokenizer is at least as fast.
+
+// maxDepth is the deepest nesting accepted; encoding/json uses the same limit.
+const maxDepth = 10000
 
 // syntaxError is a JSON grammar violation at a position of the input.
 type syntaxError struct {
@@ -58,288 +68,541 @@ func (t jsonType) String() string {
 	return "not a value"
 }
 
-// scanner reads one JSON document. Offsets are byte offsets into s.
+// scanner reads JSON from s. Positions are byte offsets into s.
 type scanner struct {
-	s    string // the input, without a byte order mark
-	data []byte // the same bytes, read by dec
-	dec  *jsontext.Decoder
-	base int // offset in s of the first byte of data
-
-	line, lineOff int    // line (1-based) of offset lineOff, advanced by lineAt
-	buf           []byte // scratch for strings with escapes
-
-	// What holds for the whole input, and therefore for every string in
-	// it: a JSON string ends at an ASCII quote, which is never part of a
-	// multi-byte sequence.
-	noEscapes, validUTF8 bool
+	s         string
+	pos       int
+	line      int // 1-based line of pos
+	lineStart int // offset of the first byte of line
+	depth     int // current nesting of objects and arrays
+	stack     []byte
+	buf       []byte // scratch for strings with escapes
 }
 
-func newScanner(data []byte) *scanner {
+func newScanner(s string) *scanner {
+	sc := &scanner{s: s, line: 1}
 	// A UTF-8 byte order mark is accepted, as npm accepts it.
-	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-	sc := &scanner{s: string(data), data: data, line: 1,
-		noEscapes: bytes.IndexByte(data, '\\') < 0, validUTF8: utf8.Valid(data)}
-	sc.dec = jsontext.NewDecoder(bytes.NewBuffer(data), jsonOptions...)
+	if strings.HasPrefix(s, "\uFEFF") {
+		sc.pos, sc.lineStart = 3, 3
+	}
 	return sc
 }
 
-// jsonOptions are those of the decoder: JSON.parse takes the last of a
-// repeated key, and reads invalid UTF-8 (as replacement characters).
-var jsonOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
-
-// sub returns a scanner of the value at s[start:end], which this scanner
-// has read already and which starts on line.
-func (sc *scanner) sub(start, end, line int) *scanner {
-	return &scanner{s: sc.s, data: sc.data[:end], base: start, line: line, lineOff: start,
-		dec:       jsontext.NewDecoder(bytes.NewBuffer(sc.data[start:end]), jsonOptions...),
-		noEscapes: sc.noEscapes, validUTF8: sc.validUTF8}
-}
-
-// offset is the offset in s just after the last token read.
-func (sc *scanner) offset() int { return sc.base + int(sc.dec.InputOffset()) }
-
-// lineAt returns the line of offset off. It counts from the offset asked
-// for before, which is the previous key or value.
-func (sc *scanner) lineAt(off int) int {
-	if off >= sc.lineOff {
-		sc.line += strings.Count(sc.s[sc.lineOff:off], "\n")
-	} else {
-		sc.line -= strings.Count(sc.s[off:sc.lineOff], "\n")
-	}
-	sc.lineOff = off
-	return sc.line
-}
-
-// valueLine returns the line where the next value starts.
-func (sc *scanner) valueLine() int {
-	off := sc.offset()
-	for off < len(sc.s) && strings.IndexByte(" \t\r\n:,", sc.s[off]) >= 0 {
-		off++
-	}
-	return sc.lineAt(off)
-}
-
-// errAt builds a syntax error at offset off.
+// errAt builds a syntax error at offset off (which must be on the current line).
 func (sc *scanner) errAt(off int, msg string) *syntaxError {
-	off = min(off, len(sc.s))
-	start := strings.LastIndexByte(sc.s[:off], '\n') + 1
-	return &syntaxError{line: strings.Count(sc.s[:start], "\n") + 1, col: utf8.RuneCountInString(sc.s[start:off]) + 1, msg: msg}
-}
-
-// syntax turns an error of the decoder into a syntaxError.
-func (sc *scanner) syntax(err error) error {
-	var se *jsontext.SyntacticError
-	switch {
-	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
-		e := sc.errAt(len(sc.s), "unexpected end of input")
-		e.eof = true
-		return e
-	case errors.As(err, &se) && se.Err != nil:
-		return sc.errAt(sc.base+int(se.ByteOffset), se.Err.Error())
+	if off > len(sc.s) {
+		off = len(sc.s)
 	}
-	return err
-}
-
-// fail returns the syntax error at the next value, after peekType said
-// typeInvalid.
-func (sc *scanner) fail() error {
-	_, err := sc.dec.ReadToken()
-	if err == nil {
-		err = errors.New("jsontext: no token after an invalid kind") // cannot happen
+	col := 1
+	if off >= sc.lineStart {
+		col = utf8.RuneCountInString(sc.s[sc.lineStart:off]) + 1
 	}
-	return sc.syntax(err)
+	return &syntaxError{line: sc.line, col: col, msg: msg}
 }
 
-// peekType reports the type of the next value.
+func (sc *scanner) errEOF() *syntaxError {
+	e := sc.errAt(len(sc.s), "unexpected end of input")
+	e.eof = true
+	return e
+}
+
+// errChar reports the unexpected byte at pos, in context.
+func (sc *scanner) errChar(context string) *syntaxError {
+	if sc.pos >= len(sc.s) {
+		return sc.errEOF()
+	}
+	return sc.errAt(sc.pos, "invalid character "+quoteChar(sc.s[sc.pos:])+" "+context)
+}
+
+func quoteChar(s string) string {
+	r, _ := utf8.DecodeRuneInString(s)
+	if r == '\'' {
+		return `'\''`
+	}
+	if r == '"' {
+		return `'"'`
+	}
+	q := strconv.QuoteRune(r)
+	return q
+}
+
+// ws skips whitespace, counting lines.
+func (sc *scanner) ws() {
+	s := sc.s
+	i := sc.pos
+	for i < len(s) {
+		switch s[i] {
+		case ' ', '\t', '\r':
+		case '\n':
+			sc.line++
+			sc.lineStart = i + 1
+		default:
+			sc.pos = i
+			return
+		}
+		i++
+	}
+	sc.pos = i
+}
+
+// peekType skips whitespace and reports the type of the value at pos.
 func (sc *scanner) peekType() jsonType {
-	switch sc.dec.PeekKind() {
-	case '"':
+	sc.ws()
+	if sc.pos >= len(sc.s) {
+		return typeInvalid
+	}
+	switch c := sc.s[sc.pos]; {
+	case c == '"':
 		return typeString
-	case '0':
-		return typeNumber
-	case '{':
+	case c == '{':
 		return typeObject
-	case '[':
+	case c == '[':
 		return typeArray
-	case 't', 'f':
+	case c == 't' || c == 'f':
 		return typeBool
-	case 'n':
+	case c == 'n':
 		return typeNull
+	case c == '-' || (c >= '0' && c <= '9'):
+		return typeNumber
 	}
 	return typeInvalid
 }
 
-// token reads the next token: a literal or a delimiter.
-func (sc *scanner) token() (jsontext.Token, error) {
-	t, err := sc.dec.ReadToken()
+func (sc *scanner) push() error {
+	sc.depth++
+	if sc.depth > maxDepth {
+		return sc.errAt(sc.pos, "exceeded max depth")
+	}
+	sc.pos++
+	return nil
+}
+
+// beginObject consumes the '{' at pos (after peekType said typeObject).
+func (sc *scanner) beginObject() error { return sc.push() }
+
+// beginArray consumes the '[' at pos (after peekType said typeArray).
+func (sc *scanner) beginArray() error { return sc.push() }
+
+// member advances to the next member of the object being read. first is true
+// for the first call after beginObject. It returns the key and the line it
+// starts on, or ok=false when the object ends (and consumes the '}').
+func (sc *scanner) member(first bool) (key string, line int, ok bool, err error) {
+	sc.ws()
+	if sc.pos >= len(sc.s) {
+		return "", 0, false, sc.errEOF()
+	}
+	c := sc.s[sc.pos]
+	if c == '}' {
+		sc.pos++
+		sc.depth--
+		return "", 0, false, nil
+	}
+	if !first {
+		if c != ',' {
+			return "", 0, false, sc.errChar("after object key:value pair")
+		}
+		sc.pos++
+		sc.ws()
+		if sc.pos >= len(sc.s) {
+			return "", 0, false, sc.errEOF()
+		}
+	}
+	if sc.s[sc.pos] != '"' {
+		return "", 0, false, sc.errChar("looking for beginning of object key string")
+	}
+	line = sc.line
+	key, err = sc.str()
 	if err != nil {
-		return t, sc.syntax(err)
+		return "", 0, false, err
 	}
-	return t, nil
-}
-
-// beginObject consumes the '{' of the next value (after peekType said
-// typeObject).
-func (sc *scanner) beginObject() error {
-	_, err := sc.token()
-	return err
-}
-
-// beginArray consumes the '[' of the next value (after peekType said
-// typeArray).
-func (sc *scanner) beginArray() error {
-	_, err := sc.token()
-	return err
-}
-
-// member advances to the next member of the object being read. It returns
-// its key, or ok=false when the object ends (and consumes the '}').
-func (sc *scanner) member() (key string, ok bool, err error) {
-	switch sc.dec.PeekKind() {
-	case '}':
-		_, err = sc.token()
-		return "", false, err
-	case '"':
-		key, err = sc.str()
-		return key, err == nil, err
+	sc.ws()
+	if sc.pos >= len(sc.s) {
+		return "", 0, false, sc.errEOF()
 	}
-	return "", false, sc.fail()
-}
-
-// memberLine is member that also returns the line of the key.
-func (sc *scanner) memberLine() (key string, line int, ok bool, err error) {
-	if key, ok, err = sc.member(); ok {
-		line = sc.keyLine()
+	if sc.s[sc.pos] != ':' {
+		return "", 0, false, sc.errChar("after object key")
 	}
-	return key, line, ok, err
+	sc.pos++
+	return key, line, true, nil
 }
 
-// keyLine returns the line of the key member just read.
-func (sc *scanner) keyLine() int {
-	// The key's end is on its line: strings hold no raw newlines.
-	return sc.lineAt(sc.offset())
-}
-
-// element advances to the next element of the array being read, like
-// member.
-func (sc *scanner) element() (ok bool, err error) {
-	switch sc.dec.PeekKind() {
-	case ']':
-		_, err = sc.token()
-		return false, err
-	case 0:
-		return false, sc.fail()
+// element advances to the next element of the array being read, like member.
+func (sc *scanner) element(first bool) (ok bool, err error) {
+	sc.ws()
+	if sc.pos >= len(sc.s) {
+		return false, sc.errEOF()
+	}
+	c := sc.s[sc.pos]
+	if c == ']' {
+		sc.pos++
+		sc.depth--
+		return false, nil
+	}
+	if !first {
+		if c != ',' {
+			return false, sc.errChar("after array element")
+		}
+		sc.pos++
 	}
 	return true, nil
 }
 
-// read reads the next value whole, validating it, and returns it with its
-// type. (Decoder.SkipValue reads an object or array token by token;
-// ReadValue validates it in one go and, with the input in a bytes.Buffer,
-// copies nothing.)
-func (sc *scanner) read() (jsontext.Value, jsonType, error) {
-	v, err := sc.dec.ReadValue()
-	if err != nil {
-		return nil, typeInvalid, sc.syntax(err)
+// plain marks the bytes a string can hold that need no attention: not a
+// quote, backslash, control character or non-ASCII byte.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
 	}
-	switch v[0] {
-	case '"':
-		return v, typeString, nil
-	case '{':
-		return v, typeObject, nil
-	case '[':
-		return v, typeArray, nil
-	case 't', 'f':
-		return v, typeBool, nil
-	case 'n':
-		return v, typeNull, nil
-	}
-	return v, typeNumber, nil
-}
+	return t
+}()
 
-// lineOf returns the line where v, the value just read, starts.
-func (sc *scanner) lineOf(v jsontext.Value) int { return sc.lineAt(sc.offset() - len(v)) }
-
-// str reads the string that is the next value (after peekType said
-// typeString) and returns its decoded value.
+// str reads the string at pos (which is '"') and returns its decoded value.
+// Strings without escapes are returned as substrings of the input.
 func (sc *scanner) str() (string, error) {
-	v, _, err := sc.read()
-	if err != nil {
-		return "", err
+	s := sc.s
+	start := sc.pos + 1
+	ascii := true
+	for i := start; i < len(s); i++ {
+		for i < len(s) && plain[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		c := s[i]
+		switch {
+		case c == '"':
+			sc.pos = i + 1
+			v := s[start:i]
+			if !ascii && !utf8.ValidString(v) {
+				v = strings.ToValidUTF8(v, "\uFFFD")
+			}
+			return v, nil
+		case c == '\\':
+			return sc.strEscaped(start, i)
+		case c < 0x20:
+			sc.pos = i
+			return "", sc.errChar("in string literal")
+		case c >= 0x80:
+			ascii = false
+		}
 	}
-	return sc.text(v), nil
+	sc.pos = len(s)
+	return "", sc.errEOF()
 }
 
-// text returns the decoded value of v, the string value just read. Strings
-// without escapes are substrings of the input; invalid UTF-8 is replaced,
-// as encoding/json does.
-func (sc *scanner) text(v jsontext.Value) string {
-	end := sc.offset()
-	if s := sc.s[end-len(v)+1 : end-1]; (sc.noEscapes || bytes.IndexByte(v, '\\') < 0) && (sc.validUTF8 || utf8.ValidString(s)) {
-		return s
+// strEscaped decodes a string that has an escape at offset esc.
+func (sc *scanner) strEscaped(start, esc int) (string, error) {
+	s := sc.s
+	b := append(sc.buf[:0], s[start:esc]...)
+	i := esc
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '"':
+			sc.pos = i + 1
+			sc.buf = b
+			if !utf8.Valid(b) {
+				return strings.ToValidUTF8(string(b), "\uFFFD"), nil
+			}
+			return string(b), nil
+		case c < 0x20:
+			sc.pos = i
+			return "", sc.errChar("in string literal")
+		case c != '\\':
+			b = append(b, c)
+			i++
+			continue
+		}
+		// Escape.
+		if i+1 >= len(s) {
+			sc.pos = len(s)
+			return "", sc.errEOF()
+		}
+		switch e := s[i+1]; e {
+		case '"', '\\', '/':
+			b = append(b, e)
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, err := sc.hex4(i + 2)
+			if err != nil {
+				return "", err
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				// A high surrogate followed by an escaped low one makes one
+				// rune; anything else is replaced, as encoding/json does.
+				r2 := rune(-1)
+				if i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
+					if r2, err = sc.hex4(i + 2); err != nil {
+						return "", err
+					}
+				}
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					i += 6
+					r = dec
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			b = utf8.AppendRune(b, r)
+			continue
+		default:
+			sc.pos = i + 1
+			return "", sc.errChar("in string escape code")
+		}
+		i += 2
 	}
-	// The decoder validated the string's grammar: what AppendUnquote still
-	// reports is invalid UTF-8 or a lone surrogate, replaced in its result.
-	sc.buf, _ = jsontext.AppendUnquote(sc.buf[:0], v)
-	return string(sc.buf)
+	sc.pos = len(s)
+	return "", sc.errEOF()
 }
 
-// number reads the number that is the next value and returns its text.
+// hex4 decodes the four hex digits of a \u escape starting at off.
+func (sc *scanner) hex4(off int) (rune, error) {
+	var r rune
+	for j := off; j < off+4; j++ {
+		if j >= len(sc.s) {
+			sc.pos = len(sc.s)
+			return 0, sc.errEOF()
+		}
+		c := sc.s[j]
+		var v byte
+		switch {
+		case c >= '0' && c <= '9':
+			v = c - '0'
+		case c >= 'a' && c <= 'f':
+			v = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			v = c - 'A' + 10
+		default:
+			sc.pos = j
+			return 0, sc.errChar("in \\u hexadecimal character escape")
+		}
+		r = r<<4 | rune(v)
+	}
+	return r, nil
+}
+
+// skipStr skips the string at pos (which is '"'), validating it.
+func (sc *scanner) skipStr() error {
+	s := sc.s
+	i := sc.pos + 1
+	for i < len(s) {
+		if plain[s[i]] {
+			i++
+			continue
+		}
+		c := s[i]
+		switch {
+		case c == '"':
+			sc.pos = i + 1
+			return nil
+		case c < 0x20:
+			sc.pos = i
+			return sc.errChar("in string literal")
+		case c == '\\':
+			if i+1 >= len(s) {
+				sc.pos = len(s)
+				return sc.errEOF()
+			}
+			switch s[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if _, err := sc.hex4(i + 2); err != nil {
+					return err
+				}
+				i += 6
+			default:
+				sc.pos = i + 1
+				return sc.errChar("in string escape code")
+			}
+		default:
+			i++
+		}
+	}
+	sc.pos = len(s)
+	return sc.errEOF()
+}
+
+// number reads the number at pos and returns its text.
 func (sc *scanner) number() (string, error) {
-	start, end, err := sc.raw()
-	return sc.s[start:end], err
+	s := sc.s
+	start := sc.pos
+	i := start
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	if i >= len(s) {
+		sc.pos = i
+		return "", sc.errEOF()
+	}
+	switch c := s[i]; {
+	case c == '0':
+		i++
+	case c >= '1' && c <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		sc.pos = i
+		return "", sc.errChar("in numeric literal")
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) {
+			sc.pos = i
+			return "", sc.errEOF()
+		}
+		if s[i] < '0' || s[i] > '9' {
+			sc.pos = i
+			return "", sc.errChar("after decimal point in numeric literal")
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) {
+			sc.pos = i
+			return "", sc.errEOF()
+		}
+		if s[i] < '0' || s[i] > '9' {
+			sc.pos = i
+			return "", sc.errChar("in exponent of numeric literal")
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	sc.pos = i
+	return s[start:i], nil
 }
 
-// literal reads the true, false or null that is the next value.
+// literal reads true, false or null at pos.
 func (sc *scanner) literal() (jsonType, bool, error) {
-	t, err := sc.token()
-	switch {
-	case err != nil:
-		return typeInvalid, false, err
-	case t.Kind() == 'n':
+	var want string
+	switch sc.s[sc.pos] {
+	case 't':
+		want = "true"
+	case 'f':
+		want = "false"
+	default:
+		want = "null"
+	}
+	for j := 1; j < len(want); j++ {
+		if sc.pos+j >= len(sc.s) {
+			sc.pos = len(sc.s)
+			return typeInvalid, false, sc.errEOF()
+		}
+		if sc.s[sc.pos+j] != want[j] {
+			sc.pos += j
+			return typeInvalid, false, sc.errChar("in literal " + want + " (expecting " + quoteChar(want[j:]) + ")")
+		}
+	}
+	sc.pos += len(want)
+	if want == "null" {
 		return typeNull, false, nil
 	}
-	return typeBool, t.Bool(), nil
+	return typeBool, want == "true", nil
 }
 
-// boolean reads the true, false or null that is the next value (after
-// peekType).
+// boolean reads a true, false or null at pos (after peekType).
 func (sc *scanner) boolean() (bool, error) {
 	_, v, err := sc.literal()
 	return v, err
 }
 
-// skip skips the next value, validating it.
+// skip skips one value of any type, validating it. It does not recurse, so
+// arbitrarily deep input cannot exhaust the stack.
 func (sc *scanner) skip() error {
-	_, _, err := sc.read()
-	return err
-}
-
-// raw reads the next value and returns where it is in s.
-func (sc *scanner) raw() (start, end int, err error) {
-	v, _, err := sc.read()
-	end = sc.offset()
-	return end - len(v), end, err
+	base := len(sc.stack)
+	defer func() { sc.stack = sc.stack[:base] }()
+	for {
+		// A value.
+		switch sc.peekType() {
+		case typeString:
+			if err := sc.skipStr(); err != nil {
+				return err
+			}
+		case typeNumber:
+			if _, err := sc.number(); err != nil {
+				return err
+			}
+		case typeBool, typeNull:
+			if _, _, err := sc.literal(); err != nil {
+				return err
+			}
+		case typeObject:
+			if err := sc.push(); err != nil {
+				return err
+			}
+			sc.stack = append(sc.stack, '{')
+			_, _, ok, err := sc.member(true)
+			if err != nil {
+				return err
+			}
+			if ok {
+				continue // read the member's value
+			}
+			sc.stack = sc.stack[:len(sc.stack)-1]
+		case typeArray:
+			if err := sc.push(); err != nil {
+				return err
+			}
+			sc.stack = append(sc.stack, '[')
+			ok, err := sc.element(true)
+			if err != nil {
+				return err
+			}
+			if ok {
+				continue
+			}
+			sc.stack = sc.stack[:len(sc.stack)-1]
+		default:
+			return sc.errChar("looking for beginning of value")
+		}
+		// After a value: close containers or move to their next value.
+		for {
+			if len(sc.stack) == base {
+				return nil
+			}
+			var ok bool
+			var err error
+			if sc.stack[len(sc.stack)-1] == '{' {
+				_, _, ok, err = sc.member(false)
+			} else {
+				ok, err = sc.element(false)
+			}
+			if err != nil {
+				return err
+			}
+			if ok {
+				break
+			}
+			sc.stack = sc.stack[:len(sc.stack)-1]
+		}
+	}
 }
 
 // end checks that only whitespace follows the top-level value.
 func (sc *scanner) end() error {
-	off := sc.offset()
-	rest := strings.TrimLeft(sc.s[off:], " \t\r\n")
-	if rest == "" {
-		return nil
+	sc.ws()
+	if sc.pos < len(sc.s) {
+		return sc.errChar("after top-level value")
 	}
-	r, _ := utf8.DecodeRuneInString(rest)
-	return sc.errAt(len(sc.s)-len(rest), fmt.Sprintf("invalid character %s after top-level value", quoteRune(r)))
-}
-
-// quoteRune quotes a character for an error message as encoding/json does.
-func quoteRune(r rune) string {
-	switch r {
-	case '\'':
-		return `'\''`
-	case '"':
-		return `'"'`
-	}
-	return fmt.Sprintf("%q", r)
+	return nil
 }
