@@ -22,8 +22,9 @@ import (
 // counted lazily from InputOffset) it would remove about 260 lines, but
 // BenchmarkParse took 5-9% longer on the three real lockfiles, the
 // tokenizing alone 20-30% longer (its per-token state machine and
-// PeekKind), BenchmarkParseFormats/npm 5% and /bun 1% longer. This scanner
-// stays until a tokenizer is at least as fast.
+// PeekKind), BenchmarkParseFormats/npm 5% and /bun 1% longer (that
+// benchmark is in bench/lockgen now). This scanner stays until a tokenizer
+// is at least as fast.
 
 // maxDepth is the deepest nesting accepted; encoding/json uses the same limit.
 const maxDepth = 10000

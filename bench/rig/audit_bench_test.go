@@ -106,7 +106,7 @@ func helperRegistry(b *testing.B, path string, latency time.Duration) (url strin
 // warm (the same directory again) provaudit run does, minus process start
 // and report rendering. For profiles:
 //
-//	go test -run '^$' -bench 'Audit10k/cold' -benchtime 1x -cpuprofile cpu.out ./bench/rig
+//	(in bench/) go test -run '^$' -bench 'Audit10k/cold' -benchtime 1x -cpuprofile cpu.out ./rig
 //	go tool pprof -top rig.test cpu.out
 func BenchmarkAudit10k(b *testing.B) {
 	files, err := filepath.Glob("../../testdata/lockfiles/real-projects/*/package-lock.json")
