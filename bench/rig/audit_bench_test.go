@@ -3,6 +3,7 @@ package rig
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -156,6 +157,11 @@ type benchEnv struct {
 	lf         *lockfile.Lockfile
 	dir, url   string
 	root, keys []byte
+	// secret seals the cache's derived entries, the same for every audit
+	// of the benchmark as the per-user secret is for every provaudit run
+	// (a fresh one per audit would make a warm cache verify everything
+	// again).
+	secret []byte
 }
 
 // startBenchEnv serves the lockfile at path from the helper registry with
@@ -175,7 +181,11 @@ func startBenchEnv(b *testing.B, path string, latency time.Duration) (benchEnv, 
 	if err != nil {
 		b.Fatal(err)
 	}
-	return benchEnv{lf: lf, dir: filepath.Dir(path), url: url, root: root, keys: keys}, exp
+	secret := make([]byte, fetch.SecretSize)
+	if _, err := rand.Read(secret); err != nil {
+		b.Fatal(err)
+	}
+	return benchEnv{lf: lf, dir: filepath.Dir(path), url: url, root: root, keys: keys, secret: secret}, exp
 }
 
 // audit runs audit.Run as the CLI builds it (the trust given, the keys
@@ -191,7 +201,7 @@ func (e benchEnv) audit(b *testing.B, cacheDir string, store audit.VerdictStore)
 	if err != nil {
 		b.Fatal(err)
 	}
-	client, err := fetch.NewClient(cfg, fetch.Options{CacheDir: cacheDir})
+	client, err := fetch.NewClient(cfg, fetch.Options{CacheDir: cacheDir, CacheSecret: e.secret})
 	if err != nil {
 		b.Fatal(err)
 	}
