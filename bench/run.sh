@@ -11,7 +11,7 @@
 #   bench/run.sh -npm -real -out bench/results/$(date -u +%F).md
 #   bench/run.sh -sizes 1000 -latency 20ms -runs 1     # a quick look
 #
-# Flags (passed to bench/cmd/benchrig; see `go run ./bench/cmd/benchrig -h`):
+# Flags (passed to bench/cmd/benchrig; see `cd bench && go run ./cmd/benchrig -h`):
 #   -sizes 1000,5000,10000   unique registry packages per generated lockfile
 #   -latency 0,20ms          latency the fake registry injects per response
 #   -runs 3                  cold runs per lockfile and latency, each + a warm run
@@ -23,6 +23,9 @@
 #
 # Needs only Go (and npm for -npm). Exit status: 0 all runs clean, 1 some
 # run reported a non-clean result on valid data, 2 usage, 3 could not run.
+#
+# bench/ is a Go module of its own (bench/go.mod, which replaces provaudit
+# by this checkout): provaudit is built in its module, benchrig in this one.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
 cd "$(dirname "$0")/.."
@@ -30,5 +33,5 @@ cd "$(dirname "$0")/.."
 bin="$(mktemp -d "${TMPDIR:-/tmp}/provaudit-bench-bin.XXXXXX")"
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/provaudit" ./cmd/provaudit
-go build -o "$bin/benchrig" ./bench/cmd/benchrig
+(cd bench && go build -o "$bin/benchrig" ./cmd/benchrig)
 "$bin/benchrig" -provaudit "$bin/provaudit" -command "bench/run.sh $*" "$@"

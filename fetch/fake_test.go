@@ -3,6 +3,7 @@ package fetch
 import (
 	"crypto/sha1"
 	"crypto/sha512"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -88,6 +89,15 @@ func withTLS() fakeOpt {
 	return func(f *fakeRegistry) {
 		f.srv = httptest.NewUnstartedServer(nil)
 		f.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // expected handshake failures
+	}
+}
+
+// withTLSCert serves HTTPS, HTTP/2 included, with cert.
+func withTLSCert(cert tls.Certificate) fakeOpt {
+	return func(f *fakeRegistry) {
+		withTLS()(f)
+		f.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		f.srv.EnableHTTP2 = true
 	}
 }
 

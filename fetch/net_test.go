@@ -2,10 +2,17 @@ package fetch
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,8 +21,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/provaudit/provaudit/internal/registrytest"
+	"time"
 )
 
 func writeCA(t testing.TB, path string, f *fakeRegistry) {
@@ -105,38 +111,77 @@ func (p *proxyServer) requests() []string {
 	return append([]string(nil), p.seen...)
 }
 
+// testHost is the registry's name in the proxy tests. Requests to a
+// loopback address never go through a proxy, so the registry is named by
+// a host that resolves nowhere: only the test proxies and the dialer of
+// testHostTransport reach it (at the loopback address), and a request that
+// took another way fails instead of reaching the network.
+const testHost = "registry.invalid"
+
+// onTestHost returns a URL of a server on 127.0.0.1 with testHost as its host.
+func onTestHost(t *testing.T, raw string) string {
+	t.Helper()
+	u := mustURL(t, raw)
+	if u.Hostname() != "127.0.0.1" {
+		t.Fatalf("%s is not on 127.0.0.1", raw)
+	}
+	u.Host = net.JoinHostPort(testHost, u.Port())
+	return u.String()
+}
+
+// dialTestHost dials addr, connecting testHost to the loopback address.
+func dialTestHost(ctx context.Context, network, addr string) (net.Conn, error) {
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == testHost {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+// testHostTransport is the transport cfg gives (its proxies included),
+// dialing with dialTestHost.
+func testHostTransport(cfg *Config) *http.Transport {
+	tr := newTransport(cfg, 4)
+	tr.DialContext = dialTestHost
+	return tr
+}
+
 func TestProxyFromEnv(t *testing.T) {
 	checkGoroutines(t)
 	reg := newFakeRegistry(t)
 	reg.add(&fakePkg{name: "proxied", version: "1.0.0"})
 	proxy := newProxy(t, http.HandlerFunc(reg.serve))
+	registry := onTestHost(t, reg.URL())
 	tests := []struct {
 		name      string
+		registry  string
 		npmrc     string
 		env       []string
 		wantProxy bool
 	}{
-		{"HTTP_PROXY", "", []string{"HTTP_PROXY=" + proxy.URL}, true},
-		{"http_proxy", "", []string{"http_proxy=" + proxy.URL}, true},
-		{"npmrc proxy", "proxy=" + proxy.URL + "\n", nil, true},
-		{"npmrc proxy beats env", "proxy=" + proxy.URL + "\n", []string{"HTTP_PROXY=http://127.0.0.1:1"}, true},
-		{"HTTPS_PROXY does not apply to http", "", []string{"HTTPS_PROXY=" + proxy.URL}, false},
-		{"NO_PROXY host", "", []string{"HTTP_PROXY=" + proxy.URL, "NO_PROXY=localhost,127.0.0.1"}, false},
-		{"NO_PROXY star", "", []string{"HTTP_PROXY=" + proxy.URL, "no_proxy=*"}, false},
-		{"npmrc noproxy", "noproxy=127.0.0.0/8\n", []string{"HTTP_PROXY=" + proxy.URL}, false},
-		{"NO_PROXY other host", "", []string{"HTTP_PROXY=" + proxy.URL, "NO_PROXY=example.invalid"}, true},
+		{"HTTP_PROXY", registry, "", []string{"HTTP_PROXY=" + proxy.URL}, true},
+		{"http_proxy", registry, "", []string{"http_proxy=" + proxy.URL}, true},
+		{"npmrc proxy", registry, "proxy=" + proxy.URL + "\n", nil, true},
+		{"npmrc proxy beats env", registry, "proxy=" + proxy.URL + "\n", []string{"HTTP_PROXY=http://127.0.0.1:1"}, true},
+		{"HTTPS_PROXY does not apply to http", registry, "", []string{"HTTPS_PROXY=" + proxy.URL}, false},
+		{"NO_PROXY host", registry, "", []string{"HTTP_PROXY=" + proxy.URL, "NO_PROXY=localhost," + testHost}, false},
+		{"NO_PROXY star", registry, "", []string{"HTTP_PROXY=" + proxy.URL, "no_proxy=*"}, false},
+		{"npmrc noproxy with a leading dot matches the host itself", registry, "noproxy=." + testHost + "\n", []string{"HTTP_PROXY=" + proxy.URL}, false},
+		{"npmrc noproxy beats NO_PROXY", registry, "noproxy=other.invalid\n", []string{"HTTP_PROXY=" + proxy.URL, "NO_PROXY=" + testHost}, true},
+		{"NO_PROXY other host", registry, "", []string{"HTTP_PROXY=" + proxy.URL, "NO_PROXY=example.invalid"}, true},
+		{"loopback is never proxied", reg.URL(), "", []string{"HTTP_PROXY=" + proxy.URL}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(proxy.requests())
-			cfg := testConfig(t, reg.URL(), tt.npmrc, tt.env...)
-			c := testClient(t, cfg, Options{NoCache: true, Retries: -1})
+			cfg := testConfig(t, tt.registry, tt.npmrc, tt.env...)
+			c := testClient(t, cfg, Options{NoCache: true, Retries: -1, Transport: testHostTransport(cfg)})
 			if _, err := c.Manifest(context.Background(), "proxied", "1.0.0", ""); err != nil {
 				t.Fatalf("Manifest: %v", err)
 			}
 			seen := proxy.requests()[before:]
 			if tt.wantProxy {
-				if len(seen) != 1 || seen[0] != reg.URL()+"proxied/1.0.0" {
+				if len(seen) != 1 || seen[0] != tt.registry+"proxied/1.0.0" {
 					t.Errorf("proxy saw %q, want the version document request", seen)
 				}
 			} else if len(seen) != 0 {
@@ -146,28 +191,55 @@ func TestProxyFromEnv(t *testing.T) {
 	}
 }
 
-func TestBypassProxy(t *testing.T) {
-	cfg := &Config{noProxy: []string{".corp.invalid", "exact.invalid", "ported.invalid:8080", "10.0.0.0/8", "*.star.invalid"}}
+// TestProxyFunc checks which requests go through the proxy: noproxy
+// entries as npm reads them (a leading "." or "*." optional), ports,
+// addresses and ranges, and never for loopback.
+func TestProxyFunc(t *testing.T) {
+	const proxy = "http://proxy.invalid:3128"
+	proxyURL := mustURL(t, proxy)
+	noProxy := []string{".corp.invalid", "exact.invalid", "ported.invalid:8080", "10.0.0.0/8", "*.star.invalid", "192.0.2.7", "[2001:db8::1]"}
 	tests := []struct {
-		url  string
-		want bool
+		url     string
+		proxied bool
 	}{
-		{"https://corp.invalid/", true},
-		{"https://a.corp.invalid/", true},
-		{"https://xcorp.invalid/", false},
-		{"https://exact.invalid/", true},
-		{"https://sub.exact.invalid/", true},
-		{"https://ported.invalid/", false},
-		{"http://ported.invalid:8080/", true},
-		{"http://10.1.2.3/", true},
-		{"http://11.1.2.3/", false},
-		{"https://x.star.invalid/", true},
-		{"https://other.invalid/", false},
+		{"https://corp.invalid/", false}, // a leading "." is optional, as in npm
+		{"https://a.corp.invalid/", false},
+		{"https://xcorp.invalid/", true},
+		{"https://exact.invalid/", false},
+		{"https://sub.exact.invalid/", false},
+		{"https://ported.invalid/", true},
+		{"http://ported.invalid:8080/", false},
+		{"http://10.1.2.3/", false},
+		{"http://11.1.2.3/", true},
+		{"https://star.invalid/", false},
+		{"https://x.star.invalid/", false},
+		{"http://192.0.2.7:8080/", false},
+		{"http://192.0.2.8/", true},
+		{"https://[2001:db8::1]/", false},
+		{"https://[2001:db8::2]/", true},
+		{"https://other.invalid/", true},
+		{"http://other.invalid/", true},
+		{"https://localhost:8443/", false}, // loopback is never proxied
+		{"http://127.0.0.1:8080/", false},
+		{"http://[::1]/", false},
 	}
+	choose := proxyFunc(proxyURL, proxyURL, noProxy)
 	for _, tt := range tests {
-		if got := cfg.bypassProxy(mustURL(t, tt.url)); got != tt.want {
-			t.Errorf("bypassProxy(%s) = %v, want %v", tt.url, got, tt.want)
+		got, err := choose(mustURL(t, tt.url))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.url, err)
 		}
+		if (got != nil) != tt.proxied || got != nil && got.String() != proxy {
+			t.Errorf("%s: proxy %v, want proxied %v", tt.url, got, tt.proxied)
+		}
+	}
+	all := proxyFunc(proxyURL, proxyURL, []string{"*"})
+	if got, _ := all(mustURL(t, "https://other.invalid/")); got != nil {
+		t.Errorf("noproxy * still proxies: %v", got)
+	}
+	httpsOnly := proxyFunc(proxyURL, nil, nil)
+	if got, _ := httpsOnly(mustURL(t, "http://other.invalid/")); got != nil {
+		t.Errorf("an https proxy serves http URLs: %v", got)
 	}
 }
 
@@ -295,7 +367,7 @@ func newConnectProxy(t *testing.T) *connectProxy {
 		p.mu.Lock()
 		p.targets = append(p.targets, r.Host)
 		p.mu.Unlock()
-		upstream, err := net.Dial("tcp", r.Host)
+		upstream, err := dialTestHost(r.Context(), "tcp", r.Host)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -315,39 +387,64 @@ func newConnectProxy(t *testing.T) *connectProxy {
 	return p
 }
 
+// testCert returns a self-signed certificate for testHost and its DER.
+func testCert(t *testing.T) (tls.Certificate, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: testHost},
+		DNSNames:              []string{testHost},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, der
+}
+
 // TestHTTPSProxyAndHTTP2 goes through an HTTPS_PROXY tunnel to a TLS
 // registry (trusted through cafile), and talks HTTP/2 to a TLS registry
 // that offers it.
 func TestHTTPSProxyAndHTTP2(t *testing.T) {
 	checkGoroutines(t)
-	r := registrytest.New(registrytest.Options{TLS: true})
-	t.Cleanup(r.Close)
-	if err := r.Add(registrytest.Package{Name: "h2", Version: "1.0.0", Signed: true}); err != nil {
-		t.Fatal(err)
-	}
+	cert, der := testCert(t)
+	r := newFakeRegistry(t, withTLSCert(cert))
+	r.add(&fakePkg{name: "h2", version: "1.0.0"})
 	var mu sync.Mutex
 	var protos []int
-	r.Handle("/-/npm/v1/keys", func(w http.ResponseWriter, req *http.Request) {
+	r.handle("/-/npm/v1/keys", func(w http.ResponseWriter, req *http.Request) {
 		mu.Lock()
 		protos = append(protos, req.ProtoMajor)
 		mu.Unlock()
 		fmt.Fprint(w, `{"keys":[]}`)
 	})
 	caPath := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.Certificate()}), 0o600); err != nil {
+	if err := os.WriteFile(caPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	registry := onTestHost(t, r.URL())
 	proxy := newConnectProxy(t)
 	for _, viaProxy := range []bool{false, true} {
 		var env []string
 		if viaProxy {
 			env = []string{"HTTPS_PROXY=" + proxy.URL}
 		}
-		c := testClient(t, testConfig(t, r.URL(), "cafile="+caPath+"\n", env...), Options{NoCache: true})
+		cfg := testConfig(t, registry, "cafile="+caPath+"\n", env...)
+		c := testClient(t, cfg, Options{NoCache: true, Transport: testHostTransport(cfg)})
 		if _, err := c.Manifest(context.Background(), "h2", "1.0.0", ""); err != nil {
 			t.Fatalf("proxy %v: %v", viaProxy, err)
 		}
-		if _, err := c.RegistryKeys(context.Background(), r.URL()); err != nil {
+		if _, err := c.RegistryKeys(context.Background(), registry); err != nil {
 			t.Fatalf("proxy %v: %v", viaProxy, err)
 		}
 		c.Close()
@@ -355,7 +452,7 @@ func TestHTTPSProxyAndHTTP2(t *testing.T) {
 	proxy.mu.Lock()
 	targets := proxy.targets
 	proxy.mu.Unlock()
-	if want := strings.TrimSuffix(strings.TrimPrefix(r.URL(), "https://"), "/"); len(targets) != 1 || targets[0] != want {
+	if want := strings.TrimSuffix(strings.TrimPrefix(registry, "https://"), "/"); len(targets) != 1 || targets[0] != want {
 		t.Errorf("proxy tunnels %q, want one to %s", targets, want)
 	}
 	if len(protos) != 2 || protos[0] != 2 || protos[1] != 2 {

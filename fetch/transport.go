@@ -4,65 +4,46 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpproxy"
 )
 
-// proxyFor picks the proxy for a request URL (nil = direct).
-func (c *Config) proxyFor(u *url.URL) *url.URL {
-	var p *url.URL
-	switch u.Scheme {
-	case "https":
-		p = c.httpsProxy
-	case "http":
-		p = c.httpProxy
-	}
-	if p == nil || c.bypassProxy(u) {
-		return nil
-	}
-	return p
-}
-
-// bypassProxy applies noproxy / NO_PROXY: "*" matches everything; an entry
-// matches its host and subdomains (a leading "." or "*." is optional); an
-// entry with ":port" matches that port only; IP addresses and CIDR ranges
-// match addresses.
-func (c *Config) bypassProxy(u *url.URL) bool {
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if port == "" {
-		port = defaultPort(u.Scheme)
-	}
-	addr, addrErr := netip.ParseAddr(host)
-	for _, e := range c.noProxy {
-		if e == "*" {
-			return true
+// proxyFunc returns the proxy chooser of the transport: https URLs go
+// through httpsProxy, http URLs through httpProxy (nil: direct), except
+// for the hosts noProxy lists. Matching is golang.org/x/net/http/httpproxy's,
+// as net/http applies it to the environment: "*" matches every host; an IP
+// address or CIDR range matches addresses; a name matches that host and its
+// subdomains; an entry with ":port" matches that port only. npm reads a
+// leading "." (or "*.") as optional, where httpproxy would match
+// subdomains only: such entries are handed to it without it, so that
+// ".example.invalid" keeps npm's meaning and matches example.invalid too.
+// httpproxy never sends requests for localhost or a loopback address
+// through a proxy (npm would): a proxy elsewhere cannot reach this
+// machine's loopback.
+func proxyFunc(httpsProxy, httpProxy *url.URL, noProxy []string) func(*url.URL) (*url.URL, error) {
+	entries := make([]string, 0, len(noProxy))
+	for _, e := range noProxy {
+		if e != "*" {
+			e = strings.TrimPrefix(strings.TrimPrefix(e, "*"), ".")
 		}
-		if pfx, err := netip.ParsePrefix(e); err == nil {
-			if addrErr == nil && pfx.Contains(addr) {
-				return true
-			}
-			continue
+		if len(e) > 2 && e[0] == '[' && e[len(e)-1] == ']' {
+			e = e[1 : len(e)-1] // an IPv6 address without a port
 		}
-		h, p := e, ""
-		if hh, pp, err := net.SplitHostPort(e); err == nil {
-			h, p = hh, pp
-		}
-		if p != "" && p != port {
-			continue
-		}
-		h = strings.TrimPrefix(strings.TrimPrefix(h, "*"), ".")
-		h = strings.Trim(h, "[]")
-		if h == "" {
-			continue
-		}
-		if host == h || strings.HasSuffix(host, "."+h) {
-			return true
+		if e != "" {
+			entries = append(entries, e)
 		}
 	}
-	return false
+	cfg := httpproxy.Config{NoProxy: strings.Join(entries, ",")}
+	if httpsProxy != nil {
+		cfg.HTTPSProxy = httpsProxy.String()
+	}
+	if httpProxy != nil {
+		cfg.HTTPProxy = httpProxy.String()
+	}
+	return cfg.ProxyFunc()
 }
 
 // newTransport builds the real transport: keep-alive with enough idle
@@ -77,8 +58,9 @@ func newTransport(cfg *Config, concurrency int) *http.Transport {
 	if !cfg.strictSSL {
 		tlsConf.InsecureSkipVerify = true //nolint:gosec // the user's strict-ssl=false, shown by Config.String
 	}
+	proxy := proxyFunc(cfg.httpsProxy, cfg.httpProxy, cfg.noProxy)
 	return &http.Transport{
-		Proxy:                 func(r *http.Request) (*url.URL, error) { return cfg.proxyFor(r.URL), nil },
+		Proxy:                 func(r *http.Request) (*url.URL, error) { return proxy(r.URL) },
 		DialContext:           dialer.DialContext,
 		TLSClientConfig:       tlsConf,
 		ForceAttemptHTTP2:     true,

@@ -159,5 +159,8 @@
 // the total size of synthesized v1 paths, and workspace glob matching.
 // yarn 1 and bun lockfiles are read in time close to npm's for the same
 // tree; pnpm and yarn berry lockfiles cost what the YAML library costs to
-// decode them (BenchmarkParseFormats compares all of them on one tree).
+// decode them (BenchmarkParseFormats, in the benchmark module's lockgen,
+// compares all of them on one tree). The standard library's tokenizer
+// (encoding/json/jsontext) was measured in place of the scanner and is
+// slower (see scan.go).
 package lockfile

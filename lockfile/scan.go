@@ -14,6 +14,17 @@ import (
 // as encoding/json), decodes only the values it keeps, and counts lines as it
 // goes. Raw newlines can only appear in whitespace in valid JSON, so the line
 // count is maintained by the whitespace skipper alone.
+//
+// The standard tokenizer with input offsets (encoding/json/jsontext) was
+// measured as a replacement (issue 22; commit 352f201, reverted): with its
+// fast paths (ReadValue for every value, skipped ones included, the input
+// in a bytes.Buffer, keys and strings as substrings of the input, lines
+// counted lazily from InputOffset) it would remove about 260 lines, but
+// BenchmarkParse took 5-9% longer on the three real lockfiles, the
+// tokenizing alone 20-30% longer (its per-token state machine and
+// PeekKind), BenchmarkParseFormats/npm 5% and /bun 1% longer (that
+// benchmark is in bench/lockgen now). This scanner stays until a tokenizer
+// is at least as fast.
 
 // maxDepth is the deepest nesting accepted; encoding/json uses the same limit.
 const maxDepth = 10000

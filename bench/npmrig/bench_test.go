@@ -46,7 +46,7 @@ func generatedTree(n int) (rootDeps, rootDevDeps map[string]string, pkgs []testP
 // (signatures on every package, attestations on a third or on all) for
 // generated trees of 20 and 400 install locations and a real 319-location
 // lockfile.
-// Run with: go test -run '^$' -bench NPMAuditSignatures -benchtime 3x ./bench/npmrig
+// Run with: go test -run '^$' -bench NPMAuditSignatures -benchtime 3x ./npmrig (in bench/)
 func BenchmarkNPMAuditSignatures(b *testing.B) {
 	needNPM(b)
 	type lockSource func(b *testing.B) string

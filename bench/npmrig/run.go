@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/provaudit/provaudit/internal/launcher"
 )
 
 // waitDelay bounds how long Run waits for npm's output pipe to close once
@@ -69,7 +71,7 @@ func (r *Rig) Run(ctx context.Context) (*Result, error) {
 		res.ExitCode = ps.ExitCode()
 		res.User = ps.UserTime()
 		res.Sys = ps.SystemTime()
-		res.MaxRSSKB = maxRSSKB(ps)
+		res.MaxRSSKB = launcher.MaxRSSKB(ps)
 	}
 	// A run that ended on its own just as the context ended still counts.
 	killed := cmd.ProcessState == nil || !cmd.ProcessState.Exited()

@@ -20,6 +20,3 @@ func killGroup(pid int) error {
 	}
 	return p.Kill()
 }
-
-// maxRSSKB is not measured outside Unix.
-func maxRSSKB(*os.ProcessState) int64 { return 0 }

@@ -35,14 +35,8 @@ var (
 	ErrBench = errors.New("rig: bad benchmark output")
 )
 
-// Key windows shaped like the npm registry's two public keys, as the
-// fakeregistry command's -keys rotated makes them: the first expired on
-// 2025-01-29, the second is valid from 2025-01-13.
-var (
-	RotatedEnd   = time.Date(2025, 1, 29, 0, 0, 0, 0, time.UTC)
-	RotatedStart = time.Date(2025, 1, 13, 0, 0, 0, 0, time.UTC)
-	spreadFrom   = time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)
-)
+// spreadFrom is the earliest publish time PublishTime gives.
+var spreadFrom = time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Packument size distribution (see PackumentVersions).
 const (
@@ -71,7 +65,7 @@ func PackumentVersions(name string) int {
 // PublishTime is the publish time of name@version: between 2019-01-01 and
 // the day before now, by a hash of name@version, so that about three in
 // four versions predate the key rotation of January 2025, as in real
-// lockfiles (the fakeregistry command's -published spread).
+// lockfiles.
 func PublishTime(now time.Time, name, version string) time.Time {
 	sum := sha256.Sum256([]byte(name + "@" + version))
 	span := now.Add(-24*time.Hour).Sub(spreadFrom) / time.Second
@@ -154,10 +148,7 @@ func Serve(ctx context.Context, opts ServeOptions) (*Served, error) {
 		now = time.Now()
 	}
 	now = now.UTC().Truncate(time.Second)
-	ss, err := fakesigstore.New(fakesigstore.Options{Now: now, NpmKeys: []fakesigstore.KeySpec{
-		{Start: now.AddDate(-9, 0, 0), End: RotatedEnd},
-		{Start: RotatedStart},
-	}})
+	ss, err := fakesigstore.New(fakesigstore.Options{Now: now, NpmKeys: fakesigstore.RotatedKeys(now)})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrServe, err)
 	}
@@ -174,7 +165,7 @@ func Serve(ctx context.Context, opts ServeOptions) (*Served, error) {
 	for i := range pkgs {
 		p := &pkgs[i]
 		p.PublishTime = PublishTime(now, p.Name, p.Version)
-		if p.PublishTime.Before(RotatedStart) {
+		if p.PublishTime.Before(fakesigstore.RotatedStart) {
 			p.SignKey = 0
 		} else {
 			p.SignKey = 1

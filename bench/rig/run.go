@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/provaudit/provaudit/audit"
+	"github.com/provaudit/provaudit/internal/launcher"
 )
 
 // RunOptions configures one provaudit run.
@@ -35,9 +36,9 @@ type RunOptions struct {
 	Home string
 	// Timeout bounds the run (0: none but the context's).
 	Timeout time.Duration
-	// Launcher is a program that implements LaunchMain (benchrig): the
-	// run goes through it so that the peak RSS is provaudit's own (see
-	// LaunchArg). Empty: provaudit is started directly, and on Linux its
+	// Launcher is a program that implements launcher.Main (benchrig):
+	// the run goes through it so that the peak RSS is provaudit's own (see
+	// package internal/launcher). Empty: provaudit is started directly, and on Linux its
 	// peak RSS is at least this process's.
 	Launcher string
 }
@@ -110,11 +111,11 @@ func RunProvaudit(ctx context.Context, o RunOptions) (*Run, error) {
 	env := isolatedEnv(os.Environ(), o.Home)
 	r := &Run{}
 	if o.Launcher != "" {
-		u, err := Launch(ctx, o.Launcher, o.Binary, args, func(cmd *exec.Cmd) {
+		u, err := launcher.Run(ctx, o.Launcher, o.Binary, args, func(cmd *exec.Cmd) {
 			cmd.Env, cmd.Stdout, cmd.Stderr = env, &stdout, &stderr
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%w; stderr: %s", err, clip(stderr.String(), 2000))
+			return nil, fmt.Errorf("%w: %w; stderr: %s", ErrRun, err, clip(stderr.String(), 2000))
 		}
 		r.Wall, r.User, r.Sys, r.MaxRSSKB, r.RSSFloorKB, r.ExitCode = u.Wall, u.User, u.Sys, u.MaxRSSKB, u.LauncherRSSKB, u.ExitCode
 	} else {
@@ -132,7 +133,7 @@ func RunProvaudit(ctx context.Context, o RunOptions) (*Run, error) {
 		}
 		r.ExitCode = cmd.ProcessState.ExitCode()
 		r.User, r.Sys = cmd.ProcessState.UserTime(), cmd.ProcessState.SystemTime()
-		r.MaxRSSKB = maxRSSKB(cmd.ProcessState)
+		r.MaxRSSKB = launcher.MaxRSSKB(cmd.ProcessState)
 	}
 	r.Stderr = stderr.Bytes()
 	if err := r.readReport(stdout.Bytes()); err != nil {

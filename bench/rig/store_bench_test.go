@@ -40,7 +40,7 @@ const largestRealLockfile = "../../testdata/lockfiles/real-projects/npm-cli-smok
 // Besides ns/op it reports cpu-s/op (user + system CPU of this process, the
 // registry being in another) and registry-requests/op.
 //
-//	go test -run '^$' -bench VerdictStore -benchtime 3x ./bench/rig
+//	(in bench/) go test -run '^$' -bench VerdictStore -benchtime 3x ./rig
 func BenchmarkVerdictStore(b *testing.B) {
 	dir := b.TempDir()
 	data, err := os.ReadFile(largestRealLockfile)

@@ -14,16 +14,17 @@ import (
 	"time"
 
 	"github.com/provaudit/provaudit/audit"
-	"github.com/provaudit/provaudit/bench/rig"
+	"github.com/provaudit/provaudit/internal/launcher"
 	"github.com/provaudit/provaudit/internal/registrytest"
 	"github.com/provaudit/provaudit/internal/registrytest/fakesigstore"
-	"github.com/provaudit/provaudit/lockfile"
 )
 
 // The tests in this file measure the peak resident memory of a real
 // provaudit binary (built without the race detector, as shipped) under
-// hostile input. Runs go through a launcher (this test binary, see
-// rig.LaunchArg) so that the peak is provaudit's own and not this process's.
+// hostile input. Runs go through a launcher (this test binary, see package
+// internal/launcher) so that the peak is provaudit's own and not this
+// process's. The bound on the real lockfiles against a registry shaped
+// like npm's is the benchmark module's (bench/rig TestMemoryRealLockfiles).
 
 // provauditBinary builds provaudit into the test's temporary directory
 // (the build cache makes every build after the first a link).
@@ -41,7 +42,7 @@ func provauditBinary(t *testing.T) string {
 
 // measured is a finished provaudit run with its resources.
 type measured struct {
-	rig.ChildUsage
+	launcher.Usage
 	stdout, stderr []byte
 }
 
@@ -57,7 +58,7 @@ func (e *e2e) measure(t *testing.T, args ...string) *measured {
 		t.Skip("measured through /bin/sh and rusage")
 	}
 	bin := provauditBinary(t)
-	launcher, err := os.Executable()
+	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,13 +69,13 @@ func (e *e2e) measure(t *testing.T, args ...string) *measured {
 	// sh sets the limit and becomes provaudit (exec): what the launcher
 	// measures is provaudit.
 	script := fmt.Sprintf(`ulimit -v %d && exec "$0" "$@"`, addressSpaceLimitKB)
-	u, err := rig.Launch(ctx, launcher, "/bin/sh", append([]string{"-c", script, bin}, args...), func(cmd *exec.Cmd) {
+	u, err := launcher.Run(ctx, self, "/bin/sh", append([]string{"-c", script, bin}, args...), func(cmd *exec.Cmd) {
 		cmd.Env, cmd.Stdout, cmd.Stderr = e.env, &stdout, &stderr
 	})
 	if err != nil {
 		t.Fatalf("%v\nstderr:\n%s", err, stderr.String())
 	}
-	return &measured{ChildUsage: *u, stdout: stdout.Bytes(), stderr: stderr.Bytes()}
+	return &measured{Usage: *u, stdout: stdout.Bytes(), stderr: stderr.Bytes()}
 }
 
 func (m *measured) peakMB() float64 { return float64(m.MaxRSSKB) / 1024 }
@@ -183,9 +184,7 @@ func TestMemoryLongReadmes(t *testing.T) {
 		t.Skip("builds provaudit")
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	ss, err := fakesigstore.New(fakesigstore.Options{Now: now, NpmKeys: []fakesigstore.KeySpec{
-		{Start: now.AddDate(-9, 0, 0), End: rig.RotatedEnd}, {Start: rig.RotatedStart},
-	}})
+	ss, err := fakesigstore.New(fakesigstore.Options{Now: now, NpmKeys: fakesigstore.RotatedKeys(now)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,50 +210,5 @@ func TestMemoryLongReadmes(t *testing.T) {
 	}
 	if m.peakMB() > 600 {
 		t.Errorf("peak RSS %.0f MB, want under 600 MB", m.peakMB())
-	}
-}
-
-// TestMemoryRealLockfiles audits the largest real lockfiles of testdata
-// (1,307 and 1,274 entries) against a registry shaped like npm's (rotated
-// keys, a third attested, packuments of realistic size), cold, and bounds
-// the peak RSS at 300 MB.
-func TestMemoryRealLockfiles(t *testing.T) {
-	bin := provauditBinary(t)
-	launcher, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, dir := range []string{"npm-cli-smoke-large-install", "npm-cli-v10.9.0"} {
-		t.Run(dir, func(t *testing.T) {
-			path := filepath.Join("..", "..", "testdata", "lockfiles", "real-projects", dir, "package-lock.json")
-			lf, err := lockfile.Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := rig.Serve(context.Background(), rig.ServeOptions{Lockfile: lf, Attested: 0.33})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			tf, err := s.WriteTrust(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := rig.RunProvaudit(context.Background(), rig.RunOptions{
-				Binary: bin, Launcher: launcher, Lockfile: path, Registry: s.Registry.URL(), Trust: tf,
-				CacheDir: t.TempDir(), Home: t.TempDir(), Timeout: 5 * time.Minute,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			peak := float64(r.MaxRSSKB) / 1024
-			t.Logf("%s: %d entries, %d packages audited, exit %d, wall %s, CPU %s, peak RSS %.0f MB (launcher %d MB)", dir, len(lf.Entries), r.Summary.Audited, r.ExitCode, r.Wall.Round(time.Millisecond), r.CPU().Round(time.Millisecond), peak, r.RSSFloorKB/1024)
-			if !r.Clean(s.Expect) {
-				t.Fatalf("not clean: exit %d, %+v, want %+v\n%s\n%s", r.ExitCode, r.Summary, s.Expect, strings.Join(r.Unclean, "\n"), r.Stderr)
-			}
-			if peak > 300 {
-				t.Errorf("peak RSS %.0f MB, want under 300 MB", peak)
-			}
-		})
 	}
 }

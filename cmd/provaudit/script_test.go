@@ -16,8 +16,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/provaudit/provaudit/bench/rig"
 	"github.com/provaudit/provaudit/fetch"
+	"github.com/provaudit/provaudit/internal/launcher"
 	"github.com/provaudit/provaudit/internal/registrytest"
 	"github.com/provaudit/provaudit/internal/registrytest/fakesigstore"
 	"github.com/provaudit/provaudit/lockfile"
@@ -25,8 +25,8 @@ import (
 
 func TestMain(m *testing.M) {
 	// The test binary is also the launcher of measured runs (memory_test.go).
-	if len(os.Args) > 1 && os.Args[1] == rig.LaunchArg {
-		os.Exit(rig.LaunchMain(os.Args[1:], os.Stderr))
+	if len(os.Args) > 1 && os.Args[1] == launcher.Arg {
+		os.Exit(launcher.Main(os.Args[1:], os.Stderr))
 	}
 	testscript.Main(m, map[string]func(){
 		"provaudit":      func() { os.Exit(mainCode()) },

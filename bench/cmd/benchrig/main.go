@@ -11,10 +11,13 @@
 //	bench/run.sh [-sizes 1000,5000,10000] [-latency 0,20ms] [-runs 3]
 //	    [-npm] [-npm-timeout 600s] [-real] [-out bench/results/DATE.md]
 //
-// or directly, from the module root:
+// or directly, from the repository root (bench/ is a module of its own;
+// the default paths of -sources and -real-lockfiles are relative to the
+// repository root):
 //
 //	go build -o /tmp/provaudit ./cmd/provaudit
-//	go run ./bench/cmd/benchrig -provaudit /tmp/provaudit [flags]
+//	(cd bench && go build -o /tmp/benchrig ./cmd/benchrig)
+//	/tmp/benchrig -provaudit /tmp/provaudit [flags]
 //
 // Everything is generated before any timing starts. Per lockfile and
 // latency it runs provaudit -runs times with a fresh cache directory
@@ -42,16 +45,17 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/provaudit/provaudit/bench/rig"
+	"github.com/provaudit/provaudit/internal/launcher"
 )
 
 func main() {
 	// Helper modes: this executable is also the launcher of measured
-	// provaudit runs and the host of npm runs (see rig.LaunchArg, npmMain).
+	// provaudit runs (see package internal/launcher) and the host of npm
+	// runs (npmMain).
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
-		case rig.LaunchArg:
-			os.Exit(rig.LaunchMain(os.Args[1:], os.Stderr))
+		case launcher.Arg:
+			os.Exit(launcher.Main(os.Args[1:], os.Stderr))
 		case npmArg:
 			os.Exit(npmMain(os.Stdin, os.Stdout))
 		}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/provaudit/provaudit/bench/npmrig"
-	"github.com/provaudit/provaudit/bench/rig"
+	"github.com/provaudit/provaudit/internal/launcher"
 )
 
 // npmArg is the first argument of the npm helper process (see npmMain).
@@ -42,7 +42,7 @@ type npmReply struct {
 // npmMain is the npm helper process: the rig (TUF proxy, installed tree)
 // and every npm run live in a small process of their own, because Go
 // starts children on its own memory and Linux then charges the parent's
-// peak resident set to the child (see rig.LaunchArg): npm started by the
+// peak resident set to the child (see package internal/launcher): npm started by the
 // driver, which holds the whole fake registry, would report the driver's
 // peak. It reads an npmConfig line, prepares the rig and answers one line,
 // then runs npm once per "run" line, answering with the result, until its
@@ -53,7 +53,7 @@ func npmMain(stdin io.Reader, stdout io.Writer) int {
 	in := bufio.NewScanner(stdin)
 	enc := json.NewEncoder(stdout)
 	reply := func(r npmReply) {
-		r.RSSFloor = rig.SelfPeakRSSKB()
+		r.RSSFloor = launcher.SelfPeakRSSKB()
 		_ = enc.Encode(r)
 	}
 	if !in.Scan() {

@@ -88,6 +88,22 @@ const (
 // [Options.Now]); a zero End means the key does not expire.
 type KeySpec struct{ Start, End time.Time }
 
+// The validity windows of the npm registry's two public keys: the first
+// expired on RotatedEnd, the second is valid from RotatedStart.
+var (
+	RotatedEnd   = time.Date(2025, 1, 29, 0, 0, 0, 0, time.UTC)
+	RotatedStart = time.Date(2025, 1, 13, 0, 0, 0, 0, time.UTC)
+)
+
+// RotatedKeys returns two keys shaped like the npm registry's: the first
+// valid from nine years before now until RotatedEnd, the second from
+// RotatedStart on. A version published before RotatedStart is signed by
+// the expired key only, so that judging its signature needs its publish
+// time.
+func RotatedKeys(now time.Time) []KeySpec {
+	return []KeySpec{{Start: now.AddDate(-9, 0, 0), End: RotatedEnd}, {Start: RotatedStart}}
+}
+
 // Options configure [New].
 type Options struct {
 	// Now is the base time of the fake: certificate authorities and logs are

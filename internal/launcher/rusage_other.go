@@ -1,21 +1,17 @@
 //go:build !unix
 
-package rig
+package launcher
 
 import (
 	"os"
 	"os/exec"
-	"time"
 )
 
-// maxRSSKB is not measured outside Unix.
-func maxRSSKB(*os.ProcessState) int64 { return 0 }
+// MaxRSSKB is not measured outside Unix.
+func MaxRSSKB(*os.ProcessState) int64 { return 0 }
 
 // SelfPeakRSSKB is not measured outside Unix.
 func SelfPeakRSSKB() int64 { return 0 }
-
-// SelfCPU is not measured outside Unix.
-func SelfCPU() time.Duration { return 0 }
 
 // setGroup has no process groups to set up outside Unix.
 func setGroup(*exec.Cmd) {}

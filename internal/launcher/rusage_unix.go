@@ -1,6 +1,6 @@
 //go:build unix
 
-package rig
+package launcher
 
 import (
 	"os"
@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// maxRSSKB is the peak resident set size of a finished child in KiB
+// MaxRSSKB is the peak resident set size of a finished child in KiB
 // (ru_maxrss is in KiB on Linux and the BSDs, in bytes on macOS).
-func maxRSSKB(ps *os.ProcessState) int64 {
+func MaxRSSKB(ps *os.ProcessState) int64 {
 	ru, ok := ps.SysUsage().(*syscall.Rusage)
 	if !ok || ru == nil {
 		return 0
@@ -31,8 +31,8 @@ func rssKB(maxrss int64) int64 {
 
 // SelfPeakRSSKB is the peak resident set size of this process's memory in
 // KiB: VmHWM from /proc/self/status where there is one (getrusage's maxrss
-// of a process started by a larger one is that one's peak, see LaunchArg),
-// else maxrss.
+// of a process started by a larger one is that one's peak, see the package
+// doc), else maxrss.
 func SelfPeakRSSKB() int64 {
 	if data, err := os.ReadFile("/proc/self/status"); err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
@@ -48,16 +48,6 @@ func SelfPeakRSSKB() int64 {
 		return 0
 	}
 	return rssKB(int64(ru.Maxrss)) // int32 on 32-bit platforms
-}
-
-// SelfCPU is the user plus system CPU time this process has used so far:
-// around a run it measures the in-process fake registry.
-func SelfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // setGroup starts cmd in a process group of its own and makes cancelling

@@ -1,4 +1,4 @@
-package lockfile_test
+package lockgen_test
 
 import (
 	"crypto/sha512"
@@ -24,7 +24,7 @@ import (
 // pnpm and yarn once per name@version with its resolved dependencies, bun
 // by install path.
 //
-// Run: go test -run '^$' -bench BenchmarkParseFormats -benchmem -cpu 1 ./lockfile
+// Run (in bench/): go test -run '^$' -bench BenchmarkParseFormats -benchmem -cpu 1 ./lockgen
 //
 // Each result reports x-npm: its time per parse (Parse and Units) over the
 // npm lockfile's, measured in the same loop (a parse of the npm lockfile
@@ -106,7 +106,7 @@ func formatTree(b *testing.B) []formatFile {
 // writeFormats generates a lockgen tree of n name@versions and writes it
 // in every format, npm first.
 func writeFormats(n int) ([]formatFile, error) {
-	files, err := filepath.Glob("../testdata/lockfiles/real-projects/*/package-lock.json")
+	files, err := filepath.Glob("../../testdata/lockfiles/real-projects/*/package-lock.json")
 	if err != nil || len(files) == 0 {
 		return nil, fmt.Errorf("no real-project lockfiles: %v", err)
 	}
