@@ -71,6 +71,24 @@ type Options struct {
 	Tool Tool
 	// TrustInfo says where Trust came from, for the result.
 	TrustInfo TrustInfo
+	// NoHistory skips the release-line rules (provenance-regression,
+	// identity-drift, install-script-added, publisher-changed), which are
+	// on by default: they fetch each audited package's full packument once
+	// and, for a version with provenance, the attestations of the newest
+	// earlier version of its line that had provenance (see history.go).
+	// release-age is governed by MinimumReleaseAge alone.
+	NoHistory bool
+	// MinimumReleaseAge makes a version published less than this long
+	// before now (JudgeAt, when set) a release-age finding; 0 turns the
+	// rule off. It needs the version's publish time from the full
+	// packument, fetched even with NoHistory. Negative is an error.
+	MinimumReleaseAge time.Duration
+	// DisabledRules turns off rules that policy decides: their findings
+	// are not made, and a release history nothing needs is not fetched.
+	// Only rules in PolicyRules may be named (Run refuses others with
+	// ErrOptions): findings of tampering, untrusted keys or missing
+	// signatures cannot be turned off.
+	DisabledRules []Rule
 	// VerdictStore, when set, is asked once for every package to audit
 	// before anything is fetched: a package it holds a verdict for is
 	// neither fetched nor verified again. Verdicts that pass are saved to
@@ -90,6 +108,9 @@ var ErrOptions = errors.New("audit: invalid options")
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Lockfile == nil || opts.Trust == nil {
 		return nil, fmt.Errorf("%w: Lockfile and Trust are required", ErrOptions)
+	}
+	if err := checkPolicyOptions(opts); err != nil {
+		return nil, err
 	}
 	a := newAuditor(opts)
 	start := a.now()
@@ -148,6 +169,7 @@ type auditor struct {
 	now   func() time.Time
 	judge func() time.Time // the verifiers' "now" (Options.JudgeAt)
 	pol   policy
+	plan  historyPlan
 	regs  map[string]*registryTrust
 	cache *fetch.Cache
 	// versions lists the audited versions of each name: one download of a
@@ -226,6 +248,7 @@ func newAuditor(opts Options) *auditor {
 		now:    now,
 		judge:  judge,
 		pol:    policy{RequireProvenance: opts.RequireProvenance, RequireSignatures: opts.RequireSignatures},
+		plan:   newHistoryPlan(opts),
 		regs:   map[string]*registryTrust{},
 		trustD: opts.Trust.Digest(),
 	}
@@ -373,6 +396,11 @@ type work struct {
 	// held holds attBody's share of the fetch client's memory budget
 	// until the package is verified (nil when there is no body).
 	held *fetch.Body
+	// history is the package's release history and base the baseline of
+	// its identity (see history.go); histErr why they could not be had.
+	history *fetch.History
+	base    *baseline
+	histErr error
 }
 
 // pipeline fetches packages concurrently (bounded by Concurrency) and
@@ -404,9 +432,12 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 				}
 				a.finish(w, &out[w.idx])
 				w.held.Release()
+				if w.base != nil {
+					w.base.held.Release()
+				}
 				// ws below keeps every work item until the end: drop
 				// what verification needed so the body can be freed.
-				w.attBody, w.held, w.manifest, w.publish = nil, nil, nil, nil
+				w.attBody, w.held, w.manifest, w.publish, w.history, w.base = nil, nil, nil, nil, nil, nil
 			}
 		}()
 	}
@@ -420,7 +451,7 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 	g := new(errgroup.Group)
 	g.SetLimit(a.opts.Concurrency)
 	for _, w := range ws {
-		if w.stored != nil {
+		if w.stored != nil && !a.plan.wanted() {
 			a.emitFetched(w)
 			queue <- w
 			continue
@@ -431,7 +462,12 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 			continue
 		}
 		g.Go(func() error {
-			a.fetch(ctx, w)
+			if w.stored != nil {
+				// Verified by the store: only the history is fetched.
+				a.fetchHistory(ctx, w, w.stored.Att != nil && w.stored.Att.Provenance != nil)
+			} else {
+				a.fetch(ctx, w)
+			}
 			a.emitFetched(w)
 			queue <- w
 			return nil
@@ -475,8 +511,22 @@ func (a *auditor) fetch(ctx context.Context, w *work) {
 	// The key of a signature is judged at publish time. The publish
 	// attestation's Rekor time serves when there is one; otherwise the full
 	// packument's time map is needed, but only when no signing key is valid
-	// today.
-	if m.Attestations == nil && len(m.Signatures) > 0 && w.reg.verifier.NeedsPublishTime(sigs(m)) {
+	// today. A release history, when the audit wants one, comes from the
+	// same packument and gives it.
+	needTime := m.Attestations == nil && len(m.Signatures) > 0 && w.reg.verifier.NeedsPublishTime(sigs(m))
+	if a.plan.wanted() {
+		a.fetchHistory(ctx, w, m.Attestations != nil && m.Attestations.PredicateType != "")
+		if needTime {
+			if w.history == nil {
+				w.err = fmt.Errorf("publish time of %s@%s (needed to judge its signing key): %w", u.Name, u.Version, w.histErr)
+				return
+			}
+			h := &w.history.Version
+			w.publish = &fetch.PublishInfo{Time: h.Time, NpmUser: h.Publisher, TrustedPublisher: h.TrustedPublisher}
+		}
+		return
+	}
+	if needTime {
 		pi, err := a.opts.Client.PublishInfo(ctx, u.Name, u.Version, a.versions[u.Name]...)
 		if err != nil {
 			w.err = fmt.Errorf("publish time of %s@%s (needed to judge its signing key): %w", u.Name, u.Version, err)
@@ -511,6 +561,7 @@ func (a *auditor) finish(w *work, p *Package) {
 	}
 	p.RegistrySignature, p.Attestations = v.Sig, v.Att
 	p.Status, p.Reason, p.Findings = classify(v, a.pol, w.reg.trustHint())
+	defer a.judgeHistory(w, v, p)
 	switch {
 	case v.Unbound && w.tarballErr != nil:
 		p.Reason += " (" + w.tarballErr.Error() + ")"
@@ -528,6 +579,24 @@ func (a *auditor) finish(w *work, p *Package) {
 			p.Findings = append(p.Findings, f)
 		}
 	}
+}
+
+// judgeHistory adds the Publication and the history findings to a package
+// that verification let pass (verified, signed or unsigned: an invalid or
+// undetermined one has graver problems). A history that could not be
+// judged leaves the package as error: it was not checked completely.
+func (a *auditor) judgeHistory(w *work, v verdict, p *Package) {
+	if !a.plan.wanted() || p.Status != StatusVerified && p.Status != StatusSigned && p.Status != StatusUnsigned {
+		return
+	}
+	pub, findings, err := a.publication(w, v)
+	if err != nil {
+		p.Status = StatusError
+		p.Reason = clipReason(fmt.Sprintf("%s, but %v (the history rules need it; --no-history skips them)", p.Reason, err))
+		return
+	}
+	p.Publication = pub
+	p.Findings = append(p.Findings, findings...)
 }
 
 // unboundInstall is the finding for an entry whose lockfile pins no
