@@ -272,7 +272,7 @@ func regression(h *fetch.History, pub *Publication) *Finding {
 		return nil
 	}
 	return &Finding{Rule: RuleProvenanceRegression, Severity: sev,
-		Message: fmt.Sprintf("published with less than earlier versions of its release line %s (trust level %s): %s; a release missing what its predecessors had is how the nx and axios compromises looked",
+		Message: fmt.Sprintf("lacks what earlier versions of its release line %s had (its trust level is %s): %s. A release missing what its predecessors had is how the nx and axios compromises looked",
 			h.Line, pub.Level, strings.Join(lost, "; "))}
 }
 
