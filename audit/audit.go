@@ -84,10 +84,11 @@ type Options struct {
 	// packument, fetched even with NoHistory. Negative is an error.
 	MinimumReleaseAge time.Duration
 	// DisabledRules turns off rules that policy decides: their findings
-	// are not made, and a release history nothing needs is not fetched.
-	// Only rules in PolicyRules may be named (Run refuses others with
-	// ErrOptions): findings of tampering, untrusted keys or missing
-	// signatures cannot be turned off.
+	// are not made, and what only they need is not fetched (identity-drift
+	// off: no baseline; every release-line rule off: no packument, unless
+	// MinimumReleaseAge needs it). Only rules in PolicyRules may be named
+	// (Run refuses others with ErrOptions): findings of tampering,
+	// untrusted keys or missing signatures cannot be turned off.
 	DisabledRules []Rule
 	// VerdictStore, when set, is asked once for every package to audit
 	// before anything is fetched: a package it holds a verdict for is
@@ -384,6 +385,9 @@ type work struct {
 	manifest *fetch.Manifest
 	attBody  []byte
 	publish  *fetch.PublishInfo
+	// needTime: the registry signature is judged at the publish time,
+	// which only the full packument has.
+	needTime bool
 	// tarball holds the digests of the registry's tarball when the lockfile
 	// and the registry share no hash algorithm; tarballErr why they could
 	// not be had (the signature then stays unbound: an error, not a pass).
@@ -464,7 +468,10 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 		g.Go(func() error {
 			if w.stored != nil {
 				// Verified by the store: only the history is fetched.
-				a.fetchHistory(ctx, w, w.stored.Att != nil && w.stored.Att.Provenance != nil)
+				a.fetchHistory(ctx, w)
+				if w.stored.Att != nil && w.stored.Att.Provenance != nil {
+					a.fetchBaseline(ctx, w)
+				}
 			} else {
 				a.fetch(ctx, w)
 			}
@@ -478,7 +485,10 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 	wg.Wait()
 }
 
-// fetch gets everything verification of one package needs.
+// fetch gets everything verification of one package needs. A release
+// history, when the audit wants one, is fetched at the same time as the
+// version document and attestations (its packument, then the baseline's
+// attestations), so that it adds requests but no round trips.
 func (a *auditor) fetch(ctx context.Context, w *work) {
 	u := w.unit
 	if w.reg == nil || w.reg.err != nil {
@@ -489,10 +499,54 @@ func (a *auditor) fetch(ctx context.Context, w *work) {
 		}
 		return
 	}
+	if !a.plan.wanted() {
+		if a.fetchVersion(ctx, w) && w.needTime {
+			pi, err := a.opts.Client.PublishInfo(ctx, u.Name, u.Version, a.versions[u.Name]...)
+			if err != nil {
+				w.err = fmt.Errorf("publish time of %s@%s (needed to judge its signing key): %w", u.Name, u.Version, err)
+				return
+			}
+			w.publish = pi
+		}
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.fetchHistory(ctx, w)
+		if w.history != nil && w.history.Version.Provenance != "" {
+			a.fetchBaseline(ctx, w)
+		}
+	}()
+	ok := a.fetchVersion(ctx, w)
+	<-done
+	if !ok {
+		return
+	}
+	if m := w.manifest; m.Attestations != nil && m.Attestations.PredicateType != "" {
+		// The version document announces provenance the packument did
+		// not: the baseline is needed all the same.
+		a.fetchBaseline(ctx, w)
+	}
+	if w.needTime {
+		if w.history == nil {
+			w.err = fmt.Errorf("publish time of %s@%s (needed to judge its signing key): %w", u.Name, u.Version, w.histErr)
+			return
+		}
+		h := &w.history.Version
+		w.publish = &fetch.PublishInfo{Time: h.Time, NpmUser: h.Publisher, TrustedPublisher: h.TrustedPublisher}
+	}
+}
+
+// fetchVersion gets the version document, the tarball's digests when
+// binding needs them and the attestations, and says whether the signature
+// needs the publish time (w.needTime). false: it failed (w.err).
+func (a *auditor) fetchVersion(ctx context.Context, w *work) bool {
+	u := w.unit
 	m, err := a.opts.Client.Manifest(ctx, u.Name, u.Version, u.Integrity)
 	if err != nil {
 		w.err = err
-		return
+		return false
 	}
 	w.manifest = m
 	if u.Integrity != "" && verify.NeedsTarball(u.Integrity, m.Integrity, m.Shasum) {
@@ -504,36 +558,16 @@ func (a *auditor) fetch(ctx context.Context, w *work) {
 		body, err := a.opts.Client.AttestationsBody(ctx, m)
 		if err != nil {
 			w.err = fmt.Errorf("the registry lists attestations for %s@%s but they could not be fetched: %w", u.Name, u.Version, err)
-			return
+			return false
 		}
 		w.attBody, w.held = body.Data, body
 	}
 	// The key of a signature is judged at publish time. The publish
 	// attestation's Rekor time serves when there is one; otherwise the full
 	// packument's time map is needed, but only when no signing key is valid
-	// today. A release history, when the audit wants one, comes from the
-	// same packument and gives it.
-	needTime := m.Attestations == nil && len(m.Signatures) > 0 && w.reg.verifier.NeedsPublishTime(sigs(m))
-	if a.plan.wanted() {
-		a.fetchHistory(ctx, w, m.Attestations != nil && m.Attestations.PredicateType != "")
-		if needTime {
-			if w.history == nil {
-				w.err = fmt.Errorf("publish time of %s@%s (needed to judge its signing key): %w", u.Name, u.Version, w.histErr)
-				return
-			}
-			h := &w.history.Version
-			w.publish = &fetch.PublishInfo{Time: h.Time, NpmUser: h.Publisher, TrustedPublisher: h.TrustedPublisher}
-		}
-		return
-	}
-	if needTime {
-		pi, err := a.opts.Client.PublishInfo(ctx, u.Name, u.Version, a.versions[u.Name]...)
-		if err != nil {
-			w.err = fmt.Errorf("publish time of %s@%s (needed to judge its signing key): %w", u.Name, u.Version, err)
-			return
-		}
-		w.publish = pi
-	}
+	// today.
+	w.needTime = m.Attestations == nil && len(m.Signatures) > 0 && w.reg.verifier.NeedsPublishTime(sigs(m))
+	return true
 }
 
 func sigs(m *fetch.Manifest) []verify.Signature {

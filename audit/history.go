@@ -95,12 +95,10 @@ type baseline struct {
 	held *fetch.Body
 }
 
-// fetchHistory gets what the history rules need of one package: its
-// release history and, when the package may have provenance (attested
-// says so) and identity-drift is on, the baseline's attestations (unless
-// the cache holds its verified identity). A failure goes into w.histErr:
-// the package was fetched, but its history cannot be judged.
-func (a *auditor) fetchHistory(ctx context.Context, w *work, attested bool) {
+// fetchHistory gets the release history of one package. A failure goes
+// into w.histErr: the package can be fetched and verified, but its history
+// cannot be judged.
+func (a *auditor) fetchHistory(ctx context.Context, w *work) {
 	u := w.unit
 	h, err := a.opts.Client.History(ctx, u.Name, u.Version, a.versions[u.Name]...)
 	if err != nil {
@@ -108,10 +106,20 @@ func (a *auditor) fetchHistory(ctx context.Context, w *work, attested bool) {
 		return
 	}
 	w.history = h
-	b := h.Earlier.Provenance
-	if !a.plan.baseline || !attested || b == nil {
+}
+
+// fetchBaseline gets, for a package that may have provenance, the
+// attestations of its baseline (the newest earlier version of its line
+// with provenance) when identity-drift is on, unless the cache holds the
+// baseline's verified identity, for the verify stage to verify and
+// compare. It does nothing when the history is missing or the baseline
+// was already fetched.
+func (a *auditor) fetchBaseline(ctx context.Context, w *work) {
+	h, u := w.history, w.unit
+	if h == nil || w.base != nil || w.histErr != nil || !a.plan.baseline || h.Earlier.Provenance == nil {
 		return
 	}
+	b := h.Earlier.Provenance
 	if b.Integrity == "" {
 		w.histErr = fmt.Errorf("the registry records no integrity for %s@%s, the newest earlier version of %s with provenance: its identity cannot be verified", u.Name, b.Version, h.Line)
 		return
@@ -294,6 +302,7 @@ func (a *auditor) identityDrift(w *work, prov *Provenance) (*Finding, error) {
 			Integrity: b.Integrity, ServedIntegrity: b.Integrity,
 			ExpectedPredicate: b.Provenance,
 			Body:              base.body,
+			ProvenanceOnly:    true,
 		})
 		c := attestationCheck(ar)
 		if c.Status != CheckVerified || c.Provenance == nil {

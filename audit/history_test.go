@@ -131,8 +131,8 @@ func TestDisabledRules(t *testing.T) {
 	} {
 		s.reg.ResetStats()
 		p := s.run(t, opts)
-		if len(p.Findings) != 0 || p.Publication != nil || s.reg.RequestsFor("/lib") != 1 { // the version document only
-			t.Errorf("%s: findings %+v, publication %+v, %d requests for lib", name, p.Findings, p.Publication, s.reg.RequestsFor("/lib"))
+		if len(p.Findings) != 0 || p.Publication != nil || s.reg.RequestsFor("/lib") != 1 || s.reg.RequestsFor("/lib/1.1.1") != 1 {
+			t.Errorf("%s: findings %+v, publication %+v, %d requests for lib (want its version document only)", name, p.Findings, p.Publication, s.reg.RequestsFor("/lib"))
 		}
 	}
 }

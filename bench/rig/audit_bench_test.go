@@ -26,6 +26,8 @@ const (
 	helperEnv        = "PROVAUDIT_BENCH_HELPER_REGISTRY"
 	helperLatencyEnv = "PROVAUDIT_BENCH_HELPER_LATENCY"
 	helperTrustEnv   = "PROVAUDIT_BENCH_HELPER_TRUST"
+	// helperBaselinesEnv, when set, serves ServeOptions.Baselines.
+	helperBaselinesEnv = "PROVAUDIT_BENCH_HELPER_BASELINES"
 )
 
 // TestHelperRegistry is not a test: BenchmarkAudit10k runs the test binary
@@ -46,7 +48,7 @@ func TestHelperRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Serve(context.Background(), ServeOptions{Lockfile: lf, Attested: 0.33, Latency: lat})
+	s, err := Serve(context.Background(), ServeOptions{Lockfile: lf, Attested: 0.33, Latency: lat, Baselines: os.Getenv(helperBaselinesEnv) != ""})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +153,9 @@ func BenchmarkAudit10k(b *testing.B) {
 	})
 }
 
+// benchSecret is the cache secret of every benchmark run.
+var benchSecret = []byte("provaudit benchmark cache secret")
+
 // benchEnv is what an in-process audit against the helper registry needs.
 type benchEnv struct {
 	lf         *lockfile.Lockfile
@@ -180,8 +185,8 @@ func startBenchEnv(b *testing.B, path string, latency time.Duration) (benchEnv, 
 
 // audit runs audit.Run as the CLI builds it (the trust given, the keys
 // pinned as --npm-keys does) with the cache in cacheDir and store (nil:
-// none).
-func (e benchEnv) audit(b *testing.B, cacheDir string, store audit.VerdictStore) *audit.Result {
+// none); set changes the options further.
+func (e benchEnv) audit(b *testing.B, cacheDir string, store audit.VerdictStore, set ...func(*audit.Options)) *audit.Result {
 	b.Helper()
 	trust, err := verify.NewTrust(verify.TrustOptions{TrustedRoot: e.root, NpmKeys: e.keys})
 	if err != nil {
@@ -191,7 +196,10 @@ func (e benchEnv) audit(b *testing.B, cacheDir string, store audit.VerdictStore)
 	if err != nil {
 		b.Fatal(err)
 	}
-	client, err := fetch.NewClient(cfg, fetch.Options{CacheDir: cacheDir})
+	// One user's runs share the cache secret, as the CLI's do (it keeps
+	// it in the user configuration directory): without it a warm run
+	// could read nothing sealed (verdicts, publish times, histories).
+	client, err := fetch.NewClient(cfg, fetch.Options{CacheDir: cacheDir, CacheSecret: benchSecret})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -202,6 +210,9 @@ func (e benchEnv) audit(b *testing.B, cacheDir string, store audit.VerdictStore)
 	}
 	if store != nil {
 		opts.VerdictStore = store
+	}
+	for _, f := range set {
+		f(&opts)
 	}
 	res, err := audit.Run(context.Background(), opts)
 	if err != nil {
