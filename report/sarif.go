@@ -127,6 +127,41 @@ var Rules = []Rule{
 		Help:     "Find out which side changed: a lockfile edited by hand or by a compromised tool, or a registry or mirror serving different content for a published version. Do not install until they agree.",
 		Severity: audit.SeverityCritical,
 	},
+	{
+		ID: audit.RuleProvenanceRegression, Name: "ProvenanceRegression",
+		Short:    "Published with less than earlier versions of its release line",
+		Full:     "An earlier version of the same release line (same major; same minor for 0.x), published before this one, had SLSA provenance, a trusted publisher or a staged-publishing approval that this version lacks. Releases that simply lacked what their predecessors had are how several real compromises looked.",
+		Help:     "Check who published this version and how (the registry's page, the project's release notes and CI runs). If the project changed how it publishes on purpose, record a policy exception with the reason; otherwise do not install it.",
+		Severity: audit.SeverityHigh,
+	},
+	{
+		ID: audit.RuleIdentityDrift, Name: "IdentityDrift",
+		Short:    "Provenance from another identity than the release line's",
+		Full:     "This version's verified provenance names another source repository or owner (by their numeric ids, which survive renames and transfers), workflow, build trigger, runner or builder than the verified provenance of the newest earlier version of its release line, or that version's provenance does not verify.",
+		Help:     "A release built by another workflow, repository or runner than its predecessors may come from a hijacked or abused pipeline. Confirm the change with the project (a moved repository, a new release workflow) before trusting it, and record a policy exception if it is expected.",
+		Severity: audit.SeverityHigh,
+	},
+	{
+		ID: audit.RuleInstallScriptAdded, Name: "InstallScriptAdded",
+		Short:    "Install script added on a release line that had none",
+		Full:     "This version declares a preinstall, install or postinstall script, and none of the earlier versions of its release line did. Install scripts run on every install.",
+		Help:     "Read the script before installing (npm pack the version and inspect package.json and what it runs). Install with --ignore-scripts until it is understood.",
+		Severity: audit.SeverityHigh,
+	},
+	{
+		ID: audit.RulePublisherChanged, Name: "PublisherChanged",
+		Short:    "Published by an account that published none of the earlier versions of its line",
+		Full:     "Without trusted publishing, this version was published by an npm account that published none of the earlier versions of its release line.",
+		Help:     "New maintainers join projects; a stolen token publishes from a personal account too. Check that the account is a known maintainer of the project before trusting the version.",
+		Severity: audit.SeverityMedium,
+	},
+	{
+		ID: audit.RuleReleaseAge, Name: "ReleaseAge",
+		Short:    "Release younger than the minimum release age",
+		Full:     "This version was published less than the policy's minimum release age ago (or its publish time is unknown): compromised releases are usually found and removed within days.",
+		Help:     "Wait until the version is older than the minimum age, or pin the previous version.",
+		Severity: audit.SeverityMedium,
+	},
 }
 
 // sarifLevel maps a finding severity to a SARIF level.
