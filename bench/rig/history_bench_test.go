@@ -45,33 +45,24 @@ func BenchmarkHistory(b *testing.B) {
 				b.Fatalf("%s: not clean: %+v, want %+v", mode.name, s, exp)
 			}
 		}
-		b.Run(mode.name+"/cold", func(b *testing.B) {
-			i := 0
-			var requests int64
-			cpu := selfCPU()
+		// measured runs auditOnce on cacheDir() every iteration and
+		// reports the registry's requests and this process's CPU time.
+		measured := func(b *testing.B, cacheDir func() string) {
+			i, requests, cpu := 0, int64(0), selfCPU()
 			for b.Loop() {
 				i++
 				resetRegistry(b, env.url)
-				auditOnce(b, b.TempDir())
+				auditOnce(b, cacheDir())
 				requests += registryRequests(b, env.url)
 			}
 			b.ReportMetric(float64(requests)/float64(i), "requests/op")
 			b.ReportMetric((selfCPU()-cpu).Seconds()*1000/float64(i), "cpu-ms/op")
-		})
+		}
+		b.Run(mode.name+"/cold", func(b *testing.B) { measured(b, b.TempDir) })
 		b.Run(mode.name+"/warm", func(b *testing.B) {
 			cache := b.TempDir()
 			auditOnce(b, cache) // fill it, untimed
-			i := 0
-			var requests int64
-			cpu := selfCPU()
-			for b.Loop() {
-				i++
-				resetRegistry(b, env.url)
-				auditOnce(b, cache)
-				requests += registryRequests(b, env.url)
-			}
-			b.ReportMetric(float64(requests)/float64(i), "requests/op")
-			b.ReportMetric((selfCPU()-cpu).Seconds()*1000/float64(i), "cpu-ms/op")
+			measured(b, func() string { return cache })
 		})
 	}
 }
