@@ -3,7 +3,6 @@ package fetch
 import (
 	"context"
 	"encoding/json/v2"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -23,10 +22,6 @@ const (
 	// maxPublishers bounds the publishers a LineHistory lists.
 	maxPublishers = 8
 )
-
-// errHistoryTooLarge ends the decoding of a packument whose release lines
-// carry more facts than maxHistoryBytes.
-var errHistoryTooLarge = errors.New("release history too large")
 
 // VersionFacts is what the full packument says about one published
 // version: registry metadata, which nothing signs.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json/jsontext"
 	"encoding/json/v2"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -61,8 +60,9 @@ type packumentFacts struct {
 	times    map[string]string
 	versions map[string]versionFacts
 	// lineKept counts the bytes kept for line versions outside keep,
-	// bounded by maxHistoryBytes.
+	// bounded by maxHistoryBytes; tooLarge says the bound was passed.
 	lineKept int
+	tooLarge error
 }
 
 // kept reports whether the facts of version were looked for (a version
@@ -88,7 +88,8 @@ func (pf *packumentFacts) charge(version string, n int) error {
 		return nil
 	}
 	if pf.lineKept += n + 64; pf.lineKept > maxHistoryBytes {
-		return fmt.Errorf("%w: the versions on the release lines %s take more than %d bytes of facts", errHistoryTooLarge, strings.Join(sortedKeys(pf.lines), ", "), maxHistoryBytes)
+		pf.tooLarge = fmt.Errorf("the versions on the release lines %s take more than %d bytes of facts", strings.Join(sortedKeys(pf.lines), ", "), maxHistoryBytes)
+		return pf.tooLarge
 	}
 	return nil
 }
@@ -219,8 +220,8 @@ func decodePublishFacts(r io.Reader, name, pURL string, keep, lines map[string]b
 		return dec.SkipValue()
 	})
 	if err != nil {
-		if errors.Is(err, errHistoryTooLarge) {
-			return nil, fmt.Errorf("%w: %s: GET %s: %w", ErrTooLarge, name, pURL, err)
+		if pf.tooLarge != nil {
+			return nil, fmt.Errorf("%w: %s: GET %s: %w", ErrTooLarge, name, pURL, pf.tooLarge)
 		}
 		return nil, err
 	}
