@@ -72,14 +72,25 @@ type Options struct {
 	Tool Tool
 	// TrustInfo says where Trust came from, for the result.
 	TrustInfo TrustInfo
-	// MinimumReleaseAge makes a version published more recently than this
-	// a release-age finding; 0 turns the rule off. The policy file's
-	// minimumReleaseAge sets it.
+	// NoHistory skips the release-line rules (provenance-regression,
+	// identity-drift, install-script-added, publisher-changed), which are
+	// on by default: they fetch each audited package's full packument once
+	// and, for a version with provenance, the attestations of the newest
+	// earlier version of its line that had provenance (see history.go).
+	// release-age is governed by MinimumReleaseAge alone.
+	NoHistory bool
+	// MinimumReleaseAge makes a version published less than this long
+	// before now (JudgeAt, when set) a release-age finding; 0 turns the
+	// rule off. It needs the version's publish time from the full
+	// packument, fetched even with NoHistory. Negative is an error.
 	MinimumReleaseAge time.Duration
-	// DisabledRules lists policy rules (see [PolicyRules]) whose findings
-	// are not made: the policy file's rules: RULE: off. Checks that only
-	// serve such rules may be skipped. Any other rule is ErrOptions.
-	DisabledRules map[Rule]bool
+	// DisabledRules turns off rules that policy decides: their findings
+	// are not made, and what only they need is not fetched (identity-drift
+	// off: no baseline; every release-line rule off: no packument, unless
+	// MinimumReleaseAge needs it). Only rules in PolicyRules may be named
+	// (Run refuses others with ErrOptions): findings of tampering,
+	// untrusted keys or missing signatures cannot be turned off.
+	DisabledRules []Rule
 	// DiffBase, when set, makes the audit a diff (--baseline): only units
 	// new or changed against it are audited, each marked with its
 	// [Package].Change; units it has unchanged are skipped, "unchanged
@@ -106,10 +117,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Lockfile == nil || opts.Trust == nil {
 		return nil, fmt.Errorf("%w: Lockfile and Trust are required", ErrOptions)
 	}
-	for r := range opts.DisabledRules {
-		if !IsPolicyRule(r) {
-			return nil, fmt.Errorf("%w: rule %s cannot be disabled: only policy rules can", ErrOptions, r)
-		}
+	if err := checkPolicyOptions(opts); err != nil {
+		return nil, err
 	}
 	a := newAuditor(opts)
 	start := a.now()
@@ -182,6 +191,7 @@ type auditor struct {
 	now   func() time.Time
 	judge func() time.Time // the verifiers' "now" (Options.JudgeAt)
 	pol   policy
+	plan  historyPlan
 	regs  map[string]*registryTrust
 	cache *fetch.Cache
 	// versions lists the audited versions of each name: one download of a
@@ -263,6 +273,7 @@ func newAuditor(opts Options) *auditor {
 		now:      now,
 		judge:    judge,
 		pol:      policy{RequireProvenance: opts.RequireProvenance, RequireSignatures: opts.RequireSignatures},
+		plan:     newHistoryPlan(opts),
 		regs:     map[string]*registryTrust{},
 		problems: map[string]int{},
 		trustD:   opts.Trust.Digest(),
@@ -402,6 +413,9 @@ type work struct {
 	manifest *fetch.Manifest
 	attBody  []byte
 	publish  *fetch.PublishInfo
+	// needTime: the registry signature is judged at the publish time,
+	// which only the full packument has.
+	needTime bool
 	// tarball holds the digests of the registry's tarball when the lockfile
 	// and the registry share no hash algorithm; tarballErr why they could
 	// not be had (the signature then stays unbound: an error, not a pass).
@@ -414,6 +428,11 @@ type work struct {
 	// held holds attBody's share of the fetch client's memory budget
 	// until the package is verified (nil when there is no body).
 	held *fetch.Body
+	// history is the package's release history and base the baseline of
+	// its identity (see history.go); histErr why they could not be had.
+	history *fetch.History
+	base    *baseline
+	histErr error
 }
 
 // pipeline fetches packages concurrently (bounded by Concurrency) and
@@ -445,9 +464,12 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 				}
 				a.finish(w, &out[w.idx])
 				w.held.Release()
+				if w.base != nil {
+					w.base.held.Release()
+				}
 				// ws below keeps every work item until the end: drop
 				// what verification needed so the body can be freed.
-				w.attBody, w.held, w.manifest, w.publish = nil, nil, nil, nil
+				w.attBody, w.held, w.manifest, w.publish, w.history, w.base = nil, nil, nil, nil, nil, nil
 			}
 		}()
 	}
@@ -461,7 +483,7 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 	g := new(errgroup.Group)
 	g.SetLimit(a.opts.Concurrency)
 	for _, w := range ws {
-		if w.stored != nil {
+		if w.stored != nil && !a.plan.wanted() {
 			a.emitFetched(w)
 			queue <- w
 			continue
@@ -472,7 +494,15 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 			continue
 		}
 		g.Go(func() error {
-			a.fetch(ctx, w)
+			if w.stored != nil {
+				// Verified by the store: only the history is fetched.
+				a.fetchHistory(ctx, w)
+				if w.stored.Att != nil && w.stored.Att.Provenance != nil {
+					a.fetchBaseline(ctx, w)
+				}
+			} else {
+				a.fetch(ctx, w)
+			}
 			a.emitFetched(w)
 			queue <- w
 			return nil
@@ -483,7 +513,10 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 	wg.Wait()
 }
 
-// fetch gets everything verification of one package needs.
+// fetch gets everything verification of one package needs. A release
+// history, when the audit wants one, is fetched at the same time as the
+// version document and attestations (its packument, then the baseline's
+// attestations), so that it adds requests but no round trips.
 func (a *auditor) fetch(ctx context.Context, w *work) {
 	u := w.unit
 	if w.reg == nil || w.reg.err != nil {
@@ -494,10 +527,54 @@ func (a *auditor) fetch(ctx context.Context, w *work) {
 		}
 		return
 	}
+	if !a.plan.wanted() {
+		if a.fetchVersion(ctx, w) && w.needTime {
+			pi, err := a.opts.Client.PublishInfo(ctx, u.Name, u.Version, a.versions[u.Name]...)
+			if err != nil {
+				w.err = fmt.Errorf("publish time of %s@%s (needed to judge its signing key): %w", u.Name, u.Version, err)
+				return
+			}
+			w.publish = pi
+		}
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.fetchHistory(ctx, w)
+		if w.history != nil && w.history.Version.Provenance != "" {
+			a.fetchBaseline(ctx, w)
+		}
+	}()
+	ok := a.fetchVersion(ctx, w)
+	<-done
+	if !ok {
+		return
+	}
+	if m := w.manifest; m.Attestations != nil && m.Attestations.PredicateType != "" {
+		// The version document announces provenance the packument did
+		// not: the baseline is needed all the same.
+		a.fetchBaseline(ctx, w)
+	}
+	if w.needTime {
+		if w.history == nil {
+			w.err = fmt.Errorf("publish time of %s@%s (needed to judge its signing key): %w", u.Name, u.Version, w.histErr)
+			return
+		}
+		h := &w.history.Version
+		w.publish = &fetch.PublishInfo{Time: h.Time, NpmUser: h.Publisher, TrustedPublisher: h.TrustedPublisher}
+	}
+}
+
+// fetchVersion gets the version document, the tarball's digests when
+// binding needs them and the attestations, and says whether the signature
+// needs the publish time (w.needTime). false: it failed (w.err).
+func (a *auditor) fetchVersion(ctx context.Context, w *work) bool {
+	u := w.unit
 	m, err := a.opts.Client.Manifest(ctx, u.Name, u.Version, u.Integrity)
 	if err != nil {
 		w.err = err
-		return
+		return false
 	}
 	w.manifest = m
 	if u.Integrity != "" && verify.NeedsTarball(u.Integrity, m.Integrity, m.Shasum) {
@@ -509,7 +586,7 @@ func (a *auditor) fetch(ctx context.Context, w *work) {
 		body, err := a.opts.Client.AttestationsBody(ctx, m)
 		if err != nil {
 			w.err = fmt.Errorf("the registry lists attestations for %s@%s but they could not be fetched: %w", u.Name, u.Version, err)
-			return
+			return false
 		}
 		w.attBody, w.held = body.Data, body
 	}
@@ -517,14 +594,8 @@ func (a *auditor) fetch(ctx context.Context, w *work) {
 	// attestation's Rekor time serves when there is one; otherwise the full
 	// packument's time map is needed, but only when no signing key is valid
 	// today.
-	if m.Attestations == nil && len(m.Signatures) > 0 && w.reg.verifier.NeedsPublishTime(sigs(m)) {
-		pi, err := a.opts.Client.PublishInfo(ctx, u.Name, u.Version, a.versions[u.Name]...)
-		if err != nil {
-			w.err = fmt.Errorf("publish time of %s@%s (needed to judge its signing key): %w", u.Name, u.Version, err)
-			return
-		}
-		w.publish = pi
-	}
+	w.needTime = m.Attestations == nil && len(m.Signatures) > 0 && w.reg.verifier.NeedsPublishTime(sigs(m))
+	return true
 }
 
 func sigs(m *fetch.Manifest) []verify.Signature {
@@ -560,7 +631,8 @@ func (a *auditor) finish(w *work, p *Package) {
 	}
 	p.RegistrySignature, p.Attestations = v.Sig, v.Att
 	p.Status, p.Reason, p.Findings = classify(v, a.pol, w.reg.trustHint())
-	p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return a.opts.DisabledRules[f.Rule] })
+	p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return a.plan.disabled[f.Rule] })
+	defer a.judgeHistory(w, v, p)
 	switch {
 	case v.Unbound && w.tarballErr != nil:
 		p.Reason += " (" + w.tarballErr.Error() + ")"
@@ -578,6 +650,24 @@ func (a *auditor) finish(w *work, p *Package) {
 			p.Findings = append(p.Findings, f)
 		}
 	}
+}
+
+// judgeHistory adds the Publication and the history findings to a package
+// that verification let pass (verified, signed or unsigned: an invalid or
+// undetermined one has graver problems). A history that could not be
+// judged leaves the package as error: it was not checked completely.
+func (a *auditor) judgeHistory(w *work, v verdict, p *Package) {
+	if !a.plan.wanted() || p.Status != StatusVerified && p.Status != StatusSigned && p.Status != StatusUnsigned {
+		return
+	}
+	pub, findings, err := a.publication(w, v)
+	if err != nil {
+		p.Status = StatusError
+		p.Reason = clipReason(fmt.Sprintf("%s, but %v (the history rules need it; --no-history skips them)", p.Reason, err))
+		return
+	}
+	p.Publication = pub
+	p.Findings = append(p.Findings, findings...)
 }
 
 // unboundInstall is the finding for an entry whose lockfile pins no

@@ -32,6 +32,30 @@
 // the summary agree with the packages again. [PolicyRules] are the only
 // rules a policy may configure or waive.
 //
+// # Release history
+//
+// Unless [Options].NoHistory, every package is also judged against the
+// earlier versions of its release line (history.go): fetch.Client.History
+// reads the full packument once per name, at the same time as the version
+// document, and summarises the versions of the line published before the
+// locked one (by the time map; see fetch.LineHistory). From it and the
+// package's verdict come its [Publication] (trust level, trusted
+// publishing, provenance, approval, publisher, publish time, install
+// scripts, line) and the findings provenance-regression, install-script-
+// added and publisher-changed; release-age follows
+// [Options].MinimumReleaseAge. For a version with verified provenance,
+// the newest earlier version of its line with provenance is the baseline:
+// its attestations are fetched with the version's own, its provenance
+// verified against the registry's integrity for it (with the same
+// verifier, provenance only) and its identity compared by numeric
+// repository and owner ids, workflow, trigger, runner, builder and issuer
+// (identity-drift). The baseline's verified identity is cached sealed,
+// keyed like a verdict. Only packages that verification let pass (verified,
+// signed, unsigned) are judged; a history that cannot be had leaves the
+// package as error. [Options].DisabledRules turns rules off (and skips
+// what only they need); the facts are registry metadata except the locked
+// version's provenance and signature, which are verified.
+//
 // # Verdict store
 //
 // With [Options].VerdictStore, the packages to audit are looked up in a
@@ -41,5 +65,6 @@
 // a stored verdict that passes is neither fetched nor verified; its status
 // and findings are derived from the verdict under this run's policy, as for
 // a fresh one. Verdicts that pass are saved to the store; failures never
-// are.
+// are. A verdict holds no release history: a package taken from the store
+// still has its history fetched and judged.
 package audit

@@ -47,9 +47,15 @@ func TestRunDiff(t *testing.T) {
 		t.Errorf("summary %+v", res.Summary)
 	}
 	// Nothing of the skipped packages was asked for: only the keys and
-	// the audited three (one with attestations).
-	if n := s.reg.Requests(); n != 1+3+1 {
-		t.Errorf("%d requests, want 5", n)
+	// the audited three (their version documents and packuments, and the
+	// attestations of the one that has them).
+	for _, name := range []string{"att-000", "plain-000"} {
+		if n := s.reg.RequestsFor("/" + name); n != 0 {
+			t.Errorf("%d requests for the unchanged %s", n, name)
+		}
+	}
+	if n := s.reg.Requests(); n != 1+3+3+1 {
+		t.Errorf("%d requests, want 8", n)
 	}
 }
 
@@ -62,12 +68,12 @@ func TestRunDisabledRules(t *testing.T) {
 	if err != nil || res.Summary.Findings != 2 {
 		t.Fatalf("without disabled rules: %v, %+v", err, res.Summary)
 	}
-	opts.DisabledRules = map[Rule]bool{RuleProvenanceMissing: true}
+	opts.DisabledRules = []Rule{RuleProvenanceMissing}
 	res, err = Run(context.Background(), opts)
 	if err != nil || res.Summary.Findings != 0 {
 		t.Fatalf("provenance-missing disabled: %v, %+v", err, res.Summary)
 	}
-	opts.DisabledRules = map[Rule]bool{RuleSignatureInvalid: true}
+	opts.DisabledRules = []Rule{RuleSignatureInvalid}
 	if _, err := Run(context.Background(), opts); !errors.Is(err, ErrOptions) {
 		t.Errorf("disabling a verification rule: err = %v, want ErrOptions", err)
 	}

@@ -266,7 +266,7 @@ func BenchmarkDecodePublishFacts(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		pf, err := decodePublishFacts(bytes.NewReader(data), "big", "u", nil)
+		pf, err := decodePublishFacts(bytes.NewReader(data), "big", "u", nil, nil)
 		if err != nil || len(pf.versions) != 1001 {
 			b.Fatalf("%v", err)
 		}

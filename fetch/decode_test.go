@@ -118,7 +118,10 @@ func TestDecodePublishFacts(t *testing.T) {
 			"1.0.0", PublishInfo{TrustedPublisher: "gitlab"}, nil},
 		{"other version malformed", `{"name":"p","versions":{"0.9.0":{"_npmUser":5},"1.0.0":{"_npmUser":{"name":"ok"}}}}`,
 			"1.0.0", PublishInfo{NpmUser: "ok"}, nil},
-		{"own version malformed user", `{"name":"p","versions":{"1.0.0":{"_npmUser":5}}}`, "1.0.0", PublishInfo{}, ErrMalformed},
+		// A malformed _npmUser is a fact that is missing, never a failure.
+		{"own version malformed user", `{"name":"p","versions":{"1.0.0":{"_npmUser":5}}}`, "1.0.0", PublishInfo{}, nil},
+		{"own version malformed user name", `{"name":"p","versions":{"1.0.0":{"_npmUser":{"name":5,"trustedPublisher":{"id":"github"}}}}}`, "1.0.0", PublishInfo{TrustedPublisher: "github"}, nil},
+		{"own version user twice", `{"name":"p","versions":{"1.0.0":{"_npmUser":{"name":"a","trustedPublisher":{"id":"github"}},"_npmUser":{"name":"b"}}}}`, "1.0.0", PublishInfo{}, nil},
 		{"own version not an object", `{"name":"p","versions":{"1.0.0":[]}}`, "1.0.0", PublishInfo{}, ErrMalformed},
 		{"bad time", `{"name":"p","time":{"1.0.0":"yesterday"},"versions":{"1.0.0":{}}}`, "1.0.0", PublishInfo{}, ErrMalformed},
 		{"missing version", `{"name":"p","time":{"1.0.0":"2021-02-03T04:05:06Z"},"versions":{}}`, "1.0.0", PublishInfo{}, ErrNotFound},
@@ -148,7 +151,7 @@ func TestDecodePublishFacts(t *testing.T) {
 func TestDecodePublishFactsKeep(t *testing.T) {
 	const doc = `{"name":"p","time":{"0.9.0":"2020-01-01T00:00:00Z","1.0.0":"2021-02-03T04:05:06Z","2.0.0":"bad"},` +
 		`"versions":{"0.9.0":{"_npmUser":{"name":"old"}},"1.0.0":{"_npmUser":{"name":"ann"}},"2.0.0":{"_npmUser":5}}}`
-	pf, err := decodePublishFacts(strings.NewReader(doc), "p", "u", map[string]bool{"1.0.0": true, "3.0.0": true})
+	pf, err := decodePublishFacts(strings.NewReader(doc), "p", "u", map[string]bool{"1.0.0": true, "3.0.0": true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +168,7 @@ func TestDecodePublishFactsKeep(t *testing.T) {
 	if _, err := pf.lookup("p", "3.0.0", "u"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("lookup of a kept but absent version: %v, want ErrNotFound", err)
 	}
-	if _, err := decodePublishFacts(strings.NewReader(`{"name":"p","versions":{"0.9.0":{"x":},"1.0.0":{}}}`), "p", "u", map[string]bool{"1.0.0": true}); !errors.Is(err, ErrMalformed) {
+	if _, err := decodePublishFacts(strings.NewReader(`{"name":"p","versions":{"0.9.0":{"x":},"1.0.0":{}}}`), "p", "u", map[string]bool{"1.0.0": true}, nil); !errors.Is(err, ErrMalformed) {
 		t.Errorf("a skipped version that is not JSON: %v, want ErrMalformed", err)
 	}
 }
@@ -175,7 +178,7 @@ func TestDecodePublishFactsKeep(t *testing.T) {
 func checkPublishFacts(t *testing.T, doc, version string, keep map[string]bool, want PublishInfo, wantErr error) {
 	t.Helper()
 	const url = "https://r.invalid/p"
-	pf, err := decodePublishFacts(strings.NewReader(doc), "p", url, keep)
+	pf, err := decodePublishFacts(strings.NewReader(doc), "p", url, keep, nil)
 	var pi *PublishInfo
 	if err == nil {
 		pi, err = pf.lookup("p", version, url)
@@ -224,7 +227,7 @@ func TestDecodeRecordedPackuments(t *testing.T) {
 				t.Fatalf("%s: %+v (errors %v)", tt.version, m, cg.errs)
 			}
 			if !strings.HasSuffix(tt.file, ".min.json") {
-				pf, err := decodePublishFacts(strings.NewReader(string(data)), tt.name, "u", map[string]bool{tt.version: true})
+				pf, err := decodePublishFacts(strings.NewReader(string(data)), tt.name, "u", map[string]bool{tt.version: true}, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -64,7 +64,16 @@
 // some and is never followed (npm's pacote also keeps the configured
 // registry's origin), so a document cannot send a request, or a token,
 // elsewhere. Publish time and publisher come from the full packument,
-// decoded as a stream (PublishInfo). Keys come from <registry>-/npm/v1/keys.
+// decoded as a stream (PublishInfo), and so do release histories
+// (History): a version's own publish facts (publisher, trusted publisher,
+// the staged-publishing approver, the provenance dist.attestations
+// announces, signatures, install scripts) and a summary of the versions
+// published before it on its release line, from the facts of every version
+// on the release lines of the versions asked about (at most 4 MiB of facts
+// a packument, else ErrTooLarge; a malformed _npmUser or other field is a
+// fact that is missing, never a failure). One download of a packument
+// serves every version of the name an auditor names as a sibling. Keys
+// come from <registry>-/npm/v1/keys.
 //
 // Every request holds one of Options.Concurrency slots (shared by all calls
 // on a Client), has its own timeouts (headers within HeaderTimeout, then at
@@ -92,7 +101,8 @@
 // immutable once published) as checksummed records appended to one segment
 // file per run, each record checked again whenever it is read; see Cache. A cached version document is used only when its
 // integrity does not contradict the lockfile's; otherwise it is refetched.
-// Attestation bodies and publish facts are kept forever, key sets for
+// Attestation bodies, publish facts and release histories are kept
+// forever (the last two sealed: see Cache.GetSealed), key sets for
 // KeysMaxAge. Offline uses the cache alone, changes nothing in it, and fails
 // with ErrNotInCache ("not in cache") for anything missing; NoCache neither
 // reads nor writes. A cache that cannot be written (a read-only directory, a

@@ -85,53 +85,110 @@ type reducedPackument struct {
 }
 
 type reducedVersion struct {
-	NpmUser *reducedUser `json:"_npmUser,omitempty"`
+	NpmUser *reducedUser      `json:"_npmUser,omitempty"`
+	Dist    *reducedDist      `json:"dist,omitempty"`
+	Scripts map[string]string `json:"scripts,omitempty"`
 }
 
 type reducedUser struct {
 	Name             string            `json:"name,omitempty"`
 	TrustedPublisher map[string]string `json:"trustedPublisher,omitempty"`
+	Approver         map[string]string `json:"approver,omitempty"`
+}
+
+type reducedDist struct {
+	Integrity    string              `json:"integrity,omitempty"`
+	Signatures   []map[string]string `json:"signatures,omitempty"`
+	Attestations *reducedAttestation `json:"attestations,omitempty"`
+}
+
+type reducedAttestation struct {
+	URL        string            `json:"url"`
+	Provenance map[string]string `json:"provenance,omitempty"`
 }
 
 // ReducePackument reads the full packument of name (pURL names it in
-// errors) as PublishInfo does, keeping the versions in keep, and returns a
-// packument that holds only those facts: name, time[v] and each version's
-// publisher. Read again with the same versions kept, the reduced document
-// gives exactly the facts the original gives; ReducePackument checks that
-// before it returns, and fails rather than return a document that would not.
+// errors) as PublishInfo and History do, keeping the versions in keep and
+// those on their release lines, and returns a packument that holds only
+// those facts: name, time[v], each version's publisher, trusted
+// publisher and approver, its integrity, whether it has signatures, the
+// provenance its attestations announce, and which install scripts it
+// declares (as "-": the commands are not facts provaudit reads). Read
+// again with the same versions kept, the reduced document gives exactly
+// the facts the original gives; ReducePackument checks that before it
+// returns, and fails rather than return a document that would not.
 func ReducePackument(r io.Reader, name, pURL string, keep []string) ([]byte, error) {
 	km := make(map[string]bool, len(keep))
+	lines := map[string]bool{}
 	for _, v := range keep {
 		km[v] = true
+		if l := npmspec.ReleaseLine(v); l != "" {
+			lines[l] = true
+		}
 	}
-	orig, err := decodePublishFacts(r, name, pURL, km)
+	orig, err := decodePublishFacts(r, name, pURL, km, lines)
 	if err != nil {
 		return nil, err
 	}
 	doc := reducedPackument{Name: name, Time: orig.times, Versions: make(map[string]reducedVersion, len(orig.versions))}
 	for v, vf := range orig.versions {
 		if vf.err != nil {
-			return nil, fmt.Errorf("%w: %s: GET %s: versions[%s]: %w", ErrMalformed, name, pURL, clip(v), vf.err)
-		}
-		var rv reducedVersion
-		if vf.info.NpmUser != "" || vf.info.TrustedPublisher != "" {
-			rv.NpmUser = &reducedUser{Name: vf.info.NpmUser}
-			if vf.info.TrustedPublisher != "" {
-				rv.NpmUser.TrustedPublisher = map[string]string{"id": vf.info.TrustedPublisher}
+			if km[v] {
+				return nil, fmt.Errorf("%w: %s: GET %s: versions[%s]: %w", ErrMalformed, name, pURL, clip(v), vf.err)
 			}
+			continue // a line version nothing can be read of: absent alike
 		}
-		doc.Versions[v] = rv
+		doc.Versions[v] = reduceVersion(vf)
 	}
 	out, err := json.Marshal(doc, json.Deterministic(true))
 	if err != nil {
 		return nil, err
 	}
-	again, err := decodePublishFacts(bytes.NewReader(out), name, pURL, km)
+	again, err := decodePublishFacts(bytes.NewReader(out), name, pURL, km, lines)
 	if err != nil {
 		return nil, fmt.Errorf("the reduced packument of %s does not read back: %w", name, err)
+	}
+	for v, vf := range orig.versions {
+		if vf.err != nil && !km[v] {
+			delete(orig.versions, v)
+		}
 	}
 	if !reflect.DeepEqual(orig.times, again.times) || !reflect.DeepEqual(orig.versions, again.versions) {
 		return nil, errors.New("the reduced packument of " + name + " reads back with other facts")
 	}
 	return out, nil
+}
+
+// reduceVersion writes the facts of one version as a version object.
+func reduceVersion(vf versionFacts) reducedVersion {
+	var rv reducedVersion
+	if vf.info.NpmUser != "" || vf.info.TrustedPublisher != "" || vf.hist.approver != "" {
+		rv.NpmUser = &reducedUser{Name: vf.info.NpmUser}
+		if vf.info.TrustedPublisher != "" {
+			rv.NpmUser.TrustedPublisher = map[string]string{"id": vf.info.TrustedPublisher}
+		}
+		if vf.hist.approver != "" {
+			rv.NpmUser.Approver = map[string]string{"name": vf.hist.approver}
+		}
+	}
+	h := vf.hist
+	if h.integrity != "" || h.signed || h.attested {
+		rv.Dist = &reducedDist{Integrity: h.integrity}
+		if h.signed {
+			rv.Dist.Signatures = []map[string]string{{}}
+		}
+		if h.attested {
+			rv.Dist.Attestations = &reducedAttestation{URL: "-"}
+			if h.provenance != "" {
+				rv.Dist.Attestations.Provenance = map[string]string{"predicateType": h.provenance}
+			}
+		}
+	}
+	for _, n := range h.scripts.names() {
+		if rv.Scripts == nil {
+			rv.Scripts = map[string]string{}
+		}
+		rv.Scripts[n] = "-"
+	}
+	return rv
 }

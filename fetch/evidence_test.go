@@ -9,31 +9,50 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
 // sameLookups fails when the two documents give different answers to a
-// lookup of any version in versions (facts or error).
+// lookup of any version in versions (publish facts, release history or
+// error).
 func sameLookups(t *testing.T, orig, reduced []byte, name string, keep []string, versions ...string) {
 	t.Helper()
-	km := map[string]bool{}
+	km, lines := map[string]bool{}, map[string]bool{}
 	for _, v := range keep {
 		km[v] = true
-	}
-	a, err := decodePublishFacts(bytes.NewReader(orig), name, "u", km)
-	if err != nil {
-		t.Fatalf("original: %v", err)
-	}
-	b, err := decodePublishFacts(bytes.NewReader(reduced), name, "u", km)
-	if err != nil {
-		t.Fatalf("reduced: %v\n%s", err, reduced)
-	}
-	for _, v := range versions {
-		pa, ea := a.lookup(name, v, "u")
-		pb, eb := b.lookup(name, v, "u")
-		if !reflect.DeepEqual(pa, pb) || (ea == nil) != (eb == nil) || ea != nil && ea.Error() != eb.Error() {
-			t.Errorf("%s: original gives %+v, %v; reduced gives %+v, %v", v, pa, ea, pb, eb)
+		if l := npmspec.ReleaseLine(v); l != "" {
+			lines[l] = true
 		}
 	}
+	for _, ls := range []map[string]bool{nil, lines} {
+		a, err := decodePublishFacts(bytes.NewReader(orig), name, "u", km, ls)
+		if err != nil {
+			t.Fatalf("original: %v", err)
+		}
+		b, err := decodePublishFacts(bytes.NewReader(reduced), name, "u", km, ls)
+		if err != nil {
+			t.Fatalf("reduced: %v\n%s", err, reduced)
+		}
+		ha, hb := a.histories(name, "u"), b.histories(name, "u")
+		for _, v := range versions {
+			pa, ea := a.lookup(name, v, "u")
+			pb, eb := b.lookup(name, v, "u")
+			if !reflect.DeepEqual(pa, pb) || !sameErr(ea, eb) {
+				t.Errorf("%s: original gives %+v, %v; reduced gives %+v, %v", v, pa, ea, pb, eb)
+			}
+			if ls == nil {
+				continue
+			}
+			if ra, rb := ha.results[v], hb.results[v]; !reflect.DeepEqual(ra.h, rb.h) || !sameErr(ra.err, rb.err) {
+				t.Errorf("%s: original history %+v, %v; reduced %+v, %v", v, ra.h, ra.err, rb.h, rb.err)
+			}
+		}
+	}
+}
+
+func sameErr(a, b error) bool {
+	return (a == nil) == (b == nil) && (a == nil || a.Error() == b.Error())
 }
 
 func TestReducePackumentRecorded(t *testing.T) {
@@ -49,8 +68,10 @@ func TestReducePackumentRecorded(t *testing.T) {
 	if len(reduced)*10 > len(orig) {
 		t.Errorf("reduced to %d of %d bytes: want a tenth at most", len(reduced), len(orig))
 	}
-	if strings.Contains(string(reduced), "1.0.9") {
-		t.Errorf("a version not kept is in the reduced document: %s", reduced)
+	// 1.0.9 is on the release line 1.x of the versions kept; 0.x versions
+	// are on none of theirs.
+	if !strings.Contains(string(reduced), `"1.0.9"`) || strings.Contains(string(reduced), `"0.`) {
+		t.Errorf("the reduced document does not hold exactly the versions kept and those on their lines: %s", reduced)
 	}
 	sameLookups(t, orig, reduced, "abbrev", keep, keep...)
 	// Kept with fewer versions, as an audit asking about one of them keeps.
@@ -74,7 +95,9 @@ func TestReducePackumentCases(t *testing.T) {
 		{`{"name":"p","time":{"1.0.0":"2021-02-03T04:05:06Z"},"versions":{}}`, true},
 		{`{"name":"p","time":"nope","versions":{"1.0.0":{}}}`, true},
 		{`{"name":"p","versions":{"0.9.0":{"_npmUser":5},"1.0.0":{"_npmUser":{"name":"ok"}}}}`, true}, // 0.9.0 not kept
-		{`{"name":"p","versions":{"1.0.0":{"_npmUser":5}}}`, false},
+		{`{"name":"p","versions":{"1.0.0":{"_npmUser":5}}}`, true},                                    // a fact that is missing
+		{`{"name":"p","time":{"1.0.0":"2021-02-03T04:05:06Z","1.1.0":"2021-03-01T00:00:00Z"},"versions":{"1.1.0":{"_npmUser":{"name":"b","approver":{"name":"c"}},"dist":{"integrity":"sha512-x","signatures":[{"keyid":"k","sig":"s"}],"attestations":{"url":"u","provenance":{"predicateType":"https://slsa.dev/provenance/v1"}}},"scripts":{"postinstall":"node x.js","test":"t"}},"1.0.0":{"_npmUser":{"name":"a"},"scripts":{"preinstall":""}}}}`, true},
+		{`{"name":"p","versions":{"1.2.0":[],"1.0.0":{}}}`, true}, // an unreadable line version is absent alike
 		{`{"name":"p","versions":{"1.0.0":[]}}`, false},
 		{`{"name":"q","versions":{"1.0.0":{}}}`, false},
 		{`{"name":"p","versions":{"1.0.0":{}}}x`, false},

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/provaudit/provaudit/internal/npmspec"
 )
 
 func FuzzParseNpmrc(f *testing.F) {
@@ -194,12 +197,13 @@ func FuzzPublishInfo(f *testing.F) {
 	f.Add([]byte(`{"name":"p","time":{"1.0.0":"2021-02-03T04:05:06.789Z"},"versions":{"1.0.0":{"_npmUser":{"name":"a","trustedPublisher":{"id":"github"}}}}}`))
 	f.Add([]byte(`{"versions":{"1.0.0":{"_npmUser":"x <y>","trustedPublisher":true}},"name":"p"}`))
 	f.Add([]byte(`{"name":"p","versions":{"1.0.0":[]},"time":"x"}`))
+	f.Add([]byte(`{"name":"p","time":{"1.0.0":"2021-02-03T04:05:06Z","1.1.0":"2021-01-01T00:00:00Z","0.3.0":"x"},"versions":{"1.1.0":{"_npmUser":{"name":"b","approver":{"name":"c"}},"dist":{"integrity":"sha512-x","signatures":[{}],"attestations":{"url":"u","provenance":{"predicateType":"t"}}},"scripts":{"postinstall":"n"}},"1.0.0":{"scripts":{"preinstall":"x"},"scripts":{"install":"y"}},"0.3.0":{"dist":5},"1.0.0-rc.1":{}}}`))
 	if data, err := os.ReadFile(filepath.Join("..", "testdata", "manifests", "pacote", "abbrev-packument-full.json")); err == nil {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, name := range []string{"p", "abbrev"} {
-			pf, err := decodePublishFacts(bytes.NewReader(data), name, "url", nil)
+			pf, err := decodePublishFacts(bytes.NewReader(data), name, "url", nil, nil)
 			if err != nil {
 				if !errors.Is(err, ErrMalformed) {
 					t.Fatalf("error %v is not ErrMalformed", err)
@@ -223,12 +227,69 @@ func FuzzPublishInfo(f *testing.F) {
 					t.Fatalf("absent version: %v", err)
 				}
 			}
+			checkHistories(t, data, name)
 			// the corgi decoder must agree on what is well-formed JSON
 			if _, err := decodeCorgi(bytes.NewReader(data), name, "1.0.0", "r", "url"); err != nil && !errors.Is(err, ErrMalformed) {
 				t.Fatalf("decodeCorgi: %v", err)
 			}
 		}
 	})
+}
+
+// checkHistories decodes data for the release histories of two versions
+// of name: only versions asked for or on their lines are kept, every
+// version asked for has a history or an error that says why, and the
+// reduced packument of an evidence bundle gives the same histories.
+func checkHistories(t *testing.T, data []byte, name string) {
+	t.Helper()
+	keep := []string{"1.0.0", "0.3.1"}
+	km := map[string]bool{"1.0.0": true, "0.3.1": true}
+	lines := map[string]bool{"1.x": true, "0.3.x": true}
+	pf, err := decodePublishFacts(bytes.NewReader(data), name, "url", km, lines)
+	if err != nil {
+		if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("history decode: %v is neither ErrMalformed nor ErrTooLarge", err)
+		}
+		return
+	}
+	for v := range pf.versions {
+		if !km[v] && !lines[npmspec.ReleaseLine(v)] {
+			t.Fatalf("kept %q, neither asked for nor on a line", v)
+		}
+	}
+	hs := pf.histories(name, "url")
+	for _, v := range keep {
+		r := hs.results[v]
+		if (r.h == nil) == (r.err == nil) {
+			t.Fatalf("history of %s: %+v, %v", v, r.h, r.err)
+		}
+		if r.err != nil && !errors.Is(r.err, ErrMalformed) && !errors.Is(r.err, ErrNotFound) {
+			t.Fatalf("history of %s: %v", v, r.err)
+		}
+		if r.h != nil && r.h.Earlier.Versions > len(pf.versions) {
+			t.Fatalf("history of %s counts %d earlier versions of %d kept", v, r.h.Earlier.Versions, len(pf.versions))
+		}
+	}
+	malformed := false
+	for _, v := range keep {
+		if vf, ok := pf.versions[v]; ok && vf.err != nil {
+			malformed = true
+		}
+	}
+	reduced, err := ReducePackument(bytes.NewReader(data), name, "url", keep)
+	if malformed != (err != nil) {
+		t.Fatalf("reduction: %v, with a malformed kept version: %v", err, malformed)
+	}
+	if err != nil {
+		return
+	}
+	again, err := decodePublishFacts(bytes.NewReader(reduced), name, "url", km, lines)
+	if err != nil {
+		t.Fatalf("the reduced packument does not decode: %v", err)
+	}
+	if rh := again.histories(name, "url"); !reflect.DeepEqual(rh.results, hs.results) {
+		t.Fatalf("the reduced packument gives other histories")
+	}
 }
 
 func FuzzInferRegistry(f *testing.F) {

@@ -15,7 +15,8 @@ import (
 //  2. requireProvenance: provenance-missing findings for the packages it
 //     names that have no verified SLSA provenance (none twice);
 //  3. the baseline: identity-drift and provenance-regression findings
-//     "against the baseline";
+//     "against the baseline" (joined to a finding of the same rule that
+//     the release-history rules made, see mergeFinding);
 //  4. rules: findings of rules switched off are removed, severities set
 //     (in the project's own file only raised);
 //  5. exceptions: a finding of a policy rule that an exception covers and
@@ -47,7 +48,9 @@ func Apply(r *audit.Result, pol *Policy, base *Baseline, now time.Time) []string
 			}
 		}
 		if base != nil {
-			pk.Findings = append(pk.Findings, base.Check(pk)...)
+			for _, f := range base.Check(pk) {
+				mergeFinding(pk, f)
+			}
 		}
 	}
 	var warnings []string
@@ -62,6 +65,26 @@ func Apply(r *audit.Result, pol *Policy, base *Baseline, now time.Time) []string
 	r.Policy = info
 	audit.Recount(r)
 	return warnings
+}
+
+// mergeFinding adds f to pk's findings, or, when the release-history
+// rules already made a finding of the same rule (the registry's history
+// and the baseline often tell of the same drift), adds f's message to
+// that finding and keeps the higher severity: one finding per rule and
+// package, with all of its evidence.
+func mergeFinding(pk *audit.Package, f audit.Finding) {
+	for i := range pk.Findings {
+		g := &pk.Findings[i]
+		if g.Rule != f.Rule {
+			continue
+		}
+		g.Message += "; and " + f.Message
+		if f.Severity.Rank() > g.Severity.Rank() {
+			g.Severity = f.Severity
+		}
+		return
+	}
+	pk.Findings = append(pk.Findings, f)
 }
 
 // audited reports packages whose findings the policy judges: checked, and

@@ -302,3 +302,21 @@ func TestApplyNothing(t *testing.T) {
 		t.Errorf("no policy and no baseline changed the result: %q %+v", w, r.Policy)
 	}
 }
+
+// TestMergeFinding: a baseline finding of a rule the release-history rules
+// already reported joins that finding (messages joined, higher severity);
+// one of another rule is added.
+func TestMergeFinding(t *testing.T) {
+	pk := &audit.Package{Name: "lib", Version: "1.3.0", Findings: []audit.Finding{
+		{Rule: audit.RuleIdentityDrift, Severity: audit.SeverityMedium, Message: "from history"},
+	}}
+	mergeFinding(pk, audit.Finding{Rule: audit.RuleIdentityDrift, Severity: audit.SeverityHigh, Message: "against the baseline"})
+	mergeFinding(pk, audit.Finding{Rule: audit.RuleProvenanceRegression, Severity: audit.SeverityHigh, Message: "level dropped"})
+	want := []audit.Finding{
+		{Rule: audit.RuleIdentityDrift, Severity: audit.SeverityHigh, Message: "from history; and against the baseline"},
+		{Rule: audit.RuleProvenanceRegression, Severity: audit.SeverityHigh, Message: "level dropped"},
+	}
+	if !slices.Equal(pk.Findings, want) {
+		t.Errorf("findings %+v, want %+v", pk.Findings, want)
+	}
+}

@@ -254,7 +254,7 @@ func TestConfigure(t *testing.T) {
 	if o.MinimumReleaseAge != 72*time.Hour {
 		t.Errorf("MinimumReleaseAge = %v", o.MinimumReleaseAge)
 	}
-	if len(o.DisabledRules) != 1 || !o.DisabledRules[audit.RulePublisherChanged] {
+	if len(o.DisabledRules) != 1 || o.DisabledRules[0] != audit.RulePublisherChanged {
 		t.Errorf("DisabledRules = %v", o.DisabledRules)
 	}
 	var none *Policy

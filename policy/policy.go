@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -210,11 +211,9 @@ func (p *Policy) Configure(o *audit.Options) {
 	}
 	o.MinimumReleaseAge = p.MinimumReleaseAge
 	for r, s := range p.Rules {
-		if s.Off {
-			if o.DisabledRules == nil {
-				o.DisabledRules = map[audit.Rule]bool{}
-			}
-			o.DisabledRules[r] = true
+		if s.Off && !slices.Contains(o.DisabledRules, r) {
+			o.DisabledRules = append(o.DisabledRules, r)
 		}
 	}
+	slices.Sort(o.DisabledRules) // p.Rules is a map: keep the order stable
 }

@@ -637,3 +637,45 @@ func TestGeneratedSha1OnlyRegistry(t *testing.T) {
 		t.Fatalf("tarball that is not the lockfile's: %s %v", res.Status, res.Err)
 	}
 }
+
+// TestProvenanceOnly: with ProvenanceOnly the provenance alone is
+// verified: a broken (or absent) publish attestation does not matter, a
+// broken provenance still does, and a response without provenance gives
+// none.
+func TestProvenanceOnly(t *testing.T) {
+	g := generated(t)
+	integ := genIntegrity("base", "1.0.0")
+	body := genAttest(t, g.fs, fakesigstore.Attest{Name: "base", Version: "1.0.0", Integrity: integ, NpmKey: 1})
+	in := AttestationInput{Name: "base", Version: "1.0.0", Integrity: integ, ServedIntegrity: integ, ExpectedPredicate: PredicateSLSAv1, ProvenanceOnly: true}
+
+	in.Body = mutateBundle(t, body, 0, func(b map[string]any) { flipB64(t, b, "dsseEnvelope.signatures.0.sig", -2) })
+	res := g.v.Attestations(in)
+	if res.Status != StatusVerified || res.Provenance == nil || res.Publish != nil {
+		t.Errorf("broken publish attestation: %s %v, provenance %v, publish %v", res.Status, res.Err, res.Provenance, res.Publish)
+	}
+	full := in
+	full.ProvenanceOnly = false
+	if res := g.v.Attestations(full); res.Status != StatusInvalid {
+		t.Errorf("the same without ProvenanceOnly: %s, want invalid", res.Status)
+	}
+
+	var doc struct{ Attestations []json.RawMessage }
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	in.Body, _ = json.Marshal(map[string]any{"attestations": doc.Attestations[1:]})
+	if res := g.v.Attestations(in); res.Status != StatusVerified || res.Provenance == nil {
+		t.Errorf("provenance alone: %s %v", res.Status, res.Err)
+	}
+
+	in.Body = mutateBundle(t, body, 1, func(b map[string]any) { flipB64(t, b, "dsseEnvelope.signatures.0.sig", -2) })
+	if res := g.v.Attestations(in); res.Status != StatusInvalid || !errors.Is(res.Err, ErrSignatureInvalid) {
+		t.Errorf("broken provenance: %s %v, want invalid", res.Status, res.Err)
+	}
+
+	noProv := genAttest(t, g.fs, fakesigstore.Attest{Name: "base", Version: "1.0.0", Integrity: integ, NpmKey: 1, OmitProvenance: true})
+	in.Body, in.ExpectedPredicate = noProv, ""
+	if res := g.v.Attestations(in); res.Status != StatusVerified || res.Provenance != nil {
+		t.Errorf("no provenance: %s %v, provenance %v", res.Status, res.Err, res.Provenance)
+	}
+}

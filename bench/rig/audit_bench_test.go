@@ -27,6 +27,8 @@ const (
 	helperEnv        = "PROVAUDIT_BENCH_HELPER_REGISTRY"
 	helperLatencyEnv = "PROVAUDIT_BENCH_HELPER_LATENCY"
 	helperTrustEnv   = "PROVAUDIT_BENCH_HELPER_TRUST"
+	// helperBaselinesEnv, when set, serves ServeOptions.Baselines.
+	helperBaselinesEnv = "PROVAUDIT_BENCH_HELPER_BASELINES"
 )
 
 // TestHelperRegistry is not a test: BenchmarkAudit10k runs the test binary
@@ -47,7 +49,7 @@ func TestHelperRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Serve(context.Background(), ServeOptions{Lockfile: lf, Attested: 0.33, Latency: lat})
+	s, err := Serve(context.Background(), ServeOptions{Lockfile: lf, Attested: 0.33, Latency: lat, Baselines: os.Getenv(helperBaselinesEnv) != ""})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,8 +203,8 @@ func startBenchEnv(b *testing.B, path string, latency time.Duration) (benchEnv, 
 
 // audit runs audit.Run as the CLI builds it (the trust given, the keys
 // pinned as --npm-keys does) with the cache in cacheDir and store (nil:
-// none).
-func (e benchEnv) audit(b *testing.B, cacheDir string, store audit.VerdictStore) *audit.Result {
+// none); set changes the options further.
+func (e benchEnv) audit(b *testing.B, cacheDir string, store audit.VerdictStore, set ...func(*audit.Options)) *audit.Result {
 	b.Helper()
 	trust, err := verify.NewTrust(verify.TrustOptions{TrustedRoot: e.root, NpmKeys: e.keys})
 	if err != nil {
@@ -223,6 +225,9 @@ func (e benchEnv) audit(b *testing.B, cacheDir string, store audit.VerdictStore)
 	}
 	if store != nil {
 		opts.VerdictStore = store
+	}
+	for _, f := range set {
+		f(&opts)
 	}
 	res, err := audit.Run(context.Background(), opts)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/provaudit/provaudit/internal/registrytest"
@@ -86,6 +87,12 @@ type ServeOptions struct {
 	Latency time.Duration
 	// Now is the base time (zero: the current time).
 	Now time.Time
+	// Baselines adds, for every attested version, an earlier attested
+	// version of its release line (one patch below, else one minor
+	// below), published 30 days before it, unless the lockfile locks it:
+	// the newest earlier version with provenance whose identity an audit
+	// with release histories verifies, as real attested packages have one.
+	Baselines bool
 }
 
 // Served is a running fake registry for one lockfile, with what was served.
@@ -184,6 +191,9 @@ func Serve(ctx context.Context, opts ServeOptions) (*Served, error) {
 		p.Versions = max(0, PackumentVersions(p.Name)-servedPerName[p.Name])
 	}
 	s.Packages, s.Names, s.PackumentNames = len(pkgs), len(servedPerName), len(needsPackument)
+	if opts.Baselines {
+		pkgs = append(pkgs, baselines(pkgs)...)
+	}
 
 	reg := registrytest.New(registrytest.Options{Sigstore: ss, Now: now})
 	if err := reg.Add(pkgs...); err != nil {
@@ -213,6 +223,42 @@ func Serve(ctx context.Context, opts ServeOptions) (*Served, error) {
 	reg.SetLatency(opts.Latency)
 	reg.ResetStats()
 	return s, nil
+}
+
+// baselines makes the earlier attested version of every attested package
+// (see ServeOptions.Baselines), each signed by the key valid when it was
+// published.
+func baselines(pkgs []registrytest.Package) []registrytest.Package {
+	served := make(map[string]bool, len(pkgs))
+	for _, p := range pkgs {
+		served[p.Name+"@"+p.Version] = true
+	}
+	var out []registrytest.Package
+	for _, p := range pkgs {
+		v, err := semver.StrictNewVersion(p.Version)
+		if !p.Attested || err != nil || v.Prerelease() != "" {
+			continue
+		}
+		var prev string
+		switch {
+		case v.Patch() > 0:
+			prev = fmt.Sprintf("%d.%d.%d", v.Major(), v.Minor(), v.Patch()-1)
+		case v.Minor() > 0 && v.Major() > 0:
+			prev = fmt.Sprintf("%d.%d.0", v.Major(), v.Minor()-1)
+		default:
+			continue // the first version of its line
+		}
+		if served[p.Name+"@"+prev] {
+			continue
+		}
+		served[p.Name+"@"+prev] = true
+		b := registrytest.Package{Name: p.Name, Version: prev, Signed: true, Attested: true, PublishTime: p.PublishTime.Add(-30 * 24 * time.Hour)}
+		if !b.PublishTime.Before(fakesigstore.RotatedStart) {
+			b.SignKey = 1
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // Close stops the registry.

@@ -118,6 +118,7 @@ func flags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "omit", Usage: "skip `dev`, optional or peer packages, as npm --omit"},
 		&cli.BoolFlag{Name: "require-provenance", Usage: "a package without verified SLSA provenance is a finding"},
 		&cli.BoolFlag{Name: "require-signatures", Usage: "a package from a registry without signing keys and without attestations is a finding"},
+		&cli.BoolFlag{Name: "no-history", Usage: "skip the release-history rules (provenance-regression, identity-drift, install-script-added, publisher-changed): fetch no packuments for them"},
 		&cli.StringFlag{Name: "fail-on", Value: "low", Usage: "lowest finding `SEVERITY` that fails the run: critical, high, medium, low"},
 		&cli.StringFlag{Name: "trusted-root", Usage: "Sigstore trusted_root.json `FILE` to use instead of the embedded public-good root"},
 		&cli.StringFlag{Name: "npm-keys", Usage: "npm registry keys `FILE` (keys.json or /-/npm/v1/keys form) to use instead of the embedded keys and the registries' key endpoints"},
@@ -142,6 +143,7 @@ type settings struct {
 	omit        lockfile.Omit
 	requireProv bool
 	requireSigs bool
+	noHistory   bool
 	failOn      audit.Severity
 	trustedRoot string
 	npmKeys     string
@@ -168,6 +170,7 @@ func parseSettings(c *cli.Context, stderr io.Writer) (*settings, error) {
 		noCache:     c.Bool("no-cache"),
 		requireProv: c.Bool("require-provenance"),
 		requireSigs: c.Bool("require-signatures"),
+		noHistory:   c.Bool("no-history"),
 		trustedRoot: c.String("trusted-root"),
 		npmKeys:     c.String("npm-keys"),
 		tufRoot:     c.String("tuf-root"),
@@ -291,6 +294,7 @@ func runAudit(c *cli.Context, record func(io.Writer, *settings, *lockfile.Lockfi
 		ReadOnlyCache:     s.offline,
 		RequireProvenance: s.requireProv,
 		RequireSignatures: s.requireSigs,
+		NoHistory:         s.noHistory || ev.withoutHistory(),
 		Concurrency:       s.concurrency,
 		Tool:              audit.Tool{Name: "provaudit", Version: toolVersion()},
 	}

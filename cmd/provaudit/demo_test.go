@@ -80,7 +80,7 @@ func TestDemo(t *testing.T) {
 	before := treeDigest(t, cache)
 
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"provaudit", "--offline", "--registry", demoRegistry, "--cache-dir", cache, "--format", "json", demoDir}, &stdout, &stderr)
+	code := run(context.Background(), []string{"provaudit", "--offline", "--no-history", "--registry", demoRegistry, "--cache-dir", cache, "--format", "json", demoDir}, &stdout, &stderr)
 	if code != exitFindings {
 		t.Fatalf("exit code %d, want %d (the tampered package is a finding)\nstderr: %s", code, exitFindings, stderr.String())
 	}
@@ -121,7 +121,7 @@ func TestDemo(t *testing.T) {
 	// SARIF of the same audit is valid SARIF 2.1.0 and points at the
 	// tampered package's lockfile line.
 	stdout.Reset()
-	code = run(context.Background(), []string{"provaudit", "--offline", "--registry", demoRegistry, "--cache-dir", cache, "--format", "sarif", demoDir}, &stdout, &stderr)
+	code = run(context.Background(), []string{"provaudit", "--offline", "--no-history", "--registry", demoRegistry, "--cache-dir", cache, "--format", "sarif", demoDir}, &stdout, &stderr)
 	if code != exitFindings {
 		t.Fatalf("sarif: exit code %d, want %d", code, exitFindings)
 	}
@@ -134,7 +134,7 @@ func TestDemo(t *testing.T) {
 
 	// The table (the README's actual command) names the tampered package.
 	stdout.Reset()
-	code = run(context.Background(), []string{"provaudit", "--offline", "--registry", demoRegistry, "--cache-dir", cache, "--all", demoDir}, &stdout, &stderr)
+	code = run(context.Background(), []string{"provaudit", "--offline", "--no-history", "--registry", demoRegistry, "--cache-dir", cache, "--all", demoDir}, &stdout, &stderr)
 	if code != exitFindings || !strings.Contains(stdout.String(), "gundam-visor@1.0.1") || !strings.Contains(stdout.String(), "sigstore/sigstore-js") {
 		t.Errorf("table demo: exit %d, output:\n%s", code, stdout.String())
 	}

@@ -38,7 +38,7 @@ func evidenceFlag() cli.Flag {
 }
 
 // fetchFlagNames are the audit flags that decide what a recording fetches.
-var fetchFlagNames = []string{"registry", "concurrency", "trusted-root", "npm-keys", "no-cache", "quiet", "no-progress"}
+var fetchFlagNames = []string{"registry", "concurrency", "trusted-root", "npm-keys", "no-cache", "no-history", "quiet", "no-progress"}
 
 func fetchCommand() *cli.Command {
 	fl := []cli.Flag{&cli.StringFlag{Name: "evidence", Usage: "write the evidence bundle to `FILE` (a gzipped tar)"}}
@@ -78,6 +78,7 @@ func parseRecordSettings(c *cli.Context) (*recordSettings, error) {
 		npmKeys:     c.String("npm-keys"),
 		tufRoot:     c.String("tuf-root"),
 		quiet:       c.Bool("quiet"),
+		noHistory:   c.Bool("no-history"),
 	}}
 	switch c.NArg() {
 	case 0:
@@ -212,6 +213,7 @@ func recordEvidence(ctx context.Context, rs *recordSettings, now time.Time, stde
 		TrustInfo:      audit.TrustInfo{TrustedRoot: m.trustedRoot.source.String(), NpmKeys: m.npmKeys.source.String()},
 		PinnedKeysOnly: rs.npmKeys != "",
 		Concurrency:    rs.concurrency,
+		NoHistory:      rs.noHistory,
 		Tool:           audit.Tool{Name: "provaudit", Version: toolVersion()},
 		JudgeAt:        now,
 	}
@@ -237,6 +239,7 @@ func recordEvidence(ctx context.Context, rs *recordSettings, now time.Time, stde
 		Tool:       toolName(),
 		Recorded:   now,
 		Lockfile:   evidence.Lockfile{Path: display, SHA256: hex.EncodeToString(lf.SHA256[:])},
+		History:    !rs.noHistory,
 		Registries: evidence.RegistriesOf(cfg, slices.Sorted(maps.Keys(versions))),
 		Trust: evidence.Trust{
 			TrustedRoot:    evidence.TrustPiece{Member: evidence.TrustedRootMember, Kind: m.trustedRoot.source.kind, Source: m.trustedRoot.source.String()},
@@ -351,6 +354,12 @@ func openEvidence(s *settings, lf *lockfile.Lockfile, stderr io.Writer) (*eviden
 		}
 	}
 	return &evidenceSource{path: s.evidence, bundle: b}, nil
+}
+
+// withoutHistory reports whether the audit runs from a bundle recorded
+// without release histories, which it cannot replay.
+func (ev *evidenceSource) withoutHistory() bool {
+	return ev != nil && !ev.bundle.Manifest.History
 }
 
 // recorded is the instant to judge keys at: the recording time, or zero

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -117,6 +118,14 @@ func setupScript(env *testscript.Env) error {
 //	                                   attested: all, none (default) or the first N by path;
 //	                                   publish-only: attestations without provenance;
 //	                                   extra: one more genuine attestation of that type
+//	registry release LOCKFILE NAME@VERSION [OPTION...]
+//	                                   serve one signed version of a release history, with
+//	                                   LOCKFILE's integrity when it locks NAME@VERSION;
+//	                                   options: ago=DURATION (publish time before now; d
+//	                                   for days), provenance, publish-only, tp (trusted
+//	                                   publisher), approver=NAME, user=NAME, script=NAME,
+//	                                   and for provenance repo=URL, repoid=N, ownerid=N,
+//	                                   workflow=PATH, trigger=EVENT, runner=self-hosted
 //	registry serve-recorded FILE       serve a recorded `npm view --json` document
 //	                                   (FILE under the repository's testdata) as it is
 //	registry point-lockfile FILE       rewrite FILE's https://registry.invalid/ URLs to
@@ -153,6 +162,9 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("usage: registry serve LOCKFILE [attested=all|none|N] [unsigned]")
 		}
 		serveLockfile(ts, reg, ts.MkAbs(args[1]), args[2:])
+	case "release":
+		needArgs(ts, args, 3)
+		serveRelease(ts, reg, ts.MkAbs(args[1]), args[2], args[3:])
 	case "tamper-signature":
 		needArgs(ts, args, 2)
 		name, version := splitSpec(ts, args[1])
@@ -312,6 +324,69 @@ func serveLockfile(ts *testscript.TestScript, reg *registrytest.Registry, path s
 		pkgs = append(pkgs, p)
 	}
 	ts.Check(reg.Add(pkgs...))
+}
+
+// serveRelease serves one version of a release history (see cmdRegistry).
+func serveRelease(ts *testscript.TestScript, reg *registrytest.Registry, lockPath, spec string, opts []string) {
+	name, version := splitSpec(ts, spec)
+	lf, err := lockfile.Load(lockPath)
+	ts.Check(err)
+	p := registrytest.Package{Name: name, Version: version, Signed: true, PublishTime: reg.Sigstore().Now()}
+	for _, e := range lf.Entries {
+		if e.Name == name && e.Version == version {
+			p.Integrity = e.Integrity
+		}
+	}
+	var a fakesigstore.Attest
+	for _, o := range opts {
+		key, val, _ := strings.Cut(o, "=")
+		switch key {
+		case "ago":
+			d, err := parseAgo(val)
+			ts.Check(err)
+			p.PublishTime = reg.Sigstore().Now().Add(-d)
+		case "provenance":
+			p.Attested = true
+		case "publish-only":
+			p.Attested, a.OmitProvenance = true, true
+		case "tp":
+			p.TrustedPublisher = "github"
+		case "approver":
+			p.Approver = val
+		case "user":
+			p.NpmUser = val
+		case "script":
+			p.Scripts = map[string]string{val: "node " + val + ".js"}
+		case "repo":
+			a.Repository = val
+		case "repoid":
+			a.RepositoryID = val
+		case "ownerid":
+			a.OwnerID = val
+		case "workflow":
+			a.Workflow = val
+		case "trigger":
+			a.Trigger = val
+		case "runner":
+			a.Runner = val
+		default:
+			ts.Fatalf("registry release: unknown option %q", o)
+		}
+	}
+	if p.Attested {
+		p.Attest = &a
+	}
+	ts.Check(reg.Add(p))
+}
+
+// parseAgo reads a duration as time.ParseDuration does, or a number of
+// days ("30d").
+func parseAgo(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		return time.Duration(n) * 24 * time.Hour, err
+	}
+	return time.ParseDuration(s)
 }
 
 func fetchBody(ts *testscript.TestScript, reg *registrytest.Registry, path string) []byte {

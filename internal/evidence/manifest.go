@@ -34,6 +34,12 @@ type Manifest struct {
 	Registries Registries `json:"registries"`
 	// Trust is the trust material the recording audit used.
 	Trust Trust `json:"trust"`
+	// History tells that the recording fetched release histories: every
+	// package's full packument (reduced) and the attestations of the
+	// earlier versions their identities are compared with. An audit from a
+	// bundle without them (recorded with --no-history, or by a provaudit
+	// that had no history rules) skips the release-line rules.
+	History bool `json:"history,omitempty"`
 	// Responses are the registries' answers, one per request.
 	Responses []Response `json:"responses"`
 	// Failures are the requests that got no answer when recorded.

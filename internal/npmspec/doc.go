@@ -58,4 +58,10 @@
 // no larger than 2^53-1, as npm's semver requires.
 //
 // [EscapeName] writes a valid name as a registry path segment.
+//
+// # Release lines
+//
+// [ReleaseLine] puts a version on its release line: same major ("2.x"),
+// same minor for 0.x ("0.3.x", where every minor may break); a prerelease
+// belongs to none. [CompareVersions] orders versions by SemVer precedence.
 package npmspec

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -118,6 +119,36 @@ func FuzzValidVersion(f *testing.F) {
 		if len(v) > MaxVersionLen || strings.Trim(v, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-+") != "" ||
 			strings.Contains(v, "..") || v[0] < '0' || v[0] > '9' {
 			t.Fatalf("ValidVersion accepted %q", v)
+		}
+	})
+}
+
+// FuzzReleaseLine checks ReleaseLine against Masterminds: a line exactly
+// for valid versions that are no prerelease, named by the major (the
+// minor for 0.x); and that CompareVersions is an order.
+func FuzzReleaseLine(f *testing.F) {
+	for _, s := range []string{"1.2.3", "0.3.7", "2.0.0-rc.1", "1.0.0+a-b", "0.0.0+x", "v1.0.0", "01.0.0", "1.0"} {
+		f.Add(s, "1.2.4")
+	}
+	f.Fuzz(func(t *testing.T, v, w string) {
+		line := ReleaseLine(v)
+		var want string
+		if ValidVersion(v) == nil {
+			sv := semver.MustParse(v)
+			switch {
+			case sv.Prerelease() != "":
+			case sv.Major() != 0:
+				want = strconv.FormatUint(sv.Major(), 10) + ".x"
+			default:
+				want = "0." + strconv.FormatUint(sv.Minor(), 10) + ".x"
+			}
+		}
+		if line != want {
+			t.Fatalf("ReleaseLine(%q) = %q, want %q", v, line, want)
+		}
+		a, b := CompareVersions(v, w), CompareVersions(w, v)
+		if a != -b || CompareVersions(v, v) != 0 {
+			t.Fatalf("CompareVersions(%q, %q) = %d, reversed %d", v, w, a, b)
 		}
 	})
 }

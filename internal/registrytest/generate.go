@@ -50,6 +50,13 @@ type Package struct {
 	// _npmUser.trustedPublisher {id, oidcConfigId} as npm writes it for
 	// versions published through OIDC trusted publishing.
 	TrustedPublisher string
+	// Approver, when set, adds _npmUser.approver {name, email} as npm's
+	// staged publishing writes it for the maintainer who approved the
+	// staged version.
+	Approver string
+	// Scripts are added to the version's scripts (which hold a "test"
+	// script otherwise), e.g. {"preinstall": "node setup.js"}.
+	Scripts map[string]string
 	// Tarball is served at dist.tarball when not nil.
 	Tarball []byte
 }
@@ -161,6 +168,7 @@ type npmUser struct {
 	Name             string            `json:"name"`
 	Email            string            `json:"email"`
 	TrustedPublisher *trustedPublisher `json:"trustedPublisher,omitempty"`
+	Approver         *person           `json:"approver,omitempty"`
 }
 
 type signature struct {
@@ -287,6 +295,9 @@ func (r *Registry) buildWith(p *Package, rec *Fixture) (*versionEntry, error) {
 		NodeVersion: "20.11.1",
 		NpmVersion:  "10.2.4",
 	}
+	for k, v := range p.Scripts {
+		doc.Scripts[k] = v
+	}
 	var attestations []byte
 	if rec != nil {
 		attestations = rec.Attestations
@@ -351,6 +362,9 @@ func (r *Registry) buildWith(p *Package, rec *Fixture) (*versionEntry, error) {
 	}
 	if user.Email == "" {
 		user.Email = user.Name + "@example.invalid"
+	}
+	if p.Approver != "" {
+		user.Approver = &person{Name: p.Approver, Email: p.Approver + "@example.invalid"}
 	}
 	doc.NpmUser = user
 	doc.Maintainers = []person{{Name: maintainerName(p.Name), Email: maintainerName(p.Name) + "@example.invalid"}}

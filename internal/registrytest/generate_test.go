@@ -263,6 +263,33 @@ func TestNpmUser(t *testing.T) {
 	}
 }
 
+// TestApproverAndScripts checks the staged-publishing approver and the
+// extra scripts of a Package, in the version document and the full
+// packument.
+func TestApproverAndScripts(t *testing.T) {
+	r := newRegistry(t, Options{})
+	if err := r.Add(
+		Package{Name: "staged", Version: "1.0.0", TrustedPublisher: "github", Approver: "carol", Scripts: map[string]string{"preinstall": "node x.js"}},
+		Package{Name: "staged", Version: "0.9.0"},
+	); err != nil {
+		t.Fatal(err)
+	}
+	d := decode[testVersionDoc](t, mustGet(t, r, "/staged/1.0.0"))
+	if d.NpmUser == nil || d.NpmUser.Approver == nil || d.NpmUser.Approver.Name != "carol" || d.NpmUser.TrustedPublisher == nil {
+		t.Errorf("_npmUser %+v, want an approver carol and a trusted publisher", d.NpmUser)
+	}
+	if d.Scripts["preinstall"] != "node x.js" || d.Scripts["test"] == "" {
+		t.Errorf("scripts %v, want preinstall added to test", d.Scripts)
+	}
+	full := decode[testPackument](t, mustGet(t, r, "/staged"))
+	if v := full.Versions["0.9.0"]; v.NpmUser == nil || v.NpmUser.Approver != nil || v.Scripts["preinstall"] != "" {
+		t.Errorf("0.9.0 in the packument: %+v", v)
+	}
+	if v := full.Versions["1.0.0"]; v.NpmUser == nil || v.NpmUser.Approver == nil || v.Scripts["preinstall"] == "" {
+		t.Errorf("1.0.0 in the packument: %+v", v)
+	}
+}
+
 type testPackument struct {
 	Name     string                    `json:"name"`
 	Modified string                    `json:"modified"`

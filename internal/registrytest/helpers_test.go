@@ -105,7 +105,11 @@ type testVersionDoc struct {
 			ID           string `json:"id"`
 			OIDCConfigID string `json:"oidcConfigId"`
 		} `json:"trustedPublisher"`
+		Approver *struct {
+			Name string `json:"name"`
+		} `json:"approver"`
 	} `json:"_npmUser"`
+	Scripts map[string]string `json:"scripts"`
 }
 
 // keysFrom parses a /-/npm/v1/keys body into keyid -> public key.

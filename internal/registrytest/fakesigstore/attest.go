@@ -103,6 +103,15 @@ type Attest struct {
 	// Runner is RunnerGitHubHosted or RunnerGitLabHosted (the default of
 	// each CI), or RunnerSelfHosted.
 	Runner string
+	// RepositoryID and OwnerID are the numeric ids of the repository and
+	// its owner in the certificate (and the provenance). Default: derived
+	// from the repository path and the owner, so that a renamed repository
+	// keeps its id only when the test says so.
+	RepositoryID, OwnerID string
+	// Trigger is the event that started the build (certificate extension
+	// 1.3.6.1.4.1.57264.1.20 and the provenance's event name). Default
+	// "push".
+	Trigger string
 	// Registry is the registry URL in the publish predicate. Default
 	// DefaultRegistry.
 	Registry string
@@ -274,6 +283,12 @@ func (s *Sigstore) normalize(a Attest) (*attest, error) {
 		return nil, fmt.Errorf("%w: %s: version %q is empty or not printable UTF-8 without spaces", ErrInvalidAttest, a.Name, a.Version)
 	}
 	n := &attest{Attest: a, subjectName: SubjectName(a.Name, a.Version), trigger: "push"}
+	if a.Trigger != "" {
+		if !plainText(a.Trigger) {
+			return nil, fmt.Errorf("%w: %s: trigger %q is not printable UTF-8 without spaces", ErrInvalidAttest, id, a.Trigger)
+		}
+		n.trigger = a.Trigger
+	}
 	var err error
 	if n.sha512Hex, err = SHA512Hex(a.Integrity); err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, id)
@@ -363,6 +378,17 @@ func (s *Sigstore) normalize(a Attest) (*attest, error) {
 	n.runnerID = number("runner "+n.repoPath, 12, 10_000)
 	n.repoID = number(n.repoPath, 2, 0)
 	n.ownerID = number(n.owner, 4, 0)
+	for _, f := range [][2]string{{a.RepositoryID, "repository id"}, {a.OwnerID, "owner id"}} {
+		if _, err := strconv.ParseUint(f[0], 10, 64); f[0] != "" && err != nil {
+			return nil, fmt.Errorf("%w: %s: %s %q is not a number", ErrInvalidAttest, id, f[1], f[0])
+		}
+	}
+	if a.RepositoryID != "" {
+		n.repoID = a.RepositoryID
+	}
+	if a.OwnerID != "" {
+		n.ownerID = a.OwnerID
+	}
 	return n, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/provaudit/provaudit/internal/registrytest/fakesigstore"
@@ -166,6 +167,61 @@ func TestProvenanceFacts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestIdentityKnobs checks that Attest's numeric ids and trigger reach the
+// certificate and the predicate: derived from the repository path unless
+// set, so a renamed repository keeps its ids only when the test says so.
+func TestIdentityKnobs(t *testing.T) {
+	s := newFake(t, fakesigstore.Options{})
+	tr := newTrust(t, s)
+	integrity, digest := integrityOf("ids")
+	cert := func(a fakesigstore.Attest) (c certificate.Extensions, pred string) {
+		t.Helper()
+		a.Name, a.Version, a.Integrity, a.Ref = "ids", "1.0.0", integrity, "refs/heads/main"
+		prov, err := s.ProvenanceBundle(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := tr.verifyProvenance(prov, digest, a.Repository+"/.github/workflows/release.yml@refs/heads/main", fakesigstore.DefaultIssuer)
+		if err != nil {
+			t.Fatalf("sigstore-go rejects provenance: %v", err)
+		}
+		p, err := json.Marshal(res.Statement.GetPredicate().AsMap())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = res.Signature.Certificate.Extensions
+		return c, string(p)
+	}
+	old, _ := cert(fakesigstore.Attest{Repository: "https://github.com/acme/old"})
+	renamed, _ := cert(fakesigstore.Attest{Repository: "https://github.com/acme/new"})
+	if old.SourceRepositoryIdentifier == "" || old.SourceRepositoryIdentifier == renamed.SourceRepositoryIdentifier || old.BuildTrigger != "push" {
+		t.Errorf("derived ids: %q and %q for two repositories, trigger %q", old.SourceRepositoryIdentifier, renamed.SourceRepositoryIdentifier, old.BuildTrigger)
+	}
+	kept, pred := cert(fakesigstore.Attest{Repository: "https://github.com/acme/new", RepositoryID: old.SourceRepositoryIdentifier,
+		OwnerID: "4242", Trigger: "workflow_dispatch"})
+	for _, f := range []struct{ name, got, want string }{
+		{"repository id", kept.SourceRepositoryIdentifier, old.SourceRepositoryIdentifier},
+		{"owner id", kept.SourceRepositoryOwnerIdentifier, "4242"},
+		{"trigger", kept.BuildTrigger, "workflow_dispatch"},
+		{"repository", kept.SourceRepositoryURI, "https://github.com/acme/new"},
+	} {
+		if f.got != f.want {
+			t.Errorf("certificate %s = %q, want %q", f.name, f.got, f.want)
+		}
+	}
+	for _, w := range []string{`"repository_id":"` + old.SourceRepositoryIdentifier + `"`, `"repository_owner_id":"4242"`, `"event_name":"workflow_dispatch"`} {
+		if !strings.Contains(pred, w) {
+			t.Errorf("predicate lacks %s:\n%s", w, pred)
+		}
+	}
+	for _, a := range []fakesigstore.Attest{{RepositoryID: "12a"}, {OwnerID: "-1"}, {Trigger: "two words"}} {
+		a.Name, a.Version, a.Integrity = "ids", "1.0.0", integrity
+		if _, err := s.Attestations(a); !errors.Is(err, fakesigstore.ErrInvalidAttest) {
+			t.Errorf("%+v: err = %v, want ErrInvalidAttest", a, err)
+		}
 	}
 }
 
