@@ -33,8 +33,12 @@ type Options struct {
 	DisplayPath string
 	// Config says which registry serves which package. Required.
 	Config *fetch.Config
-	// Client fetches registry data. Required.
-	Client *fetch.Client
+	// Client fetches registry data (a *fetch.Client; see [Source]).
+	// Required when registry packages are audited.
+	Client Source
+	// Sealed keeps verdicts and baseline identities between runs; nil
+	// takes the cache of Client when it has one (fetch.Client.Cache).
+	Sealed SealedStore
 	// Trust is the trust material. Required.
 	Trust *verify.Trust
 	// PinnedKeysOnly uses the trust material's npm keys for every registry
@@ -172,9 +176,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("%w: Config and Client are required when registry packages are audited", ErrOptions)
 	}
 
-	if opts.Client != nil {
-		a.cache = opts.Client.Cache()
-	}
+	a.cache = sealedStoreOf(opts)
 	a.prepareRegistries(ctx, units, todo)
 	a.pipeline(ctx, units, todo, res.Packages)
 
@@ -193,7 +195,7 @@ type auditor struct {
 	pol   policy
 	plan  historyPlan
 	regs  map[string]*registryTrust
-	cache *fetch.Cache
+	cache SealedStore
 	// versions lists the audited versions of each name: one download of a
 	// full packument answers for all of them (fetch.Client.PublishInfo).
 	versions map[string][]string

@@ -173,12 +173,13 @@ func TestRunCancelled(t *testing.T) {
 func TestRunWarmCache(t *testing.T) {
 	s := newSetup(t, 3, 3)
 	dir := t.TempDir()
-	opts := Options{Lockfile: s.lf, Config: s.cfg, Client: s.client(t, dir), Trust: s.trust}
+	client := s.client(t, dir)
+	opts := Options{Lockfile: s.lf, Config: s.cfg, Client: client, Trust: s.trust}
 	cold, err := Run(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := opts.Client.Close(); err != nil {
+	if err := client.Close(); err != nil {
 		t.Fatal(err)
 	}
 	s.reg.ResetStats()

@@ -5,7 +5,11 @@
 //
 // The orchestration (lockfile.Units -> fetch -> verify -> findings), progress
 // events, the per-package result with exactly one status, and the summary.
-// It renders nothing: package report does that.
+// It renders nothing: package report does that. It reaches the network
+// only through a [Source] (documents, attestations, keys and publish facts
+// of a package; *fetch.Client implements it) and keeps derived verdicts in
+// a [SealedStore], so the orchestration is tested from memory
+// (source_test.go) as well as against the fake registry.
 //
 // # Time
 //

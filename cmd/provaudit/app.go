@@ -301,13 +301,13 @@ func runAudit(c *cli.Context, record func(io.Writer, *settings, *lockfile.Lockfi
 	opts.JudgeAt = ev.recorded()
 	in.configure(&opts)
 	var store *verdictstore.Store
+	var client *fetch.Client
 	if needsRegistry(lf) {
 		cfg, err := loadConfig(s, lf)
 		if err != nil {
 			return inputError{err}
 		}
-		client, err := ev.newClient(s, cfg, lf)
-		if err != nil {
+		if client, err = ev.newClient(s, cfg, lf); err != nil {
 			return inputError{err}
 		}
 		opts.Config, opts.Client = cfg, client
@@ -334,10 +334,10 @@ func runAudit(c *cli.Context, record func(io.Writer, *settings, *lockfile.Lockfi
 		return err
 	}
 	closeStore(stderr, s, store)
-	if opts.Client != nil {
+	if client != nil {
 		// Waits for queued cache writes; a failed write only costs time on
 		// the next run, so it is worth a warning, not a failure.
-		if err := opts.Client.Close(); err != nil && !s.quiet {
+		if err := client.Close(); err != nil && !s.quiet {
 			fmt.Fprintln(stderr, "provaudit: warning: cache:", err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/provaudit/provaudit/audit"
+	"github.com/provaudit/provaudit/fetch"
 	"github.com/provaudit/provaudit/internal/sourcecheck"
 	"github.com/provaudit/provaudit/lockfile"
 	"github.com/provaudit/provaudit/policy"
@@ -237,8 +238,8 @@ func (in *policyInput) finish(ctx context.Context, s *settings, opts *audit.Opti
 			Offline:     s.offline,
 			UserAgent:   "provaudit/" + toolVersion(),
 		}
-		if opts.Client != nil {
-			sc.Cache = opts.Client.Cache()
+		if c, ok := opts.Client.(*fetch.Client); ok {
+			sc.Cache = c.Cache()
 		}
 		checker, err := sourcecheck.New(sc)
 		if err != nil {
