@@ -376,7 +376,7 @@ func (a *auditor) buildRegistryTrust(ctx context.Context, registry string) *regi
 		case err != nil:
 			state, rt.keys, rt.keysReason = verify.KeysUnknown, keysUnknown, err.Error()
 			if cause, ok := fetch.Cause(err); ok {
-				rt.keysReason = cause
+				rt.keysReason = clipReason(cause)
 			}
 			body = nil
 		default:
@@ -616,7 +616,9 @@ func (a *auditor) finish(w *work, p *Package) {
 		p.Reason = clipReason(w.err.Error())
 		if cause, ok := fetch.Cause(w.err); ok {
 			// A failure of the whole registry: one message for all of its
-			// packages, counted once in Result.Problems.
+			// packages, counted once in Result.Problems. (Clipped: a TLS
+			// error quotes the names of the server's certificate.)
+			cause = clipReason(cause)
 			p.Reason = cause
 			a.problemsMu.Lock()
 			a.problems[cause]++
