@@ -485,7 +485,7 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 	g := new(errgroup.Group)
 	g.SetLimit(a.opts.Concurrency)
 	for _, w := range ws {
-		if w.stored != nil && !a.plan.wanted() {
+		if w.stored != nil && !a.needsFetch(w) {
 			a.emitFetched(w)
 			queue <- w
 			continue
@@ -497,8 +497,11 @@ func (a *auditor) pipeline(ctx context.Context, units []lockfile.Unit, todo []in
 		}
 		g.Go(func() error {
 			if w.stored != nil {
-				// Verified by the store: only the history is fetched.
-				a.fetchHistory(ctx, w)
+				// Verified by the store: only what its record lacks of
+				// the history is fetched.
+				if w.history == nil {
+					a.fetchHistory(ctx, w)
+				}
 				if w.stored.Att != nil && w.stored.Att.Provenance != nil {
 					a.fetchBaseline(ctx, w)
 				}
@@ -631,7 +634,9 @@ func (a *auditor) finish(w *work, p *Package) {
 		v = *w.stored
 	} else {
 		v = a.verdict(w)
-		a.saveToStore(w, v)
+		// After judgeHistory (deferred below): the record carries the
+		// history and the baseline identity it verified.
+		defer a.saveToStore(w, v)
 	}
 	p.RegistrySignature, p.Attestations = v.Sig, v.Att
 	p.Status, p.Reason, p.Findings = classify(v, a.pol, w.reg.trustHint())

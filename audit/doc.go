@@ -69,6 +69,8 @@
 // a stored verdict that passes is neither fetched nor verified; its status
 // and findings are derived from the verdict under this run's policy, as for
 // a fresh one. Verdicts that pass are saved to the store; failures never
-// are. A verdict holds no release history: a package taken from the store
-// still has its history fetched and judged.
+// are. A record carries the release history and the baseline's verified
+// identity the verdict was judged with (storeRecord), so a package taken
+// from the store is judged by the history rules without fetching anything;
+// a record without them (a writer with NoHistory) has its history fetched.
 package audit

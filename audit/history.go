@@ -304,6 +304,7 @@ func (a *auditor) identityDrift(w *work, prov *Provenance) (*Finding, error) {
 				Message: fmt.Sprintf("identity continuity cannot be shown: the attestations of %s, the newest earlier version of %s with provenance, do not verify against the registry's integrity for it: %s", b.Version, w.history.Line, why)}, nil
 		}
 		old = c.Provenance
+		base.prov = old // for the verdict store's record
 		if a.cache != nil && !a.opts.ReadOnlyCache {
 			if data, err := json.Marshal(old); err == nil {
 				_ = a.cache.PutSealed(base.key, data) // a failed cache write only costs time

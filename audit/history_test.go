@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -276,7 +277,10 @@ func (m mapStore) Save(k StoreKey, v []byte) { m[k] = v }
 
 // TestStoredVerdictHistory: a verdict from the store is neither fetched
 // nor verified again, but its release history is judged all the same: the
-// identity of its verified provenance is compared with the baseline's.
+// identity of its verified provenance is compared with the baseline's. The
+// store's record carries the history and the baseline's verified identity,
+// so the reader fetches neither the packument nor the baseline's
+// attestations.
 func TestStoredVerdictHistory(t *testing.T) {
 	s, _ := historySetup(t, registrytest.Package{Attested: true, Attest: &fakesigstore.Attest{Workflow: ".github/workflows/other.yml"}}, time.Hour)
 	store := mapStore{}
@@ -290,5 +294,36 @@ func TestStoredVerdictHistory(t *testing.T) {
 	}
 	if n, v := s.reg.RequestsFor("/lib/1.1.1"), s.reg.RequestsFor("/-/npm/v1/attestations/lib@1.1.1"); n+v != 0 {
 		t.Errorf("the stored package was fetched again: %d version documents, %d attestations", n, v)
+	}
+	if n, k := s.reg.Requests(), s.reg.RequestsFor("/-/npm/v1/keys"); n != k {
+		t.Errorf("the reader made %d requests besides the key list (packument %d, baseline attestations %d)",
+			n-k, s.reg.RequestsFor("/lib"), s.reg.RequestsFor("/-/npm/v1/attestations/lib@1.1.0"))
+	}
+
+	// A record of a verdict alone (as a writer without the history rules
+	// writes) still serves: the history is fetched and judged.
+	for k, b := range store {
+		var rec map[string]json.RawMessage
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec["history"] == nil || rec["baseline"] == nil {
+			t.Fatalf("the record lacks the history or the baseline: %s", b)
+		}
+		delete(rec, "history")
+		delete(rec, "baseline")
+		alone, err := json.Marshal(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store[k] = alone
+	}
+	s.reg.ResetStats()
+	p = s.run(t, Options{VerdictStore: store})
+	if len(p.Findings) != 1 || p.Findings[0].Rule != RuleIdentityDrift {
+		t.Errorf("reading a verdict alone: findings %+v", p.Findings)
+	}
+	if n := s.reg.RequestsFor("/lib"); n == 0 {
+		t.Error("reading a verdict alone: the packument was not fetched")
 	}
 }

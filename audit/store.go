@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/provaudit/provaudit/fetch"
 )
 
 // VerdictStore is a store of verdicts shared by the runs of an
@@ -102,15 +104,60 @@ func (a *auditor) lookupStore(ctx context.Context, ws []*work) {
 		if i >= len(idx) || b == nil {
 			continue
 		}
-		var v verdict
-		if json.Unmarshal(b, &v) == nil && storable(v) {
-			idx[i].stored = &v
+		var rec storeRecord
+		if json.Unmarshal(b, &rec) == nil && storable(rec.verdict) {
+			w := idx[i]
+			w.stored = &rec.verdict
+			a.historyFromStore(w, rec)
 		}
 	}
 }
 
+// storeRecord is what a verdict store record holds: the verdict and, when
+// the writer had them, the package's release history and its baseline's
+// verified identity, so that a reader judges the history rules without
+// fetching the packument or the baseline's attestations again. (A record
+// of a verdict alone, as older writers wrote, decodes too.) Both never
+// change once the version is published, as the cache's copies do not.
+type storeRecord struct {
+	verdict
+	History  *fetch.History `json:"history,omitempty"`
+	Baseline *Provenance    `json:"baseline,omitempty"`
+}
+
+// historyFromStore gives w the release history and baseline identity of
+// its store record when they are for its package; what is missing or for
+// another package is fetched as usual.
+func (a *auditor) historyFromStore(w *work, rec storeRecord) {
+	h := rec.History
+	if h == nil || h.Name != w.unit.Name || h.Version.Version != w.unit.Version {
+		return
+	}
+	w.history = h
+	if b := h.Earlier.Provenance; b != nil && rec.Baseline != nil && rec.Baseline.PredicateType != "" && b.Integrity != "" {
+		w.base = &baseline{facts: b, key: a.baselineKey(w, b), prov: rec.Baseline}
+	}
+}
+
+// needsFetch reports whether a package the store holds a verdict for still
+// needs something from the registry: its release history when the audit
+// wants one and the record has none, or its baseline's attestations when
+// identity-drift is on, the package has provenance, and the record holds
+// no verified baseline identity.
+func (a *auditor) needsFetch(w *work) bool {
+	if !a.plan.wanted() {
+		return false
+	}
+	if w.history == nil {
+		return true
+	}
+	return a.plan.baseline && w.stored.Att != nil && w.stored.Att.Provenance != nil &&
+		w.history.Earlier.Provenance != nil && w.base == nil
+}
+
 // saveToStore hands a freshly derived verdict that is a pass to the
-// verdict store. Failures are never stored: an attacker must not be able to
+// verdict store, with the release history and the baseline identity the
+// audit judged it with (see storeRecord): it runs after judgeHistory. Failures are never stored: an attacker must not be able to
 // pin one, and every run checks them again.
 func (a *auditor) saveToStore(w *work, v verdict) {
 	if a.opts.VerdictStore == nil || w.stored != nil || !storable(v) {
@@ -120,7 +167,11 @@ func (a *auditor) saveToStore(w *work, v verdict) {
 	if !ok {
 		return
 	}
-	b, err := json.Marshal(v)
+	rec := storeRecord{verdict: v, History: w.history}
+	if w.base != nil && w.base.prov != nil {
+		rec.Baseline = w.base.prov
+	}
+	b, err := json.Marshal(rec)
 	if err != nil {
 		return
 	}

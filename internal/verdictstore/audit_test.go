@@ -100,6 +100,37 @@ func testSecondRunVerifiesNothingAgain(t *testing.T, url string) {
 	}
 }
 
+// TestSecondRunWithHistory: with the release-history rules on, run A's
+// records carry each package's release history, so run B fetches no
+// packument either: only the key list.
+func TestSecondRunWithHistory(t *testing.T) {
+	e := newAuditEnv(t, nAtt, nPub, nPlain)
+	url := fileURL(t)
+	pub, priv := newKey(t)
+	withHistory := func(o *audit.Options) { o.NoHistory = false }
+	w := openStore(t, url, Options{SigningKey: priv}, nil)
+	resA := e.run(t, w, withHistory)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantClean(t, resA)
+
+	e.reg.ResetStats()
+	r := openStore(t, url, Options{PublicKey: pub}, nil)
+	resB := e.run(t, r, withHistory)
+	if n, k := e.reg.Requests(), e.reg.RequestsFor("/-/npm/v1/keys"); n != 1 || k != 1 {
+		t.Errorf("run B made %d requests (%d for the key list), want only the key list", n, k)
+	}
+	if a, b := reportJSON(t, resA, false), reportJSON(t, resB, false); a != b {
+		t.Errorf("run B's report differs from run A's:\nA: %s\nB: %s", a, b)
+	}
+	for _, p := range resB.Packages {
+		if p.Publication == nil {
+			t.Errorf("%s: no publication from the stored history", p.Name)
+		}
+	}
+}
+
 // The stored verdict is policy-free: the reader's --require-provenance
 // applies to it as to a fresh verdict.
 func TestPolicyAppliesToStoredVerdicts(t *testing.T) {

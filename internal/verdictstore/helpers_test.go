@@ -280,9 +280,10 @@ func (e *auditEnv) run(t *testing.T, store audit.VerdictStore, mod ...func(*audi
 		t.Fatal(err)
 	}
 	defer client.Close()
-	// A verdict holds no release history (a package taken from the store
-	// still has its history fetched: audit.TestStoredVerdictHistory):
-	// these tests are about what the store saves and serves.
+	// Without the release-history rules, by default: these tests are
+	// about the verdicts the store saves and serves
+	// (TestSecondRunWithHistory and audit.TestStoredVerdictHistory cover
+	// the histories its records carry).
 	opts := audit.Options{Lockfile: e.lf, Config: e.cfg, Client: client, Trust: e.trust, NoHistory: true,
 		Tool: audit.Tool{Name: "provaudit", Version: "test"}}
 	if store != nil {
