@@ -11,8 +11,7 @@ import (
 )
 
 // BenchmarkHistory measures what the release-history rules cost on the
-// largest real lockfile of testdata (npm-cli-smoke-large-install, 1,306
-// entries) against the fake registry at 20 ms in a helper process, next
+// largest real lockfile of testdata (webAppLockfile, 1,750 entries) against the fake registry at 20 ms in a helper process, next
 // to a plain audit (--no-history) in the same run: cold (a fresh cache
 // directory each iteration) and warm (the same directory again). Every
 // attested version has an earlier attested version on its release line
@@ -26,7 +25,7 @@ import (
 //
 //	go test -run '^$' -bench History -benchtime 3x -count 3 ./bench/rig
 func BenchmarkHistory(b *testing.B) {
-	path := "../../testdata/lockfiles/real-projects/npm-cli-smoke-large-install/package-lock.json"
+	path := webAppLockfile
 	b.Setenv(helperBaselinesEnv, "1")
 	env, exp := startBenchEnv(b, path, 20*time.Millisecond)
 	for _, mode := range []struct {

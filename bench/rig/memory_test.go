@@ -12,9 +12,9 @@ import (
 )
 
 // TestMemoryRealLockfiles audits the largest real lockfiles of testdata
-// (1,307 and 1,274 entries) against a registry shaped like npm's (rotated
-// keys, a third attested, packuments of realistic size), cold, through the
-// launcher, and bounds the peak RSS at 300 MB. (The memory tests of hostile
+// (1,307, 1,274 and 1,751 entries) against a registry shaped like npm's
+// (rotated keys, a third attested, packuments of realistic size), cold,
+// through the launcher, and bounds the peak RSS at 300 MB. (The memory tests of hostile
 // input are cmd/provaudit's.)
 func TestMemoryRealLockfiles(t *testing.T) {
 	bin := buildProvaudit(t)
@@ -22,9 +22,9 @@ func TestMemoryRealLockfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, dir := range []string{"npm-cli-smoke-large-install", "npm-cli-v10.9.0"} {
+	for _, dir := range []string{"real-projects/npm-cli-smoke-large-install", "real-projects/npm-cli-v10.9.0", "generated/web-app"} {
 		t.Run(dir, func(t *testing.T) {
-			path := filepath.Join("..", "..", "testdata", "lockfiles", "real-projects", dir, "package-lock.json")
+			path := filepath.Join("..", "..", "testdata", "lockfiles", dir, "package-lock.json")
 			lf, err := lockfile.Load(path)
 			if err != nil {
 				t.Fatal(err)

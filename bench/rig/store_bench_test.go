@@ -20,12 +20,13 @@ import (
 	"github.com/provaudit/provaudit/internal/verdictstore"
 )
 
-// largestRealLockfile is the largest lockfile of testdata/lockfiles/real-projects
-// (1,306 entries, 1,178 registry packages).
-const largestRealLockfile = "../../testdata/lockfiles/real-projects/npm-cli-smoke-large-install/package-lock.json"
+// webAppLockfile is the largest real lockfile of testdata: one npm wrote for
+// a web application's dependencies (1,750 entries; see testdata/MANIFEST.md,
+// "generated/web-app"), the size the issues' performance targets name.
+const webAppLockfile = "../../testdata/lockfiles/generated/web-app/package-lock.json"
 
 // BenchmarkVerdictStore measures what a shared verdict store saves a CI job
-// that starts from an empty cache: the largest real lockfile against the
+// that starts from an empty cache: the largest real lockfile (webAppLockfile) against the
 // fake registry (20 ms latency, in a helper process), audited in-process
 // as the CLI does:
 //
@@ -43,7 +44,7 @@ const largestRealLockfile = "../../testdata/lockfiles/real-projects/npm-cli-smok
 //	(in bench/) go test -run '^$' -bench VerdictStore -benchtime 3x ./rig
 func BenchmarkVerdictStore(b *testing.B) {
 	dir := b.TempDir()
-	data, err := os.ReadFile(largestRealLockfile)
+	data, err := os.ReadFile(webAppLockfile)
 	if err != nil {
 		b.Fatal(err)
 	}
