@@ -18,7 +18,9 @@
 //   - predicate [Predicate]: the tool, the lockfile information and the
 //     summary of the JSON report (with its schemaVersion), the policy the
 //     verdict depends on (--fail-on, --require-provenance,
-//     --require-signatures, --omit) and the outcome (exit code, result and
+//     --require-signatures, --omit, whether the release-history rules ran,
+//     the rules switched off, the policy file, and for a diff-mode audit
+//     what it was compared with) and the outcome (exit code, result and
 //     message).
 //
 // PAE, envelope signing and verification are those of

@@ -70,12 +70,32 @@ type Predicate struct {
 	Outcome Outcome `json:"outcome"`
 }
 
-// Policy holds the audit options that decide its outcome.
+// Policy holds the audit options that decide its outcome, and what the
+// audit covered: a reader of a passing summary must be able to tell a
+// full audit from one that compared the lockfile with an older one, or
+// ran with rules off.
 type Policy struct {
 	FailOn            string   `json:"failOn"`
 	RequireProvenance bool     `json:"requireProvenance"`
 	RequireSignatures bool     `json:"requireSignatures"`
 	Omit              []string `json:"omit"`
+	// History tells whether the release-history rules ran (--no-history
+	// turns them off, and an evidence bundle recorded without them).
+	History bool `json:"history"`
+	// DisabledRules lists the policy rules switched off (by a policy file
+	// the person running provaudit gave), [] when none.
+	DisabledRules []string `json:"disabledRules"`
+	// MinimumReleaseAge is the release-age policy ("" when none), as Go
+	// writes a duration.
+	MinimumReleaseAge string `json:"minimumReleaseAge,omitempty"`
+	// File is the policy file applied, who named it, and the identity
+	// baseline compared with (the JSON report's policy object); nil when
+	// there was none of them.
+	File *audit.PolicyInfo `json:"file,omitempty"`
+	// Diff is set for an audit in diff mode: only the packages new or
+	// changed against Diff.Baseline were audited, the unchanged ones were
+	// skipped (the JSON report's diff object).
+	Diff *audit.DiffInfo `json:"diff,omitempty"`
 }
 
 // Outcome is the verdict of an audit: its exit code, ResultPass (0),
@@ -95,6 +115,9 @@ func NewPredicate(r *audit.Result, policy Policy, outcome Outcome) (*Predicate, 
 	}
 	if policy.Omit == nil {
 		policy.Omit = []string{}
+	}
+	if policy.DisabledRules == nil {
+		policy.DisabledRules = []string{}
 	}
 	return &Predicate{
 		Tool: r.Tool, Lockfile: r.Lockfile, ReportSchemaVersion: r.SchemaVersion,

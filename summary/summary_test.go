@@ -15,6 +15,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,7 +68,10 @@ func testPredicate(t testing.TB) *Predicate {
 		Summary: audit.Summary{Packages: 3, Audited: 3, Verified: 2, Invalid: 1, SignaturesVerified: 2, AttestationsVerified: 2,
 			Findings: 1, StartedAt: time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC), DurationMS: 1234},
 	}
-	p, err := NewPredicate(r, Policy{FailOn: "low", RequireProvenance: true, Omit: []string{"dev"}},
+	p, err := NewPredicate(r, Policy{FailOn: "low", RequireProvenance: true, Omit: []string{"dev"}, History: true,
+		DisabledRules: []string{"publisher-changed"}, MinimumReleaseAge: "72h0m0s",
+		File: &audit.PolicyInfo{File: "provaudit.yaml", NamedBy: "project"},
+		Diff: &audit.DiffInfo{Baseline: "main:package-lock.json", New: 1, Changed: 2, Unchanged: 3}},
 		Outcome{ExitCode: 1, Result: ResultFindings, Message: "1 finding at or above severity low"})
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +111,10 @@ func TestSignVerify(t *testing.T) {
 		got.Outcome != want.Outcome || got.Policy.FailOn != "low" || !got.Policy.RequireProvenance ||
 		len(got.Policy.Omit) != 1 || got.Policy.Omit[0] != "dev" {
 		t.Errorf("predicate %+v, want %+v", got, want)
+	}
+	if gp, wp := got.Policy, want.Policy; !gp.History || !slices.Equal(gp.DisabledRules, wp.DisabledRules) ||
+		gp.MinimumReleaseAge != wp.MinimumReleaseAge || gp.File == nil || *gp.File != *wp.File || gp.Diff == nil || *gp.Diff != *wp.Diff {
+		t.Errorf("policy %+v, want %+v", gp, wp)
 	}
 	var s audit.Summary
 	if err := json.Unmarshal(got.Summary, &s); err != nil {

@@ -359,7 +359,7 @@ func runAudit(c *cli.Context, record func(io.Writer, *settings, *lockfile.Lockfi
 			return err
 		}
 	}
-	return signOutcome(stderr, s, lf, res, oerr)
+	return signOutcome(stderr, s, &opts, lf, res, oerr)
 }
 
 // loadConfig reads the npm configuration that decides the registries of

@@ -64,11 +64,11 @@ func parseSignSettings(c *cli.Context, output string) (signSettings, error) {
 // --sign-summary asks for it, and returns the audit's outcome. A summary
 // that cannot be written fails the run: exit 3 when the audit passed (the
 // run did not do all it was asked), the audit's own code otherwise.
-func signOutcome(stderr io.Writer, s *settings, lf *lockfile.Lockfile, res *audit.Result, oerr error) error {
+func signOutcome(stderr io.Writer, s *settings, opts *audit.Options, lf *lockfile.Lockfile, res *audit.Result, oerr error) error {
 	if s.sign.key == nil {
 		return oerr
 	}
-	err := writeSummary(s, lf, res, oerr)
+	err := writeSummary(s, opts, lf, res, oerr)
 	if err == nil {
 		return oerr
 	}
@@ -80,7 +80,7 @@ func signOutcome(stderr io.Writer, s *settings, lf *lockfile.Lockfile, res *audi
 	return oerr
 }
 
-func writeSummary(s *settings, lf *lockfile.Lockfile, res *audit.Result, oerr error) error {
+func writeSummary(s *settings, opts *audit.Options, lf *lockfile.Lockfile, res *audit.Result, oerr error) error {
 	out := summary.Outcome{ExitCode: exitCode(oerr)}
 	switch out.ExitCode {
 	case exitOK:
@@ -104,6 +104,14 @@ func writeSummary(s *settings, lf *lockfile.Lockfile, res *audit.Result, oerr er
 			policy.Omit = append(policy.Omit, o.name)
 		}
 	}
+	policy.History = !opts.NoHistory
+	for _, r := range opts.DisabledRules {
+		policy.DisabledRules = append(policy.DisabledRules, string(r))
+	}
+	if opts.MinimumReleaseAge > 0 {
+		policy.MinimumReleaseAge = opts.MinimumReleaseAge.String()
+	}
+	policy.File, policy.Diff = res.Policy, res.Diff
 	pred, err := summary.NewPredicate(res, policy, out)
 	if err != nil {
 		return err

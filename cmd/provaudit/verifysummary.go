@@ -122,7 +122,26 @@ func printSummary(w io.Writer, lockFile string, v *summary.Verified) error {
 	if len(p.Policy.Omit) > 0 {
 		policy = append(policy, "omit "+plainText(strings.Join(p.Policy.Omit, ",")))
 	}
+	if !p.Policy.History {
+		policy = append(policy, "release-history rules off")
+	}
+	if len(p.Policy.DisabledRules) > 0 {
+		policy = append(policy, "rules off "+plainText(strings.Join(p.Policy.DisabledRules, ",")))
+	}
+	if p.Policy.MinimumReleaseAge != "" {
+		policy = append(policy, "minimum release age "+plainText(p.Policy.MinimumReleaseAge))
+	}
+	if f := p.Policy.File; f != nil && f.File != "" {
+		policy = append(policy, fmt.Sprintf("policy file %s (named by %s)", plainText(f.File), plainText(f.NamedBy)))
+	}
+	if f := p.Policy.File; f != nil && f.Baseline != "" {
+		policy = append(policy, "identity baseline "+plainText(f.Baseline))
+	}
 	fmt.Fprintf(&b, "policy:   %s\n", strings.Join(policy, ", "))
+	if d := p.Policy.Diff; d != nil {
+		fmt.Fprintf(&b, "covered:  only the packages new or changed against %s: %d new, %d changed; %d unchanged were not audited\n",
+			plainText(d.Baseline), d.New, d.Changed, d.Unchanged)
+	}
 	outcome := fmt.Sprintf("%s (exit %d)", p.Outcome.Result, p.Outcome.ExitCode)
 	if p.Outcome.Message != "" {
 		outcome += ": " + plainText(p.Outcome.Message)
