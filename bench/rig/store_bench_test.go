@@ -103,7 +103,8 @@ func BenchmarkVerdictStore(b *testing.B) {
 	b.Run("cold", func(b *testing.B) { run(b, "", false) })
 	for _, c := range []struct{ name, url string }{{"warm-store-file", fileStore}, {"warm-store-s3", s3Store}, {"warm-store-s3-20ms", s3Slow}} {
 		// Fill the store: a writer run from an empty cache, untimed.
-		w, err := verdictstore.Open(context.Background(), c.url, verdictstore.Options{SigningKey: priv})
+		w, err := verdictstore.Open(context.Background(), c.url, verdictstore.Options{SigningKey: priv,
+			Warn: func(msg string) { b.Log(msg) }})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -88,10 +88,11 @@
 // # Availability
 //
 // Lookup reads the records of all the packages to audit concurrently
-// (Concurrency at a time), each read bounded by Timeout (2 s). The first
-// read that fails other than "not found", or times out, marks the store
-// unavailable: the other reads are cancelled, nothing more is read or
-// written, and Warn says so once; the audit goes on without it. Writes run
-// in the background while the audit verifies; the first that fails is
+// (ReadConcurrency, 256, at a time), each read bounded by Timeout (2 s).
+// The first read that fails other than "not found", or times out, marks
+// the store unavailable: the other reads are cancelled, nothing more is
+// read or written, and Warn says so once; the audit goes on without it.
+// Writes run in the background while the audit verifies (Concurrency, 64,
+// at a time, each bounded by WriteTimeout, 10 s); the first that fails is
 // reported once and ends writing for the run. Close waits for the writes.
 package verdictstore

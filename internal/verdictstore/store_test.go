@@ -200,7 +200,7 @@ func TestStoreSlow(t *testing.T) {
 	f.delay.Store(int64(time.Minute))
 	var w warnings
 	timeout := 300 * time.Millisecond
-	s := openStore(t, f.url(), Options{PublicKey: pub, Timeout: timeout, Concurrency: 4}, &w)
+	s := openStore(t, f.url(), Options{PublicKey: pub, Timeout: timeout, ReadConcurrency: 4}, &w)
 	start := time.Now()
 	got := s.Lookup(context.Background(), storeKeys(100))
 	// 100 keys, 4 at a time: were every read to wait for its own timeout
