@@ -29,11 +29,8 @@ const (
 // follows one of ",[{:-?" or a line break.
 func yamlNodeBound(data []byte) int {
 	n := 2
-	for _, c := range data {
-		switch c {
-		case ',', '[', '{', ':', '-', '?', '\n':
-			n++
-		}
+	for _, c := range []byte(",[{:-?\n") {
+		n += bytes.Count(data, []byte{c}) // vectorized: 5% of a berry parse as a byte switch
 	}
 	return n
 }
