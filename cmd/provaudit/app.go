@@ -303,7 +303,7 @@ func runAudit(c *cli.Context, record func(io.Writer, *settings, *lockfile.Lockfi
 	var store *verdictstore.Store
 	var client *fetch.Client
 	if needsRegistry(lf) {
-		cfg, err := loadConfig(s, lf)
+		cfg, err := loadConfig(c.Context, s, lf)
 		if err != nil {
 			return inputError{err}
 		}
@@ -364,13 +364,13 @@ func runAudit(c *cli.Context, record func(io.Writer, *settings, *lockfile.Lockfi
 
 // loadConfig reads the npm configuration that decides the registries of
 // lf's packages.
-func loadConfig(s *settings, lf *lockfile.Lockfile) (*fetch.Config, error) {
+func loadConfig(ctx context.Context, s *settings, lf *lockfile.Lockfile) (*fetch.Config, error) {
 	return fetch.LoadConfig(fetch.ConfigOptions{
 		ProjectDir:   filepath.Dir(lf.Path),
 		Registry:     s.registry,
 		Env:          os.Environ(),
 		ResolvedURLs: resolvedURLs(lf),
-		NpmRegistry:  npmRegistry,
+		NpmRegistry:  npmRegistryIn(ctx),
 	})
 }
 

@@ -22,13 +22,14 @@ const npmTimeout = 15 * time.Second
 // `npm config get registry` in the filesystem root, outside the audited
 // project, so that only the user's, the global and npm's built-in settings
 // count (the project's .npmrc is untrusted input and was read already). It
-// returns "" when npm is not installed or names no registry.
-func npmRegistry() (string, error) {
+// returns "" when npm is not installed or names no registry. npm is
+// killed when ctx ends (a signal ends it with the run).
+func npmRegistry(ctx context.Context) (string, error) {
 	npm, err := exec.LookPath("npm")
 	if err != nil {
 		return "", nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
+	ctx, cancel := context.WithTimeout(ctx, npmTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, npm, "config", "get", "registry")
 	cmd.Dir = string(filepath.Separator)
@@ -45,6 +46,12 @@ func npmRegistry() (string, error) {
 		return "", nil
 	}
 	return v, nil
+}
+
+// npmRegistryIn is npmRegistry bound to ctx, as fetch.ConfigOptions wants
+// it.
+func npmRegistryIn(ctx context.Context) func() (string, error) {
+	return func() (string, error) { return npmRegistry(ctx) }
 }
 
 // secretName is the file, in the user configuration directory's provaudit

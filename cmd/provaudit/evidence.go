@@ -176,7 +176,7 @@ func recordEvidence(ctx context.Context, rs *recordSettings, now time.Time, stde
 	if err != nil {
 		return nil, inputError{fmt.Errorf("trust material: %w", err)}
 	}
-	cfg, err := loadConfig(&rs.settings, lf)
+	cfg, err := loadConfig(ctx, &rs.settings, lf)
 	if err != nil {
 		return nil, inputError{err}
 	}

@@ -284,7 +284,7 @@ func trustUpdateAction(c *cli.Context) error {
 	}
 	// Only the person's own configuration names the registry: no project
 	// folder is involved.
-	cfg, err := fetch.LoadConfig(fetch.ConfigOptions{Registry: c.String("registry"), Env: os.Environ(), NpmRegistry: npmRegistry})
+	cfg, err := fetch.LoadConfig(fetch.ConfigOptions{Registry: c.String("registry"), Env: os.Environ(), NpmRegistry: npmRegistryIn(c.Context)})
 	if err != nil {
 		return inputError{fmt.Errorf("trust update needs the registry whose keys to fetch: %w", err)}
 	}
