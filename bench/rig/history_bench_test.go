@@ -11,8 +11,9 @@ import (
 )
 
 // BenchmarkHistory measures what the release-history rules cost on the
-// largest real lockfile of testdata (webAppLockfile, 1,750 entries) against the fake registry at 20 ms in a helper process, next
-// to a plain audit (--no-history) in the same run: cold (a fresh cache
+// largest real lockfile of testdata (webAppLockfile, 1,750 entries)
+// against the fake registry at 20 ms in a helper process, next to a plain
+// audit (--no-history) in the same run: cold (a fresh cache
 // directory each iteration) and warm (the same directory again). Every
 // attested version has an earlier attested version on its release line
 // (ServeOptions.Baselines), so each attested package costs the history its

@@ -14,8 +14,8 @@ import (
 // TestMemoryRealLockfiles audits the largest real lockfiles of testdata
 // (1,307, 1,274 and 1,751 entries) against a registry shaped like npm's
 // (rotated keys, a third attested, packuments of realistic size), cold,
-// through the launcher, and bounds the peak RSS at 300 MB. (The memory tests of hostile
-// input are cmd/provaudit's.)
+// through the launcher, and bounds the peak RSS at 300 MB. (The memory
+// tests of hostile input are cmd/provaudit's.)
 func TestMemoryRealLockfiles(t *testing.T) {
 	bin := buildProvaudit(t)
 	self, err := os.Executable()

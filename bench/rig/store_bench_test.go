@@ -26,9 +26,9 @@ import (
 const webAppLockfile = "../../testdata/lockfiles/generated/web-app/package-lock.json"
 
 // BenchmarkVerdictStore measures what a shared verdict store saves a CI job
-// that starts from an empty cache: the largest real lockfile (webAppLockfile) against the
-// fake registry (20 ms latency, in a helper process), audited in-process
-// as the CLI does:
+// that starts from an empty cache: the largest real lockfile
+// (webAppLockfile) against the fake registry (20 ms latency, in a helper
+// process), audited in-process as the CLI does:
 //
 //   - cold: an empty cache directory, no store (the baseline);
 //   - warm-store-file: an empty cache directory and a store (fileblob)

@@ -61,8 +61,7 @@ type Options struct {
 	SigningKey ed25519.PrivateKey
 	// Timeout bounds each read (default DefaultTimeout), WriteTimeout each
 	// write (default DefaultWriteTimeout). A read or write that fails or
-	// takes longer marks the store unavailable
-	// for the rest of the run.
+	// takes longer marks the store unavailable for the rest of the run.
 	Timeout      time.Duration
 	WriteTimeout time.Duration
 	// Concurrency bounds the writes in flight (default
