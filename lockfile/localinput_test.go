@@ -2,15 +2,14 @@ package lockfile
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/provaudit/provaudit/internal/localfile"
+	"github.com/provaudit/provaudit/internal/localfile/localfiletest"
 )
 
 // TestLoadRefusesSpecialFiles: a lockfile that is a FIFO, or a link to
@@ -23,22 +22,11 @@ func TestLoadRefusesSpecialFiles(t *testing.T) {
 		t.Skip("no FIFOs or /dev/zero")
 	}
 	fifoDir := t.TempDir()
-	if err := syscall.Mkfifo(filepath.Join(fifoDir, packageLockName), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	localfiletest.Mkfifo(t, filepath.Join(fifoDir, packageLockName))
 	zero := filepath.Join(t.TempDir(), packageLockName)
-	if err := os.Symlink("/dev/zero", zero); err != nil {
-		t.Fatal(err)
-	}
+	localfiletest.LinkDevZero(t, zero)
 	big := filepath.Join(t.TempDir(), packageLockName)
-	f, err := os.Create(big)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(MaxSize + 1); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	localfiletest.Sparse(t, big, MaxSize+1)
 
 	for _, tt := range []struct {
 		path, named string
@@ -48,18 +36,12 @@ func TestLoadRefusesSpecialFiles(t *testing.T) {
 		{zero, zero, localfile.ErrNotRegular},
 		{big, big, localfile.ErrTooLarge},
 	} {
-		done := make(chan error, 1)
-		go func() {
+		err := localfiletest.Within(t, 10*time.Second, "Load("+tt.path+")", func() error {
 			_, err := Load(tt.path)
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.named) {
-				t.Errorf("Load(%s) = %v, want %v naming %s", tt.path, err, tt.want, tt.named)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("Load(%s) did not return", tt.path)
+			return err
+		})
+		if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.named) {
+			t.Errorf("Load(%s) = %v, want %v naming %s", tt.path, err, tt.want, tt.named)
 		}
 	}
 }

@@ -7,9 +7,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/provaudit/provaudit/internal/localfile/localfiletest"
 )
 
 // TestSpecialInputFiles: the lockfile, the project npmrc, a cafile and the
@@ -22,32 +23,24 @@ func TestSpecialInputFiles(t *testing.T) {
 		t.Skip("no FIFOs or /dev/zero")
 	}
 	const lock = `{"name": "p", "lockfileVersion": 3, "packages": {"": {"name": "p"}, "node_modules/a": {"version": "1.0.0", "resolved": "https://registry.invalid/a/-/a-1.0.0.tgz", "integrity": "sha512-EbDrLzMBcEQLhsJCT5CVXfmvMORXQk2eLSBRhN+6gGembQxbCUMNfsudc+FnK0ofKM4E75QHclbT7OP+riSNLQ=="}}}`
-	mkfifo := func(t *testing.T, p string) {
-		t.Helper()
-		if err := syscall.Mkfifo(p, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, proj string) (args []string, bad string)
 	}{
 		{"lockfile FIFO", func(t *testing.T, proj string) ([]string, string) {
 			p := filepath.Join(proj, "package-lock.json")
-			mkfifo(t, p)
+			localfiletest.Mkfifo(t, p)
 			return nil, p
 		}},
 		{"lockfile linked to /dev/zero", func(t *testing.T, proj string) ([]string, string) {
 			p := filepath.Join(proj, "package-lock.json")
-			if err := os.Symlink("/dev/zero", p); err != nil {
-				t.Fatal(err)
-			}
+			localfiletest.LinkDevZero(t, p)
 			return nil, p
 		}},
 		{"project npmrc FIFO", func(t *testing.T, proj string) ([]string, string) {
 			writeTestFile(t, filepath.Join(proj, "package-lock.json"), lock)
 			p := filepath.Join(proj, ".npmrc")
-			mkfifo(t, p)
+			localfiletest.Mkfifo(t, p)
 			return nil, p
 		}},
 		{"cafile /dev/zero", func(t *testing.T, proj string) ([]string, string) {
@@ -58,7 +51,7 @@ func TestSpecialInputFiles(t *testing.T) {
 		{"trusted root FIFO", func(t *testing.T, proj string) ([]string, string) {
 			writeTestFile(t, filepath.Join(proj, "package-lock.json"), lock)
 			p := filepath.Join(proj, "root.json")
-			mkfifo(t, p)
+			localfiletest.Mkfifo(t, p)
 			return []string{"--trusted-root", p}, p
 		}},
 		{"npm keys /dev/zero", func(t *testing.T, proj string) ([]string, string) {
@@ -77,18 +70,14 @@ func TestSpecialInputFiles(t *testing.T) {
 			args, bad := tt.setup(t, proj)
 			args = append(append([]string{"provaudit", "--no-progress", "--registry", "http://127.0.0.1:1/"}, args...), proj)
 			var stdout, stderr bytes.Buffer
-			done := make(chan int, 1)
-			go func() { done <- run(context.Background(), args, &stdout, &stderr) }()
-			select {
-			case code := <-done:
-				if code != exitUsage || !strings.Contains(stderr.String(), bad) || !strings.Contains(stderr.String(), "not a regular file") {
-					t.Fatalf("exit %d, want 2 with a message naming %s; stderr:\n%s", code, bad, stderr.String())
-				}
-				if stdout.Len() != 0 {
-					t.Errorf("a report was written:\n%s", stdout.String())
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("provaudit did not return")
+			code := localfiletest.Within(t, 10*time.Second, "provaudit", func() int {
+				return run(context.Background(), args, &stdout, &stderr)
+			})
+			if code != exitUsage || !strings.Contains(stderr.String(), bad) || !strings.Contains(stderr.String(), "not a regular file") {
+				t.Fatalf("exit %d, want 2 with a message naming %s; stderr:\n%s", code, bad, stderr.String())
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("a report was written:\n%s", stdout.String())
 			}
 		})
 	}

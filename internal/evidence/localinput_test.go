@@ -5,11 +5,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/provaudit/provaudit/internal/localfile"
+	"github.com/provaudit/provaudit/internal/localfile/localfiletest"
 )
 
 // TestOpenRefusesSpecialFiles: a bundle path that is a FIFO or a device is
@@ -20,22 +20,14 @@ func TestOpenRefusesSpecialFiles(t *testing.T) {
 		t.Skip("no FIFOs or /dev/zero")
 	}
 	fifo := filepath.Join(t.TempDir(), "bundle.tgz")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	localfiletest.Mkfifo(t, fifo)
 	for _, path := range []string{fifo, "/dev/zero"} {
-		done := make(chan error, 1)
-		go func() {
+		err := localfiletest.Within(t, 10*time.Second, "Open("+path+")", func() error {
 			_, err := Open(path, DefaultLimits)
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if !errors.Is(err, ErrBundle) || !errors.Is(err, localfile.ErrNotRegular) || !strings.Contains(err.Error(), path) {
-				t.Errorf("Open(%s) = %v, want ErrBundle and ErrNotRegular naming the path", path, err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("Open(%s) did not return", path)
+			return err
+		})
+		if !errors.Is(err, ErrBundle) || !errors.Is(err, localfile.ErrNotRegular) || !strings.Contains(err.Error(), path) {
+			t.Errorf("Open(%s) = %v, want ErrBundle and ErrNotRegular naming the path", path, err)
 		}
 	}
 }

@@ -8,9 +8,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/provaudit/provaudit/internal/localfile/localfiletest"
 )
 
 func TestReadRegularFiles(t *testing.T) {
@@ -60,13 +61,9 @@ func TestReadRefusesSpecialFiles(t *testing.T) {
 	}
 	dir := t.TempDir()
 	zero := filepath.Join(dir, "zero-link")
-	if err := os.Symlink("/dev/zero", zero); err != nil {
-		t.Fatal(err)
-	}
+	localfiletest.LinkDevZero(t, zero)
 	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	localfiletest.Mkfifo(t, fifo)
 	sock := filepath.Join(dir, "sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
@@ -81,18 +78,12 @@ func TestReadRefusesSpecialFiles(t *testing.T) {
 		"/dev/null": "character device",
 	}
 	for path, what := range cases {
-		done := make(chan error, 1)
-		go func() {
+		err := localfiletest.Within(t, 5*time.Second, "Read("+path+")", func() error {
 			_, err := Read(path, 1<<20)
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), what) {
-				t.Errorf("Read(%s) = %v, want ErrNotRegular naming the path and %q", path, err, what)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("Read(%s) blocked", path)
+			return err
+		})
+		if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), what) {
+			t.Errorf("Read(%s) = %v, want ErrNotRegular naming the path and %q", path, err, what)
 		}
 	}
 }
@@ -105,11 +96,8 @@ func TestOpenDoesNotBlockOnFIFO(t *testing.T) {
 		t.Skip("no FIFOs")
 	}
 	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
+	localfiletest.Mkfifo(t, fifo)
+	err := localfiletest.Within(t, 5*time.Second, "opening a FIFO without a writer", func() error {
 		f, err := openNonblocking(fifo)
 		if err == nil {
 			var fi fs.FileInfo
@@ -118,15 +106,10 @@ func TestOpenDoesNotBlockOnFIFO(t *testing.T) {
 			}
 			f.Close()
 		}
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if !errors.Is(err, ErrNotRegular) {
-			t.Fatalf("err = %v, want ErrNotRegular", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("opening a FIFO without a writer blocked")
+		return err
+	})
+	if !errors.Is(err, ErrNotRegular) {
+		t.Fatalf("err = %v, want ErrNotRegular", err)
 	}
 }
 
