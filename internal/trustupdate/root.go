@@ -71,7 +71,8 @@ func checkRoot(b []byte) (*metadata.Metadata[metadata.RootType], error) {
 // KeysTarget returns the name of the TUF target that holds the keys of
 // registry, as npm asks for it: the URL's host (lower case, with its port
 // unless it is the scheme's default) followed by its path without a
-// trailing slash and "/keys.json".
+// trailing slash and "/keys.json". A path with an empty, "." or ".."
+// segment is refused.
 func KeysTarget(registry string) (string, error) {
 	u, err := url.Parse(registry)
 	if err != nil {
@@ -90,5 +91,16 @@ func KeysTarget(registry string) (string, error) {
 	if port != "" {
 		host += ":" + port
 	}
-	return host + strings.TrimSuffix(u.EscapedPath(), "/") + "/keys.json", nil
+	path := strings.TrimSuffix(u.EscapedPath(), "/")
+	if path != "" {
+		// Each segment becomes one of the target name's: an empty, "." or
+		// ".." segment would make a name that is not the registry's own
+		// (and "http://h/a://" one that reads as a URL).
+		for _, seg := range strings.Split(path, "/")[1:] {
+			if seg == "" || seg == "." || seg == ".." {
+				return "", fmt.Errorf("%w: %q has an empty, \".\" or \"..\" path segment", ErrRegistry, u.Redacted())
+			}
+		}
+	}
+	return host + path + "/keys.json", nil
 }

@@ -73,7 +73,8 @@ func TestKeysTarget(t *testing.T) {
 			t.Errorf("KeysTarget(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "registry.example.invalid", "ftp://registry.example.invalid/", "https:///path", "http://%zz/"} {
+	for _, in := range []string{"", "registry.example.invalid", "ftp://registry.example.invalid/", "https:///path", "http://%zz/",
+		"http://0/://", "https://registry.example.invalid//npm/", "https://registry.example.invalid/a/../b/", "https://registry.example.invalid/./"} {
 		if got, err := KeysTarget(in); !errors.Is(err, ErrRegistry) {
 			t.Errorf("KeysTarget(%q) = %q, %v; want ErrRegistry", in, got, err)
 		}
